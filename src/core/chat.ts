@@ -1,0 +1,296 @@
+// The chat service: accounts, sessions and the room directory, and the entry point through which
+// every protocol opens a Connection. No sockets and no SQL here: I/O goes through the ports.
+
+import { Connection, limitAccount, type Peer } from "./connection.ts";
+import { ChatError, toChatError } from "./errors.ts";
+import { accountTopic, Hub, PRESENCE_TOPIC, roomTopic } from "./hub.ts";
+import { hashToken, newId, newToken } from "./ids.ts";
+import { defaultLimits, type Limits } from "./limits.ts";
+import { checkAccountName, checkPassword, checkRoomName, nameKey } from "./names.ts";
+import { type Appended, type Bus, type Clock, type Hasher, type Store, systemClock } from "./ports.ts";
+import { KeyedBuckets } from "./rate-limit.ts";
+import type { Account, EventDraft, HistoryPage, Id, Membership, Room, RoomEvent } from "./types.ts";
+
+export const LOBBY = "lobby";
+
+export interface ChatOptions {
+  store: Store;
+  bus: Bus;
+  hasher: Hasher;
+  clock?: Clock;
+  limits?: Partial<Limits>;
+  allowGuests?: boolean;
+  /** Called after each durable append with its duration, for metrics. */
+  onCommit?: (ms: number, type: RoomEvent["type"]) => void;
+}
+
+/** What a Connection needs from the service. */
+export interface ChatContext {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly hub: Hub;
+  readonly clock: Clock;
+  readonly limits: Limits;
+  readonly accountMessages: KeyedBuckets;
+  readonly joins: KeyedBuckets;
+  readonly roomCreations: KeyedBuckets;
+  append(roomId: Id, draft: EventDraft): Promise<Appended>;
+  createRoom(
+    account: Account,
+    name: string,
+    kind: "public" | "private",
+    topic: string,
+  ): Promise<{ room: Room; events: RoomEvent[] }>;
+  history(account: Account, roomId: Id, q: { before?: number; after?: number; limit?: number }): Promise<HistoryPage>;
+  /** Throws unless the account may read the room: members read their rooms, anyone reads a public one. */
+  readable(account: Account, roomId: Id): Promise<Room>;
+  publish(e: RoomEvent): Promise<void>;
+  announce(account: Account, online: boolean): Promise<void>;
+}
+
+export interface Welcome {
+  connection: Connection;
+  rooms: Membership[];
+}
+
+export class Chat implements ChatContext {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly hub: Hub;
+  readonly clock: Clock;
+  readonly limits: Limits;
+  readonly accountMessages: KeyedBuckets;
+  readonly joins: KeyedBuckets;
+  readonly roomCreations: KeyedBuckets;
+  readonly allowGuests: boolean;
+  private readonly hasher: Hasher;
+  private readonly onCommit: ChatOptions["onCommit"];
+  /** Verified against when an account does not exist, so a login takes as long either way. */
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(opts: ChatOptions) {
+    this.store = opts.store;
+    this.bus = opts.bus;
+    this.hasher = opts.hasher;
+    this.clock = opts.clock ?? systemClock;
+    this.limits = { ...defaultLimits, ...opts.limits };
+    this.allowGuests = opts.allowGuests ?? true;
+    this.onCommit = opts.onCommit;
+    this.accountMessages = new KeyedBuckets(this.limits.accountMessages);
+    this.joins = new KeyedBuckets(this.limits.joins);
+    this.roomCreations = new KeyedBuckets(this.limits.roomCreations);
+    this.hub = new Hub(this.store, this.bus, newId());
+  }
+
+  /** Subscribes to the bus and makes sure #lobby exists. */
+  async start(): Promise<void> {
+    await this.hub.start();
+    await this.lobby();
+  }
+
+  // ---- accounts and sessions ----
+
+  async register(name: string, password: string): Promise<{ account: Account; token: string }> {
+    checkAccountName(name);
+    checkPassword(password);
+    const now = this.clock.now();
+    const passwordHash = await this.hasher.hash(password);
+    const account = await this.store.createAccount({ id: newId(now), name, guest: false, passwordHash, createdAt: now });
+    if (!account) throw new ChatError("NAME_TAKEN");
+    await this.joinLobby(account);
+    return { account, token: await this.issueSession(account.id) };
+  }
+
+  async login(name: string, password: string): Promise<{ account: Account; token: string }> {
+    const account = await this.checkPasswordOf(name, password);
+    return { account, token: await this.issueSession(account.id) };
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.store.deleteSession(hashToken(token));
+  }
+
+  /** The account behind a session token. */
+  async authenticate(token: string): Promise<Account> {
+    const session = await this.store.getSession(hashToken(token));
+    const now = this.clock.now();
+    if (!session || session.expiresAt <= now) throw new ChatError("INVALID_TOKEN");
+    const account = await this.store.getAccount(session.accountId);
+    if (!account || account.passwordChangedAt > session.createdAt) throw new ChatError("INVALID_TOKEN");
+    return publicAccount(account);
+  }
+
+  /** Changes a password and revokes every session of the account; returns a fresh token. */
+  async changePassword(name: string, oldPassword: string, newPassword: string): Promise<string> {
+    const account = await this.checkPasswordOf(name, oldPassword);
+    checkPassword(newPassword);
+    const now = this.clock.now();
+    await this.store.setPassword(account.id, await this.hasher.hash(newPassword), now);
+    await this.store.deleteSessionsOf(account.id);
+    return this.issueSession(account.id);
+  }
+
+  /** A guest: just a nickname. A registered name, or a guest name that is online, cannot be taken. */
+  async guest(name: string): Promise<Account> {
+    if (!this.allowGuests) throw new ChatError("GUESTS_DISABLED");
+    checkAccountName(name);
+    if (await this.store.findAccount(name)) throw new ChatError("NAME_TAKEN", "that name belongs to a registered account");
+    const existing = await this.store.findGuest(name);
+    if (existing) {
+      if (this.hub.presence.isOnline(existing.id)) throw new ChatError("NAME_TAKEN", "a guest with that name is online");
+      return existing;
+    }
+    const now = this.clock.now();
+    const account = await this.store.createAccount({ id: newId(now), name, guest: true, passwordHash: null, createdAt: now });
+    if (!account) throw new ChatError("NAME_TAKEN");
+    await this.joinLobby(account);
+    return account;
+  }
+
+  /** A guest takes another free name (line mode's /nick). */
+  async renameGuest(account: Account, name: string): Promise<Account> {
+    if (!account.guest) throw new ChatError("FORBIDDEN", "registered accounts keep their name");
+    checkAccountName(name);
+    if (nameKey(name) !== nameKey(account.name)) {
+      if (await this.store.findAccount(name)) throw new ChatError("NAME_TAKEN");
+      const other = await this.store.findGuest(name);
+      if (other && this.hub.presence.isOnline(other.id)) throw new ChatError("NAME_TAKEN");
+    }
+    if (!(await this.store.renameGuest(account.id, name))) throw new ChatError("NAME_TAKEN");
+    return { ...account, name };
+  }
+
+  async listRooms(): Promise<(Room & { members: number })[]> {
+    return this.store.listPublicRooms();
+  }
+
+  /** Creates a room owned by the account. The caller publishes the returned events. */
+  async createRoom(
+    account: Account,
+    name: string,
+    kind: "public" | "private",
+    topic: string,
+  ): Promise<{ room: Room; events: RoomEvent[] }> {
+    if (account.guest) throw new ChatError("GUEST_FORBIDDEN");
+    const bare = checkRoomName(name);
+    if ([...topic].length > this.limits.maxTopicChars)
+      throw new ChatError("TOO_LARGE", `topics are at most ${this.limits.maxTopicChars} characters`);
+    limitAccount(this.roomCreations, account.id, this.clock.now(), "room creations");
+    const now = this.clock.now();
+    const created = await this.store.createRoom(
+      { id: newId(now), name: bare, kind, topic, createdBy: account.id, createdAt: now },
+      [{ accountId: account.id, role: "owner" }],
+    );
+    if (!created) throw new ChatError("ROOM_EXISTS");
+    return created;
+  }
+
+  async history(account: Account, roomId: Id, q: { before?: number; after?: number; limit?: number }): Promise<HistoryPage> {
+    await this.readable(account, roomId);
+    const limit = Math.max(1, Math.min(q.limit ?? 50, this.limits.historyPageMax));
+    return this.store.history(roomId, { before: q.before, after: q.after, limit });
+  }
+
+  async readable(account: Account, roomId: Id): Promise<Room> {
+    const room = await this.store.getRoom(roomId);
+    if (!room) throw new ChatError("NO_SUCH_ROOM");
+    if (room.kind === "public" || (await this.store.getMember(roomId, account.id))) return room;
+    throw new ChatError("NOT_MEMBER");
+  }
+
+  async findAccount(name: string): Promise<Account | null> {
+    const a = await this.store.findAccount(name);
+    return a && publicAccount(a);
+  }
+
+  // ---- connections ----
+
+  /**
+   * Opens a connection for an authenticated account. `resume` maps room ids to the last
+   * sequence the client saw there; those rooms replay what was missed before going live.
+   */
+  async connect(account: Account, peer: Peer, opts: { resume?: Record<Id, number>; presence?: boolean } = {}): Promise<Welcome> {
+    const connection = new Connection(this, account, peer, opts.presence ?? false);
+    const rooms = await this.store.memberships(account.id);
+    await connection.open(rooms, opts.resume ?? {});
+    return { connection, rooms };
+  }
+
+  // ---- ChatContext ----
+
+  /** Appends durably, then publishes. Nothing reaches any client before it is committed. */
+  async append(roomId: Id, draft: EventDraft): Promise<Appended> {
+    const started = performance.now();
+    let appended: Appended;
+    try {
+      appended = await this.store.append(roomId, draft, this.clock.now());
+    } catch (err) {
+      throw toChatError(err);
+    }
+    this.onCommit?.(performance.now() - started, draft.type);
+    if (!appended.duplicate) await this.publish(appended.event);
+    return appended;
+  }
+
+  async publish(e: RoomEvent): Promise<void> {
+    // A lost publish loses nothing durable: receivers fill gaps from the store.
+    await this.bus.publish(roomTopic(e.roomId), { kind: "room", event: e }).catch(() => {});
+    if (e.type === "member") await this.bus.publish(accountTopic(e.accountId), { kind: "room", event: e }).catch(() => {});
+  }
+
+  async announce(account: Account, online: boolean): Promise<void> {
+    await this.bus.publish(PRESENCE_TOPIC, {
+      kind: "presence",
+      accountId: account.id,
+      name: account.name,
+      online,
+      node: this.hub.node,
+    });
+  }
+
+  // ---- helpers ----
+
+  private async checkPasswordOf(name: string, password: string): Promise<Account> {
+    const account = await this.store.findAccount(name);
+    if (!account?.passwordHash) {
+      this.dummyHash ??= this.hasher.hash(newToken());
+      await this.hasher.verify(await this.dummyHash, password);
+      throw new ChatError("INVALID_CREDENTIALS");
+    }
+    if (!(await this.hasher.verify(account.passwordHash, password))) throw new ChatError("INVALID_CREDENTIALS");
+    return publicAccount(account);
+  }
+
+  private async issueSession(accountId: Id): Promise<string> {
+    const token = newToken();
+    const now = this.clock.now();
+    await this.store.createSession({
+      tokenHash: hashToken(token),
+      accountId,
+      createdAt: now,
+      expiresAt: now + this.limits.sessionTtl,
+    });
+    return token;
+  }
+
+  private async lobby(): Promise<Room> {
+    const found = await this.store.findRoom(LOBBY);
+    if (found) return found;
+    const now = this.clock.now();
+    const created = await this.store.createRoom(
+      { id: newId(now), name: LOBBY, kind: "public", topic: "Welcome to Parley", createdBy: "", createdAt: now },
+      [],
+    );
+    return created?.room ?? (await this.lobby());
+  }
+
+  private async joinLobby(account: Account): Promise<void> {
+    const lobby = await this.lobby();
+    if (await this.store.getMember(lobby.id, account.id)) return;
+    await this.append(lobby.id, { type: "member", actorId: account.id, accountId: account.id, change: "join" });
+  }
+}
+
+function publicAccount(a: Account): Account {
+  return { id: a.id, name: a.name, guest: a.guest, admin: a.admin, createdAt: a.createdAt };
+}

@@ -1,0 +1,477 @@
+// One client connection, whatever its protocol: what it may do, and the rooms it is following.
+//
+// Each followed room has a cursor, the last sequence delivered to this peer. Events reach the
+// peer strictly in order: an event that does not follow the cursor means something was missed
+// (a reconnect with an old position, a lost bus message), and the connection reads the missing
+// events from the store before it takes live ones again. That one mechanism gives resume,
+// gap-free delivery and no duplicates.
+
+import type { ChatContext } from "./chat.ts";
+import { ChatError } from "./errors.ts";
+import { accountTopic, roomTopic, type Subscriber } from "./hub.ts";
+import { newId } from "./ids.ts";
+import { checkBody, checkEmoji, checkRoomName, directRoomName } from "./names.ts";
+import { Bucket } from "./rate-limit.ts";
+import type {
+  Account,
+  Ephemeral,
+  EventDraft,
+  HistoryPage,
+  Id,
+  Member,
+  MemberChange,
+  Membership,
+  Message,
+  Role,
+  Room,
+  RoomEvent,
+} from "./types.ts";
+
+/** The protocol side of a connection: how events reach the client. */
+export interface Peer {
+  /** A durable room event: per room in sequence order, without gaps or duplicates. */
+  event(e: RoomEvent): void;
+  ephemeral(e: Ephemeral): void;
+  /** Resolves when the peer's outgoing buffer has room again (used while replaying history). */
+  ready(): Promise<void>;
+}
+
+interface Cursor {
+  seq: number;
+  role: Role;
+  muted: boolean;
+  syncing: boolean;
+  /** Highest sequence seen live while syncing: the catch-up must reach it. */
+  target: number;
+}
+
+export type Moderation = "kick" | "ban" | "unban" | "mute" | "unmute" | "op" | "deop";
+
+const PAGE = 100;
+const TYPING_REPEAT_MS = 3000;
+
+export class Connection implements Subscriber {
+  readonly accountId: Id;
+  private readonly rooms = new Map<Id, Cursor>();
+  private readonly bucket: Bucket;
+  private strikes = 0;
+  private closed = false;
+  private readonly typingSent = new Map<Id, number>();
+  /** Rooms this connection is joining itself: the echo of its own join must not start a second follow. */
+  private readonly joining = new Set<Id>();
+
+  constructor(
+    private readonly ctx: ChatContext,
+    readonly account: Account,
+    private readonly peer: Peer,
+    readonly wantsPresence: boolean,
+  ) {
+    this.accountId = account.id;
+    this.bucket = new Bucket(ctx.limits.connectionMessages, ctx.clock.now());
+  }
+
+  /** Follows every room of the account; rooms with a resume position replay what was missed. */
+  async open(memberships: Membership[], resume: Record<Id, number>): Promise<void> {
+    const first = await this.ctx.hub.addAccount(this);
+    if (first) await this.ctx.announce(this.account, true);
+    await Promise.all(
+      memberships.map(async (m) => {
+        const from = resume[m.room.id];
+        const seq = from === undefined ? m.room.lastSeq : Math.max(0, Math.min(from, m.room.lastSeq));
+        this.rooms.set(m.room.id, { seq, role: m.role, muted: m.muted, syncing: false, target: m.room.lastSeq });
+        await this.ctx.hub.attach(this, m.room.id);
+        if (seq < m.room.lastSeq) void this.catchUp(m.room.id);
+      }),
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const roomId of this.rooms.keys()) this.ctx.hub.detach(this, roomId);
+    this.rooms.clear();
+    if (this.ctx.hub.removeAccount(this)) void this.ctx.announce(this.account, false).catch(() => {});
+  }
+
+  following(roomId: Id): boolean {
+    return this.rooms.has(roomId);
+  }
+
+  // ---- delivery (called by the hub) ----
+
+  onRoomEvent(e: RoomEvent): void {
+    const cursor = this.rooms.get(e.roomId);
+    if (!cursor || e.seq <= cursor.seq) return;
+    if (cursor.syncing || e.seq > cursor.seq + 1) {
+      cursor.target = Math.max(cursor.target, e.seq);
+      if (!cursor.syncing) void this.catchUp(e.roomId);
+      return;
+    }
+    this.apply(e.roomId, cursor, e);
+  }
+
+  onEphemeral(e: Ephemeral): void {
+    this.peer.ephemeral(e);
+  }
+
+  onJoined(e: RoomEvent): void {
+    if (this.rooms.has(e.roomId)) return this.onRoomEvent(e);
+    if (this.joining.has(e.roomId)) return;
+    this.follow(e.roomId, e.seq - 1).then(
+      (m) => {
+        if (!m) return;
+        this.peer.ephemeral({ type: "joined", membership: m });
+        this.onRoomEvent(e);
+      },
+      () => {}, // the store is unreachable; the client sees the room on its next connect
+    );
+  }
+
+  private apply(roomId: Id, cursor: Cursor, e: RoomEvent): void {
+    cursor.seq = e.seq;
+    if (e.type === "member" && e.accountId === this.accountId) {
+      if (e.change === "mute" || e.change === "unmute") cursor.muted = e.change === "mute";
+      if (e.change === "role" && e.role) cursor.role = e.role;
+    }
+    this.peer.event(e);
+    if (e.type === "member" && e.accountId === this.accountId && isDeparture(e.change)) {
+      this.rooms.delete(roomId);
+      this.ctx.hub.detach(this, roomId);
+    }
+  }
+
+  private async catchUp(roomId: Id): Promise<void> {
+    const cursor = this.rooms.get(roomId);
+    if (!cursor || cursor.syncing) return;
+    cursor.syncing = true;
+    try {
+      for (;;) {
+        const events = await this.ctx.store.eventsAfter(roomId, cursor.seq, PAGE);
+        for (const e of events) {
+          if (this.rooms.get(roomId) !== cursor) return;
+          if (e.seq === cursor.seq + 1) this.apply(roomId, cursor, e);
+        }
+        if (this.closed || this.rooms.get(roomId) !== cursor) return;
+        if (events.length < PAGE && cursor.seq >= cursor.target) return;
+        await this.peer.ready();
+      }
+    } catch {
+      // The store is unreachable: try again shortly, from the same cursor.
+      setTimeout(() => void this.catchUp(roomId), 1000).unref();
+    } finally {
+      cursor.syncing = false;
+    }
+  }
+
+  /** Starts following a room this account belongs to, from `seq`. */
+  private async follow(roomId: Id, seq: number): Promise<Membership | null> {
+    const member = await this.ctx.store.getMember(roomId, this.accountId);
+    const room = await this.ctx.store.getRoom(roomId);
+    if (!member || !room || this.closed || this.rooms.has(roomId)) return null;
+    this.rooms.set(roomId, { seq, role: member.role, muted: member.muted, syncing: false, target: seq });
+    await this.ctx.hub.attach(this, roomId);
+    return { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
+  }
+
+  // ---- operations (called by protocols) ----
+
+  async join(name: string): Promise<Membership> {
+    const room = await this.roomByName(name);
+    const existing = this.rooms.get(room.id);
+    if (existing) return this.membership(room, existing.role, existing.muted);
+    this.limit(this.ctx.joins, "joins");
+    if (this.account.guest && room.kind !== "public") throw new ChatError("GUEST_FORBIDDEN");
+    if (room.kind === "direct") throw new ChatError("FORBIDDEN", "direct conversations cannot be joined");
+    if (await this.ctx.store.isBanned(room.id, this.accountId)) throw new ChatError("BANNED");
+    if (room.kind === "private" && !this.account.admin && !(await this.ctx.store.isInvited(room.id, this.accountId))) {
+      throw new ChatError("INVITE_ONLY");
+    }
+    this.checkRoomCount();
+    return this.joiningRoom(room.id, async () => {
+      const e = await this.commit(room.id, {
+        type: "member",
+        actorId: this.accountId,
+        accountId: this.accountId,
+        change: "join",
+      });
+      const m = await this.follow(room.id, e.seq - 1);
+      this.onRoomEvent(e);
+      return m ?? this.membership(room, "member", false);
+    });
+  }
+
+  async leave(roomId: Id): Promise<void> {
+    this.cursor(roomId);
+    await this.commit(roomId, { type: "member", actorId: this.accountId, accountId: this.accountId, change: "leave" });
+  }
+
+  async send(
+    roomId: Id,
+    body: string,
+    clientId: string | null,
+    replyTo: Id | null,
+  ): Promise<{ message: Message; duplicate: boolean }> {
+    const cursor = this.cursor(roomId);
+    checkBody(body, this.ctx.limits.maxMessageBytes);
+    if (cursor.muted) throw new ChatError("MUTED");
+    this.spend();
+    if (replyTo !== null) {
+      const parent = await this.ctx.store.getMessage(replyTo);
+      if (!parent || parent.roomId !== roomId)
+        throw new ChatError("NO_SUCH_MESSAGE", "the message replied to is not in this room");
+    }
+    const draft: EventDraft = {
+      type: "message",
+      id: newId(this.ctx.clock.now()),
+      actorId: this.accountId,
+      clientId,
+      body,
+      replyTo,
+    };
+    const { event, duplicate } = await this.ctx.append(roomId, draft);
+    if (event.type !== "message") throw new ChatError("INTERNAL");
+    this.typingSent.delete(roomId);
+    return { message: event.message, duplicate };
+  }
+
+  async edit(messageId: Id, body: string): Promise<RoomEvent> {
+    const message = await this.ownMessage(messageId);
+    checkBody(body, this.ctx.limits.maxMessageBytes);
+    if (this.cursor(message.roomId).muted) throw new ChatError("MUTED");
+    this.spend();
+    return this.commit(message.roomId, { type: "edit", actorId: this.accountId, messageId, body });
+  }
+
+  async remove(messageId: Id): Promise<RoomEvent> {
+    const message = await this.liveMessage(messageId);
+    const cursor = this.cursor(message.roomId);
+    if (message.authorId !== this.accountId && !this.moderates(cursor.role)) throw new ChatError("FORBIDDEN");
+    return this.commit(message.roomId, { type: "delete", actorId: this.accountId, messageId });
+  }
+
+  async react(messageId: Id, emoji: string): Promise<RoomEvent> {
+    const message = await this.liveMessage(messageId);
+    checkEmoji(emoji);
+    if (this.cursor(message.roomId).muted) throw new ChatError("MUTED");
+    this.spend();
+    return this.commit(message.roomId, { type: "react", actorId: this.accountId, messageId, emoji });
+  }
+
+  async setTopic(roomId: Id, topic: string): Promise<RoomEvent> {
+    const cursor = this.cursor(roomId);
+    if (!this.moderates(cursor.role)) throw new ChatError("FORBIDDEN", "only moderators set the topic");
+    if ([...topic].length > this.ctx.limits.maxTopicChars) {
+      throw new ChatError("TOO_LARGE", `topics are at most ${this.ctx.limits.maxTopicChars} characters`);
+    }
+    return this.commit(roomId, { type: "topic", actorId: this.accountId, topic });
+  }
+
+  async createRoom(name: string, kind: "public" | "private", topic = ""): Promise<Membership> {
+    this.checkRoomCount();
+    const created = await this.ctx.createRoom(this.account, name, kind, topic);
+    return this.adopt(created.room, created.events);
+  }
+
+  async invite(roomId: Id, name: string): Promise<void> {
+    if (this.account.guest) throw new ChatError("GUEST_FORBIDDEN");
+    this.cursor(roomId);
+    const room = await this.room(roomId);
+    if (room.kind === "direct") throw new ChatError("FORBIDDEN", "direct conversations have two members");
+    const target = await this.ctx.store.findAccount(name);
+    if (!target) throw new ChatError("NO_SUCH_ACCOUNT");
+    await this.commit(roomId, { type: "member", actorId: this.accountId, accountId: target.id, change: "invite" });
+    await this.ctx.bus.publish(accountTopic(target.id), {
+      kind: "invited",
+      roomId,
+      room: room.name,
+      accountId: target.id,
+      by: this.account.name,
+    });
+  }
+
+  async openDirect(name: string): Promise<Membership> {
+    if (this.account.guest) throw new ChatError("GUEST_FORBIDDEN");
+    const other = await this.ctx.store.findAccount(name);
+    if (!other) throw new ChatError("NO_SUCH_ACCOUNT");
+    const dmName = directRoomName(this.accountId, other.id);
+    const existing = await this.ctx.store.findRoom(dmName);
+    if (existing) {
+      return this.joiningRoom(existing.id, async () => {
+        let from = existing.lastSeq;
+        for (const id of new Set([this.accountId, other.id])) {
+          if (await this.ctx.store.getMember(existing.id, id)) continue;
+          const e = await this.commit(existing.id, { type: "member", actorId: this.accountId, accountId: id, change: "join" });
+          if (id === this.accountId) from = e.seq - 1;
+        }
+        const mine = this.rooms.get(existing.id);
+        if (mine) return this.membership(existing, mine.role, mine.muted);
+        const m = await this.follow(existing.id, from);
+        if (m && from < m.room.lastSeq) void this.catchUp(existing.id);
+        return m ?? this.membership(existing, "member", false);
+      });
+    }
+    const now = this.ctx.clock.now();
+    const members = [...new Set([this.accountId, other.id])].map((accountId) => ({ accountId, role: "member" as const }));
+    const created = await this.ctx.store.createRoom(
+      { id: newId(now), name: dmName, kind: "direct", topic: "", createdBy: this.accountId, createdAt: now },
+      members,
+    );
+    if (!created) return this.openDirect(name); // created by the other side at the same moment
+    return this.adopt(created.room, created.events);
+  }
+
+  async moderate(roomId: Id, name: string, action: Moderation): Promise<RoomEvent> {
+    const cursor = this.cursor(roomId);
+    if (!this.moderates(cursor.role)) throw new ChatError("FORBIDDEN");
+    if (action === "op" || action === "deop") {
+      if (cursor.role !== "owner" && !this.account.admin) throw new ChatError("FORBIDDEN", "only owners appoint moderators");
+    }
+    const target = (await this.ctx.store.findAccount(name)) ?? (await this.ctx.store.findGuest(name));
+    if (!target) throw new ChatError("NO_SUCH_ACCOUNT");
+    const member = await this.ctx.store.getMember(roomId, target.id);
+    if (action !== "ban" && action !== "unban" && !member) throw new ChatError("NOT_MEMBER", `${name} is not in this room`);
+    if (member?.role === "owner" && target.id !== this.accountId && !this.account.admin) {
+      throw new ChatError("FORBIDDEN", "owners cannot be moderated");
+    }
+    const change: MemberChange = action === "op" || action === "deop" ? "role" : action;
+    const role: Role | undefined = action === "op" ? "moderator" : action === "deop" ? "member" : undefined;
+    return this.commit(roomId, { type: "member", actorId: this.accountId, accountId: target.id, change, role });
+  }
+
+  async members(roomId: Id): Promise<(Member & { online: boolean })[]> {
+    await this.readable(roomId);
+    const members = await this.ctx.store.listMembers(roomId);
+    return members.map((m) => ({ ...m, online: this.ctx.hub.presence.isOnline(m.accountId) }));
+  }
+
+  online(): { accountId: Id; name: string }[] {
+    return this.ctx.hub.presence.list();
+  }
+
+  async history(roomId: Id, q: { before?: number; after?: number; limit?: number }): Promise<HistoryPage> {
+    return this.ctx.history(this.account, roomId, q);
+  }
+
+  async markRead(roomId: Id, seq: number): Promise<number> {
+    this.cursor(roomId);
+    return this.ctx.store.markRead(roomId, this.accountId, seq);
+  }
+
+  async typing(roomId: Id, typing: boolean): Promise<void> {
+    this.cursor(roomId);
+    const now = this.ctx.clock.now();
+    const last = this.typingSent.get(roomId);
+    if (typing && last !== undefined && now - last < TYPING_REPEAT_MS) return;
+    if (!typing && last === undefined) return;
+    if (typing) this.typingSent.set(roomId, now);
+    else this.typingSent.delete(roomId);
+    await this.ctx.bus.publish(roomTopic(roomId), {
+      kind: "typing",
+      roomId,
+      accountId: this.accountId,
+      name: this.account.name,
+      typing,
+    });
+  }
+
+  async roomByName(name: string): Promise<Room> {
+    const room = await this.ctx.store.findRoom(checkRoomName(name));
+    if (!room || room.kind === "direct") throw new ChatError("NO_SUCH_ROOM");
+    return room;
+  }
+
+  // ---- helpers ----
+
+  private cursor(roomId: Id): Cursor {
+    const cursor = this.rooms.get(roomId);
+    if (!cursor) throw new ChatError("NOT_MEMBER");
+    return cursor;
+  }
+
+  private moderates(role: Role): boolean {
+    return role !== "member" || this.account.admin;
+  }
+
+  private async room(roomId: Id): Promise<Room> {
+    const room = await this.ctx.store.getRoom(roomId);
+    if (!room) throw new ChatError("NO_SUCH_ROOM");
+    return room;
+  }
+
+  private async readable(roomId: Id): Promise<void> {
+    if (!this.rooms.has(roomId)) await this.ctx.readable(this.account, roomId);
+  }
+
+  private async liveMessage(messageId: Id): Promise<Message> {
+    const message = await this.ctx.store.getMessage(messageId);
+    if (!message || message.deleted) throw new ChatError("NO_SUCH_MESSAGE");
+    return message;
+  }
+
+  private async ownMessage(messageId: Id): Promise<Message> {
+    const message = await this.liveMessage(messageId);
+    if (message.authorId !== this.accountId) throw new ChatError("FORBIDDEN", "only the author edits a message");
+    return message;
+  }
+
+  private membership(room: Room, role: Role, muted: boolean): Membership {
+    return { room, role, muted, readSeq: room.lastSeq, unread: 0 };
+  }
+
+  /** Publishes a new room's first events and starts following it. */
+  private adopt(room: Room, events: RoomEvent[]): Promise<Membership> {
+    return this.joiningRoom(room.id, async () => {
+      for (const e of events) await this.ctx.publish(e);
+      const m = await this.follow(room.id, 0);
+      for (const e of events) this.onRoomEvent(e);
+      return m ?? this.membership(room, "owner", false);
+    });
+  }
+
+  private async joiningRoom<T>(roomId: Id, work: () => Promise<T>): Promise<T> {
+    this.joining.add(roomId);
+    try {
+      return await work();
+    } finally {
+      this.joining.delete(roomId);
+    }
+  }
+
+  private async commit(roomId: Id, draft: EventDraft): Promise<RoomEvent> {
+    return (await this.ctx.append(roomId, draft)).event;
+  }
+
+  /** Spends one message token from this connection and from the account; persistent flooding is fatal. */
+  private spend(): void {
+    const now = this.ctx.clock.now();
+    const wait = Math.max(this.bucket.take(now), this.ctx.accountMessages.take(this.accountId, now));
+    if (wait === 0) {
+      this.strikes = 0;
+      return;
+    }
+    this.strikes++;
+    throw new ChatError("RATE_LIMITED", undefined, {
+      retryAfter: wait,
+      fatal: this.strikes >= this.ctx.limits.floodStrikes,
+    });
+  }
+
+  private limit(buckets: ChatContext["joins"], what: string): void {
+    limitAccount(buckets, this.accountId, this.ctx.clock.now(), what);
+  }
+
+  private checkRoomCount(): void {
+    if (this.rooms.size >= this.ctx.limits.maxRoomsPerAccount) {
+      throw new ChatError("LIMIT_REACHED", `at most ${this.ctx.limits.maxRoomsPerAccount} rooms per account`);
+    }
+  }
+}
+
+export function limitAccount(buckets: ChatContext["joins"], accountId: Id, now: number, what: string): void {
+  const wait = buckets.take(accountId, now);
+  if (wait > 0) throw new ChatError("RATE_LIMITED", `too many ${what}`, { retryAfter: wait });
+}
+
+function isDeparture(change: MemberChange): boolean {
+  return change === "leave" || change === "kick" || change === "ban";
+}

@@ -1,0 +1,179 @@
+// This process's fan-out: which local connections are in which room, fed by the Bus.
+//
+// The bus may lose or reorder events. The hub restores each room's sequence order before it
+// delivers, and when an event is missing for longer than `gapWaitMs` it reads the gap from the
+// Store once for everyone, rather than letting every connection discover the gap on its own.
+
+import type { Bus, BusMessage, Store } from "./ports.ts";
+import { Presence } from "./presence.ts";
+import type { Ephemeral, Id, RoomEvent } from "./types.ts";
+
+/** A local connection as the hub sees it (implemented by core/connection.ts). */
+export interface Subscriber {
+  readonly accountId: Id;
+  readonly wantsPresence: boolean;
+  onRoomEvent(e: RoomEvent): void;
+  onEphemeral(e: Ephemeral): void;
+  /** The subscriber's account was added to a room elsewhere (a join, a direct conversation). */
+  onJoined(e: RoomEvent): void;
+}
+
+interface HubRoom {
+  readonly subs: Set<Subscriber>;
+  /** Highest sequence delivered in order; null until read from the store. */
+  lastSeq: number | null;
+  readonly pending: Map<number, RoomEvent>;
+  gapTimer: NodeJS.Timeout | null;
+}
+
+export const roomTopic = (roomId: Id) => `room:${roomId}`;
+export const accountTopic = (accountId: Id) => `account:${accountId}`;
+export const PRESENCE_TOPIC = "presence";
+
+export class Hub {
+  private readonly rooms = new Map<Id, HubRoom>();
+  private readonly accounts = new Map<Id, Set<Subscriber>>();
+  private readonly watchers = new Set<Subscriber>();
+  readonly presence = new Presence();
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    readonly node: string,
+    private readonly gapWaitMs = 50,
+  ) {
+    bus.onMessage((topic, msg) => this.onBus(topic, msg));
+  }
+
+  async start(): Promise<void> {
+    await this.bus.subscribe(PRESENCE_TOPIC);
+  }
+
+  /** Adds a connection to a room. Resolves once the room's live stream is flowing. */
+  async attach(sub: Subscriber, roomId: Id): Promise<void> {
+    let room = this.rooms.get(roomId);
+    if (room) {
+      room.subs.add(sub);
+      return;
+    }
+    room = { subs: new Set([sub]), lastSeq: null, pending: new Map(), gapTimer: null };
+    this.rooms.set(roomId, room);
+    // Subscribe before reading the position, so nothing committed in between is missed.
+    await this.bus.subscribe(roomTopic(roomId));
+    const stored = await this.store.getRoom(roomId);
+    if (this.rooms.get(roomId) !== room) return; // everyone left meanwhile
+    room.lastSeq = Math.max(stored?.lastSeq ?? 0, room.lastSeq ?? 0);
+    this.drain(roomId, room);
+  }
+
+  detach(sub: Subscriber, roomId: Id): void {
+    const room = this.rooms.get(roomId);
+    if (!room?.subs.delete(sub) || room.subs.size > 0) return;
+    if (room.gapTimer) clearTimeout(room.gapTimer);
+    this.rooms.delete(roomId);
+    void this.bus.unsubscribe(roomTopic(roomId)).catch(() => {});
+  }
+
+  /** Registers a connection of an account. Returns true for the account's first local connection. */
+  async addAccount(sub: Subscriber): Promise<boolean> {
+    if (sub.wantsPresence) this.watchers.add(sub);
+    const subs = this.accounts.get(sub.accountId);
+    if (subs) {
+      subs.add(sub);
+      return false;
+    }
+    this.accounts.set(sub.accountId, new Set([sub]));
+    await this.bus.subscribe(accountTopic(sub.accountId));
+    return true;
+  }
+
+  /** Returns true when that was the account's last local connection. */
+  removeAccount(sub: Subscriber): boolean {
+    this.watchers.delete(sub);
+    const subs = this.accounts.get(sub.accountId);
+    if (!subs?.delete(sub) || subs.size > 0) return false;
+    this.accounts.delete(sub.accountId);
+    void this.bus.unsubscribe(accountTopic(sub.accountId)).catch(() => {});
+    return true;
+  }
+
+  localConnections(): number {
+    let n = 0;
+    for (const subs of this.accounts.values()) n += subs.size;
+    return n;
+  }
+
+  private onBus(topic: string, msg: BusMessage): void {
+    switch (msg.kind) {
+      case "room":
+        if (topic.startsWith("account:")) this.toAccount(msg.event);
+        else this.dispatch(msg.event);
+        return;
+      case "typing": {
+        const room = this.rooms.get(msg.roomId);
+        if (!room) return;
+        const e: Ephemeral = { type: "typing", roomId: msg.roomId, accountId: msg.accountId, name: msg.name, typing: msg.typing };
+        for (const sub of room.subs) if (sub.accountId !== msg.accountId) sub.onEphemeral(e);
+        return;
+      }
+      case "presence": {
+        if (!this.presence.set(msg.accountId, msg.name, msg.node, msg.online)) return;
+        const e: Ephemeral = { type: "presence", accountId: msg.accountId, name: msg.name, online: msg.online };
+        for (const sub of this.watchers) sub.onEphemeral(e);
+        return;
+      }
+      case "invited": {
+        const e: Ephemeral = { type: "invited", roomId: msg.roomId, room: msg.room, by: msg.by };
+        for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);
+        return;
+      }
+    }
+  }
+
+  /** A membership event about one of our accounts: its connections join the room, or hear of the change. */
+  private toAccount(e: RoomEvent): void {
+    if (e.type !== "member") return;
+    for (const sub of this.accounts.get(e.accountId) ?? []) {
+      if (e.change === "join") sub.onJoined(e);
+      else sub.onRoomEvent(e);
+    }
+  }
+
+  private dispatch(e: RoomEvent): void {
+    const room = this.rooms.get(e.roomId);
+    if (!room) return;
+    if (room.lastSeq !== null && e.seq <= room.lastSeq) return; // already delivered
+    room.pending.set(e.seq, e);
+    if (room.lastSeq !== null) this.drain(e.roomId, room);
+  }
+
+  /** Delivers pending events in sequence order; waits a little for a missing one, then reads it from the store. */
+  private drain(roomId: Id, room: HubRoom): void {
+    if (room.lastSeq === null) return;
+    for (const seq of room.pending.keys()) if (seq <= room.lastSeq) room.pending.delete(seq);
+    let next = room.pending.get(room.lastSeq + 1);
+    while (next) {
+      room.pending.delete(next.seq);
+      room.lastSeq = next.seq;
+      for (const sub of room.subs) sub.onRoomEvent(next);
+      next = room.pending.get(room.lastSeq + 1);
+    }
+    if (room.pending.size === 0) {
+      if (room.gapTimer) clearTimeout(room.gapTimer);
+      room.gapTimer = null;
+    } else if (!room.gapTimer) {
+      room.gapTimer = setTimeout(() => void this.fillGap(roomId, room), this.gapWaitMs);
+    }
+  }
+
+  private async fillGap(roomId: Id, room: HubRoom): Promise<void> {
+    try {
+      const missing = await this.store.eventsAfter(roomId, room.lastSeq ?? 0, 100);
+      for (const e of missing) if (e.seq > (room.lastSeq ?? 0)) room.pending.set(e.seq, e);
+    } catch {
+      // The store is unreachable; try again on the next timer.
+    }
+    room.gapTimer = null;
+    if (this.rooms.get(roomId) === room) this.drain(roomId, room);
+  }
+}

@@ -1,0 +1,125 @@
+// The interfaces the core needs from the outside world. Adapters implement them and nothing more;
+// every adapter runs the same contract suite (src/store/store.contract.ts, src/bus/bus.contract.ts).
+
+import type {
+  Account,
+  EventDraft,
+  HistoryPage,
+  Id,
+  Member,
+  Membership,
+  Message,
+  Room,
+  RoomEvent,
+  Session,
+  StoredAccount,
+} from "./types.ts";
+
+export interface NewAccount {
+  id: Id;
+  name: string;
+  guest: boolean;
+  passwordHash: string | null;
+  createdAt: number;
+}
+
+export interface NewRoom {
+  id: Id;
+  name: string;
+  kind: Room["kind"];
+  topic: string;
+  createdBy: Id;
+  createdAt: number;
+}
+
+/** The outcome of appending a message: `duplicate` when the author already sent this client id. */
+export interface Appended {
+  event: RoomEvent;
+  duplicate: boolean;
+}
+
+/**
+ * Durable state. Every method is async so that networked databases implement the same port.
+ * Names are compared case-insensitively (the store keeps a lower-cased key).
+ * A store that cannot reach its database throws StoreUnavailableError.
+ */
+export interface Store {
+  /** Creates the account, or returns null when a registered account (or, for guests, any account) has the name. The first registered account becomes admin. */
+  createAccount(a: NewAccount): Promise<Account | null>;
+  getAccount(id: Id): Promise<StoredAccount | null>;
+  /** A registered (non-guest) account by name. */
+  findAccount(name: string): Promise<StoredAccount | null>;
+  /** A guest account by name. */
+  findGuest(name: string): Promise<Account | null>;
+  /** Renames a guest; returns false when the name is taken. */
+  renameGuest(id: Id, name: string): Promise<boolean>;
+  setPassword(id: Id, passwordHash: string, changedAt: number): Promise<void>;
+  countAccounts(): Promise<number>;
+
+  createSession(s: Session): Promise<void>;
+  getSession(tokenHash: string): Promise<Session | null>;
+  deleteSession(tokenHash: string): Promise<void>;
+  deleteSessionsOf(accountId: Id): Promise<void>;
+
+  /** Creates the room with its first members (each joined with a member event), or returns null when the name is taken. */
+  createRoom(r: NewRoom, members: { accountId: Id; role: Member["role"] }[]): Promise<{ room: Room; events: RoomEvent[] } | null>;
+  getRoom(id: Id): Promise<Room | null>;
+  findRoom(name: string): Promise<Room | null>;
+  /** Public rooms with their member counts, by name. */
+  listPublicRooms(): Promise<(Room & { members: number })[]>;
+
+  getMember(roomId: Id, accountId: Id): Promise<Member | null>;
+  listMembers(roomId: Id): Promise<Member[]>;
+  /** Rooms the account belongs to, with unread counts (messages after the read position not written by the account). */
+  memberships(accountId: Id): Promise<Membership[]>;
+  isBanned(roomId: Id, accountId: Id): Promise<boolean>;
+  isInvited(roomId: Id, accountId: Id): Promise<boolean>;
+  /** Moves the read position forward (never back). Returns the position now stored. */
+  markRead(roomId: Id, accountId: Id, seq: number): Promise<number>;
+
+  /**
+   * Appends an event to the room's log in one transaction: assigns the next sequence number and
+   * applies the event's effect (a message row, an edit, a reaction toggle, a topic, a membership
+   * change). A message whose (author, clientId) exists already is not stored again: the original
+   * event comes back with `duplicate: true`. Resolves only after the transaction is durable.
+   */
+  append(roomId: Id, draft: EventDraft, at: number): Promise<Appended>;
+  getMessage(id: Id): Promise<Message | null>;
+  /** Messages in their current state, newest-first selection returned oldest-first. */
+  history(roomId: Id, q: { before?: number; after?: number; limit: number }): Promise<HistoryPage>;
+  /** Every event with seq > afterSeq, oldest first, at most `limit`. Messages come in their current state. */
+  eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+
+  close(): Promise<void>;
+}
+
+/** What travels between server processes. Room events are durable (and carry a seq); the rest is ephemeral. */
+export type BusMessage =
+  | { kind: "room"; event: RoomEvent }
+  | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
+  | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
+  | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string };
+
+/**
+ * Fan-out between server processes. Delivery is at most once and may reorder: the core restores
+ * order and fills gaps from the Store by sequence number, so a lossy bus loses nothing durable.
+ */
+export interface Bus {
+  publish(topic: string, msg: BusMessage): Promise<void>;
+  subscribe(topic: string): Promise<void>;
+  unsubscribe(topic: string): Promise<void>;
+  /** One handler per bus; the core installs it before subscribing to anything. */
+  onMessage(handler: (topic: string, msg: BusMessage) => void): void;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Hasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

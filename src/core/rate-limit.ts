@@ -1,0 +1,64 @@
+// Token buckets: `burst` requests at once, refilled at `perSecond`. Pure: time comes from the caller.
+
+export interface Rate {
+  burst: number;
+  perSecond: number;
+}
+
+export class Bucket {
+  private tokens: number;
+  private updated: number;
+
+  constructor(
+    private readonly rate: Rate,
+    now: number,
+  ) {
+    this.tokens = rate.burst;
+    this.updated = now;
+  }
+
+  /** Takes one token. Returns 0 when allowed, else the milliseconds until a token is there. */
+  take(now: number): number {
+    this.refill(now);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000);
+  }
+
+  /** True when the bucket is full again, so a keyed map may forget it. */
+  full(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= this.rate.burst;
+  }
+
+  private refill(now: number): void {
+    const elapsed = Math.max(0, now - this.updated) / 1000;
+    this.tokens = Math.min(this.rate.burst, this.tokens + elapsed * this.rate.perSecond);
+    this.updated = now;
+  }
+}
+
+/** Buckets by key (an account, an address), forgetting full ones so memory stays bounded by activity. */
+export class KeyedBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  private lastSweep = 0;
+
+  constructor(private readonly rate: Rate) {}
+
+  take(key: string, now: number): number {
+    if (now - this.lastSweep > 60_000) this.sweep(now);
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = new Bucket(this.rate, now);
+      this.buckets.set(key, b);
+    }
+    return b.take(now);
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [key, b] of this.buckets) if (b.full(now)) this.buckets.delete(key);
+  }
+}

@@ -1,0 +1,588 @@
+// The embedded default Store: one SQLite file in WAL mode through better-sqlite3.
+//
+// Appends are group-committed: every append requested during one event-loop turn goes into one
+// transaction (each in its own savepoint, so one failure fails only itself), and all of their
+// promises resolve after that transaction commits. With WAL and synchronous=NORMAL a committed
+// transaction survives the process being killed; only an OS crash or power loss can lose the
+// last commits (set `synchronous: "FULL"` to close that window at some cost in throughput).
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { ChatError, StoreUnavailableError } from "../../core/errors.ts";
+import { nameKey } from "../../core/names.ts";
+import type { Appended, NewAccount, NewRoom, Store } from "../../core/ports.ts";
+import type {
+  Account,
+  EventDraft,
+  HistoryPage,
+  Id,
+  Member,
+  MemberChange,
+  Membership,
+  Message,
+  Role,
+  Room,
+  RoomEvent,
+  Session,
+  StoredAccount,
+} from "../../core/types.ts";
+import { migrations } from "./migrations.ts";
+
+type Row = Record<string, unknown>;
+
+interface Pending {
+  roomId: Id;
+  draft: EventDraft;
+  at: number;
+  resolve: (a: Appended) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Unread counts stop at this many: counting a huge backlog would cost more than it tells. */
+export const UNREAD_CAP = 1000;
+
+const MESSAGE_COLUMNS = `m.room_id, m.seq, m.id, m.author_id, a.name AS author, m.client_id, m.body, m.reply_to,
+  m.created_at, m.edited_at, m.deleted`;
+const ROOM_COLUMNS = "id, name, kind, topic, created_by, created_at, last_seq";
+
+export interface SqliteOptions {
+  /** A file path, or ":memory:". */
+  path: string;
+  synchronous?: "NORMAL" | "FULL";
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private readonly s: ReturnType<typeof prepare>;
+  private readonly appendOne: (p: Pending) => Appended;
+
+  constructor(opts: SqliteOptions) {
+    if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+    this.db = new Database(opts.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
+    this.db.pragma("busy_timeout = 5000");
+    this.db.pragma("foreign_keys = ON");
+    migrate(this.db);
+    this.s = prepare(this.db);
+    this.appendOne = this.db.transaction((p: Pending) => this.applyDraft(p.roomId, p.draft, p.at));
+  }
+
+  // ---- accounts ----
+
+  async createAccount(a: NewAccount): Promise<Account | null> {
+    return this.write(() =>
+      this.db.transaction(() => {
+        const admin = !a.guest && this.s.anyRegistered.get() === undefined;
+        const r = this.s.insertAccount.run(
+          a.id,
+          a.name,
+          nameKey(a.name),
+          a.guest ? 1 : 0,
+          admin ? 1 : 0,
+          a.passwordHash,
+          a.createdAt,
+        );
+        if (r.changes === 0) return null;
+        return { id: a.id, name: a.name, guest: a.guest, admin, createdAt: a.createdAt };
+      })(),
+    );
+  }
+
+  async getAccount(id: Id): Promise<StoredAccount | null> {
+    return toAccount(this.s.accountById.get(id) as Row | undefined);
+  }
+
+  async findAccount(name: string): Promise<StoredAccount | null> {
+    return toAccount(this.s.accountByName.get(nameKey(name), 0) as Row | undefined);
+  }
+
+  async findGuest(name: string): Promise<Account | null> {
+    return toAccount(this.s.accountByName.get(nameKey(name), 1) as Row | undefined);
+  }
+
+  async renameGuest(id: Id, name: string): Promise<boolean> {
+    return this.write(() => {
+      const taken = this.s.accountByName.get(nameKey(name), 1) as Row | undefined;
+      if (taken && taken.id !== id) return false;
+      return this.s.renameGuest.run(name, nameKey(name), id).changes === 1;
+    });
+  }
+
+  async setPassword(id: Id, passwordHash: string, changedAt: number): Promise<void> {
+    this.write(() => this.s.setPassword.run(passwordHash, changedAt, id));
+  }
+
+  async countAccounts(): Promise<number> {
+    return (this.s.countAccounts.get() as { n: number }).n;
+  }
+
+  // ---- sessions ----
+
+  async createSession(s: Session): Promise<void> {
+    this.write(() => this.s.insertSession.run(s.tokenHash, s.accountId, s.createdAt, s.expiresAt));
+  }
+
+  async getSession(tokenHash: string): Promise<Session | null> {
+    const r = this.s.session.get(tokenHash) as Row | undefined;
+    if (!r) return null;
+    return {
+      tokenHash: r.token_hash as string,
+      accountId: r.account_id as Id,
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+    };
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    this.write(() => this.s.deleteSession.run(tokenHash));
+  }
+
+  async deleteSessionsOf(accountId: Id): Promise<void> {
+    this.write(() => this.s.deleteSessionsOf.run(accountId));
+  }
+
+  // ---- rooms and members ----
+
+  async createRoom(r: NewRoom, members: { accountId: Id; role: Role }[]): Promise<{ room: Room; events: RoomEvent[] } | null> {
+    return this.write(() =>
+      this.db.transaction(() => {
+        if (this.s.insertRoom.run(r.id, r.name, nameKey(r.name), r.kind, r.topic, r.createdBy, r.createdAt).changes === 0) {
+          return null;
+        }
+        const events = members.map((m) =>
+          this.applyDraft(
+            r.id,
+            { type: "member", actorId: r.createdBy, accountId: m.accountId, change: "join", role: m.role },
+            r.createdAt,
+          ),
+        );
+        return { room: toRoom(this.s.roomById.get(r.id) as Row), events: events.map((e) => e.event) };
+      })(),
+    );
+  }
+
+  async getRoom(id: Id): Promise<Room | null> {
+    const r = this.s.roomById.get(id) as Row | undefined;
+    return r ? toRoom(r) : null;
+  }
+
+  async findRoom(name: string): Promise<Room | null> {
+    const r = this.s.roomByName.get(nameKey(name)) as Row | undefined;
+    return r ? toRoom(r) : null;
+  }
+
+  async listPublicRooms(): Promise<(Room & { members: number })[]> {
+    return (this.s.publicRooms.all() as Row[]).map((r) => ({ ...toRoom(r), members: r.members as number }));
+  }
+
+  async getMember(roomId: Id, accountId: Id): Promise<Member | null> {
+    const r = this.s.member.get(roomId, accountId) as Row | undefined;
+    return r ? toMember(r) : null;
+  }
+
+  async listMembers(roomId: Id): Promise<Member[]> {
+    return (this.s.members.all(roomId) as Row[]).map(toMember);
+  }
+
+  async memberships(accountId: Id): Promise<Membership[]> {
+    return (this.s.memberships.all({ account: accountId, cap: UNREAD_CAP }) as Row[]).map((r) => ({
+      room: toRoom(r),
+      role: r.role as Role,
+      muted: r.muted === 1,
+      readSeq: r.read_seq as number,
+      unread: r.unread as number,
+    }));
+  }
+
+  async isBanned(roomId: Id, accountId: Id): Promise<boolean> {
+    return this.s.banned.get(roomId, accountId) !== undefined;
+  }
+
+  async isInvited(roomId: Id, accountId: Id): Promise<boolean> {
+    return this.s.invited.get(roomId, accountId) !== undefined;
+  }
+
+  async markRead(roomId: Id, accountId: Id, seq: number): Promise<number> {
+    return this.write(() => {
+      const r = this.s.markRead.get(seq, roomId, accountId) as { read_seq: number } | undefined;
+      if (!r) throw new ChatError("NOT_MEMBER");
+      return r.read_seq;
+    });
+  }
+
+  // ---- the log ----
+
+  append(roomId: Id, draft: EventDraft, at: number): Promise<Appended> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ roomId, draft, at, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  async getMessage(id: Id): Promise<Message | null> {
+    const r = this.s.messageById.get(id) as Row | undefined;
+    return r ? this.withReactions([toMessage(r)])[0]! : null;
+  }
+
+  async history(roomId: Id, q: { before?: number; after?: number; limit: number }): Promise<HistoryPage> {
+    let rows: Row[];
+    if (q.after !== undefined) {
+      rows = this.s.historyAfter.all(roomId, q.after, q.limit + 1) as Row[];
+    } else {
+      rows = this.s.historyBefore.all(roomId, q.before ?? Number.MAX_SAFE_INTEGER, q.limit + 1) as Row[];
+      rows.reverse();
+    }
+    const more = rows.length > q.limit;
+    if (more) {
+      if (q.after !== undefined) rows.pop();
+      else rows.shift();
+    }
+    return { messages: this.withReactions(rows.map(toMessage)), more };
+  }
+
+  async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    const messages = this.withReactions((this.s.historyAfter.all(roomId, afterSeq, limit) as Row[]).map(toMessage));
+    const others = this.s.eventsAfter.all(roomId, afterSeq, limit) as Row[];
+    const out: RoomEvent[] = [];
+    let i = 0;
+    let j = 0;
+    while (out.length < limit && (i < messages.length || j < others.length)) {
+      const m = messages[i];
+      const o = others[j];
+      if (m && (!o || m.seq < (o.seq as number))) {
+        out.push(messageEvent(m));
+        i++;
+      } else if (o) {
+        out.push(toEvent(o));
+        j++;
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.queue.length > 0) this.flush();
+    this.db.close();
+  }
+
+  // ---- internals ----
+
+  /** Runs every queued append in one transaction, then settles their promises in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const results: ({ ok: true; value: Appended } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) {
+          try {
+            results.push({ ok: true, value: this.appendOne(p) });
+          } catch (error) {
+            if (isUnavailable(error)) throw error;
+            results.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      const e = isUnavailable(error) ? new StoreUnavailableError(error) : error;
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r.ok) p.resolve(r.value);
+      else p.reject(r.error);
+    });
+  }
+
+  /** Inside a transaction: assigns the room's next sequence number and applies the event. */
+  private applyDraft(roomId: Id, d: EventDraft, at: number): Appended {
+    if (d.type === "message" && d.clientId !== null) {
+      const dup = this.s.messageByClient.get(d.actorId, d.clientId) as Row | undefined;
+      if (dup) return { event: messageEvent(this.withReactions([toMessage(dup)])[0]!), duplicate: true };
+    }
+    const next = this.s.nextSeq.get(roomId) as { last_seq: number } | undefined;
+    if (!next) throw new ChatError("NO_SUCH_ROOM");
+    const seq = next.last_seq;
+    const actor = this.actorName(d.actorId);
+    const base = { roomId, seq, at, actorId: d.actorId, actor };
+    switch (d.type) {
+      case "message": {
+        this.s.insertMessage.run(roomId, seq, d.id, d.actorId, d.clientId, d.body, d.replyTo, at);
+        const message: Message = {
+          id: d.id,
+          roomId,
+          seq,
+          authorId: d.actorId,
+          author: actor,
+          clientId: d.clientId,
+          body: d.body,
+          replyTo: d.replyTo,
+          createdAt: at,
+          editedAt: null,
+          deleted: false,
+          reactions: {},
+        };
+        return { event: { ...base, type: "message", message }, duplicate: false };
+      }
+      case "edit":
+        this.mustChange(this.s.editMessage.run(d.body, at, d.messageId, roomId));
+        return this.logged(base, { type: "edit", messageId: d.messageId, body: d.body });
+      case "delete":
+        this.mustChange(this.s.deleteMessage.run(d.messageId, roomId));
+        this.s.deleteReactions.run(d.messageId);
+        return this.logged(base, { type: "delete", messageId: d.messageId });
+      case "react": {
+        const on = this.s.deleteReaction.run(d.messageId, d.emoji, d.actorId).changes === 0;
+        if (on) this.s.insertReaction.run(d.messageId, d.emoji, d.actorId, at);
+        return this.logged(base, { type: "react", messageId: d.messageId, emoji: d.emoji, on });
+      }
+      case "topic":
+        this.s.setTopic.run(d.topic, roomId);
+        return this.logged(base, { type: "topic", topic: d.topic });
+      case "member": {
+        const role = this.applyMemberChange(roomId, d.accountId, d.change, d.role ?? null, seq, at);
+        const name = d.accountId === d.actorId ? actor : this.actorName(d.accountId);
+        return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role });
+      }
+    }
+  }
+
+  private applyMemberChange(
+    roomId: Id,
+    accountId: Id,
+    change: MemberChange,
+    role: Role | null,
+    seq: number,
+    at: number,
+  ): Role | null {
+    switch (change) {
+      case "join":
+        this.s.insertMember.run(roomId, accountId, role ?? "member", at, seq);
+        this.s.deleteInvite.run(roomId, accountId);
+        return role ?? "member";
+      case "leave":
+      case "kick":
+        this.s.deleteMember.run(roomId, accountId);
+        return null;
+      case "ban":
+        this.s.deleteMember.run(roomId, accountId);
+        this.s.insertBan.run(roomId, accountId);
+        return null;
+      case "unban":
+        this.s.deleteBan.run(roomId, accountId);
+        return null;
+      case "mute":
+      case "unmute":
+        this.s.setMuted.run(change === "mute" ? 1 : 0, roomId, accountId);
+        return null;
+      case "role":
+        this.s.setRole.run(role ?? "member", roomId, accountId);
+        return role ?? "member";
+      case "invite":
+        this.s.insertInvite.run(roomId, accountId);
+        return null;
+    }
+  }
+
+  private logged(base: Omit<RoomEvent, "type">, rest: Record<string, unknown> & { type: RoomEvent["type"] }): Appended {
+    const { type, ...data } = rest;
+    this.s.insertEvent.run(base.roomId, base.seq, type, base.actorId, JSON.stringify(data), base.at);
+    return { event: { ...base, ...rest } as RoomEvent, duplicate: false };
+  }
+
+  private mustChange(r: Database.RunResult): void {
+    if (r.changes === 0) throw new ChatError("NO_SUCH_MESSAGE");
+  }
+
+  private actorName(id: Id): string {
+    return (this.s.accountName.get(id) as { name: string } | undefined)?.name ?? "";
+  }
+
+  private withReactions(messages: Message[]): Message[] {
+    if (messages.length === 0) return messages;
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    const rows = this.s.reactionsOf.all(JSON.stringify([...byId.keys()])) as Row[];
+    for (const r of rows) {
+      const m = byId.get(r.message_id as Id);
+      if (!m) continue;
+      const names = m.reactions[r.emoji as string];
+      if (names) names.push(r.name as string);
+      else m.reactions[r.emoji as string] = [r.name as string];
+    }
+    return messages;
+  }
+
+  /** Runs a write, turning disk and lock failures into StoreUnavailableError. */
+  private write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (isUnavailable(error)) throw new StoreUnavailableError(error);
+      throw error;
+    }
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  for (let v = version; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+function prepare(db: Database.Database) {
+  const q = (sql: string) => db.prepare(sql);
+  return {
+    anyRegistered: q("SELECT 1 FROM accounts WHERE guest = 0 LIMIT 1"),
+    insertAccount: q(`INSERT OR IGNORE INTO accounts (id, name, name_key, guest, admin, password_hash, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    accountById: q("SELECT * FROM accounts WHERE id = ?"),
+    accountByName: q("SELECT * FROM accounts WHERE name_key = ? AND guest = ?"),
+    accountName: q("SELECT name FROM accounts WHERE id = ?"),
+    renameGuest: q("UPDATE accounts SET name = ?, name_key = ? WHERE id = ? AND guest = 1"),
+    setPassword: q("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?"),
+    countAccounts: q("SELECT COUNT(*) AS n FROM accounts WHERE guest = 0"),
+    insertSession: q("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)"),
+    session: q("SELECT * FROM sessions WHERE token_hash = ?"),
+    deleteSession: q("DELETE FROM sessions WHERE token_hash = ?"),
+    deleteSessionsOf: q("DELETE FROM sessions WHERE account_id = ?"),
+    insertRoom: q(`INSERT OR IGNORE INTO rooms (id, name, name_key, kind, topic, created_by, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    roomById: q(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
+    roomByName: q(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE name_key = ?`),
+    publicRooms: q(`SELECT ${ROOM_COLUMNS}, (SELECT COUNT(*) FROM members WHERE room_id = rooms.id) AS members
+      FROM rooms WHERE kind = 'public' ORDER BY name_key`),
+    nextSeq: q("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"),
+    setTopic: q("UPDATE rooms SET topic = ? WHERE id = ?"),
+    member: q(`SELECT m.*, a.name FROM members m JOIN accounts a ON a.id = m.account_id
+      WHERE m.room_id = ? AND m.account_id = ?`),
+    members: q(`SELECT m.*, a.name FROM members m JOIN accounts a ON a.id = m.account_id
+      WHERE m.room_id = ? ORDER BY a.name_key`),
+    memberships: q(`SELECT r.id, r.name, r.kind, r.topic, r.created_by, r.created_at, r.last_seq,
+        m.role, m.muted, m.read_seq,
+        (SELECT COUNT(*) FROM (SELECT 1 FROM messages x WHERE x.room_id = r.id AND x.seq > m.read_seq
+          AND x.author_id != m.account_id AND x.deleted = 0 LIMIT @cap)) AS unread
+      FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.account_id = @account ORDER BY r.name_key`),
+    insertMember: q(`INSERT INTO members (room_id, account_id, role, joined_at, read_seq) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT DO NOTHING`),
+    deleteMember: q("DELETE FROM members WHERE room_id = ? AND account_id = ?"),
+    setMuted: q("UPDATE members SET muted = ? WHERE room_id = ? AND account_id = ?"),
+    setRole: q("UPDATE members SET role = ? WHERE room_id = ? AND account_id = ?"),
+    markRead: q(`UPDATE members SET read_seq = MAX(read_seq, MIN(?, (SELECT last_seq FROM rooms WHERE id = room_id)))
+      WHERE room_id = ? AND account_id = ? RETURNING read_seq`),
+    banned: q("SELECT 1 FROM bans WHERE room_id = ? AND account_id = ?"),
+    insertBan: q("INSERT OR IGNORE INTO bans (room_id, account_id) VALUES (?, ?)"),
+    deleteBan: q("DELETE FROM bans WHERE room_id = ? AND account_id = ?"),
+    invited: q("SELECT 1 FROM invites WHERE room_id = ? AND account_id = ?"),
+    insertInvite: q("INSERT OR IGNORE INTO invites (room_id, account_id) VALUES (?, ?)"),
+    deleteInvite: q("DELETE FROM invites WHERE room_id = ? AND account_id = ?"),
+    insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    messageById: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id WHERE m.id = ?`),
+    messageByClient: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
+      WHERE m.author_id = ? AND m.client_id = ?`),
+    historyBefore: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
+      WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`),
+    historyAfter: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
+      WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`),
+    editMessage: q("UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND room_id = ? AND deleted = 0"),
+    deleteMessage: q("UPDATE messages SET deleted = 1, body = '' WHERE id = ? AND room_id = ? AND deleted = 0"),
+    insertEvent: q("INSERT INTO events (room_id, seq, type, actor_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    eventsAfter: q(`SELECT e.*, COALESCE(a.name, '') AS actor FROM events e LEFT JOIN accounts a ON a.id = e.actor_id
+      WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
+    insertReaction: q("INSERT INTO reactions (message_id, emoji, account_id, created_at) VALUES (?, ?, ?, ?)"),
+    deleteReaction: q("DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND account_id = ?"),
+    deleteReactions: q("DELETE FROM reactions WHERE message_id = ?"),
+    reactionsOf: q(`SELECT r.message_id, r.emoji, a.name FROM reactions r JOIN accounts a ON a.id = r.account_id
+      WHERE r.message_id IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, a.name_key`),
+  };
+}
+
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM)/.test(code);
+}
+
+function toAccount(r: Row | undefined): StoredAccount | null {
+  if (!r) return null;
+  return {
+    id: r.id as Id,
+    name: r.name as string,
+    guest: r.guest === 1,
+    admin: r.admin === 1,
+    createdAt: r.created_at as number,
+    passwordHash: (r.password_hash as string | null) ?? null,
+    passwordChangedAt: r.password_changed_at as number,
+  };
+}
+
+function toRoom(r: Row): Room {
+  return {
+    id: r.id as Id,
+    name: r.name as string,
+    kind: r.kind as Room["kind"],
+    topic: r.topic as string,
+    createdBy: r.created_by as Id,
+    createdAt: r.created_at as number,
+    lastSeq: r.last_seq as number,
+  };
+}
+
+function toMember(r: Row): Member {
+  return {
+    roomId: r.room_id as Id,
+    accountId: r.account_id as Id,
+    name: r.name as string,
+    role: r.role as Role,
+    muted: r.muted === 1,
+    joinedAt: r.joined_at as number,
+    readSeq: r.read_seq as number,
+  };
+}
+
+function toMessage(r: Row): Message {
+  return {
+    id: r.id as Id,
+    roomId: r.room_id as Id,
+    seq: r.seq as number,
+    authorId: r.author_id as Id,
+    author: r.author as string,
+    clientId: (r.client_id as string | null) ?? null,
+    body: r.body as string,
+    replyTo: (r.reply_to as Id | null) ?? null,
+    createdAt: r.created_at as number,
+    editedAt: (r.edited_at as number | null) ?? null,
+    deleted: r.deleted === 1,
+    reactions: {},
+  };
+}
+
+function messageEvent(m: Message): RoomEvent {
+  return { roomId: m.roomId, seq: m.seq, at: m.createdAt, actorId: m.authorId, actor: m.author, type: "message", message: m };
+}
+
+function toEvent(r: Row): RoomEvent {
+  const data = JSON.parse(r.data as string) as Record<string, unknown>;
+  return {
+    roomId: r.room_id as Id,
+    seq: r.seq as number,
+    at: r.created_at as number,
+    actorId: r.actor_id as Id,
+    actor: r.actor as string,
+    type: r.type,
+    ...data,
+  } as RoomEvent;
+}

@@ -1,0 +1,99 @@
+// Versioned schema. Each entry runs once, in order, inside a transaction; PRAGMA user_version
+// records how far a database has come. Never edit a released migration: append a new one.
+
+export const migrations: string[] = [
+  /* 1: the initial schema */ `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    guest INTEGER NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    password_hash TEXT,
+    password_changed_at INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  -- A registered name is unique among registered accounts, a guest name among guests;
+  -- the core keeps guests off registered names.
+  CREATE UNIQUE INDEX accounts_registered_name ON accounts(name_key) WHERE guest = 0;
+  CREATE UNIQUE INDEX accounts_guest_name ON accounts(name_key) WHERE guest = 1;
+
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX sessions_account ON sessions(account_id);
+
+  CREATE TABLE rooms (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
+    topic TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE members (
+    room_id TEXT NOT NULL REFERENCES rooms(id),
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    role TEXT NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),
+    muted INTEGER NOT NULL DEFAULT 0,
+    joined_at INTEGER NOT NULL,
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (room_id, account_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX members_account ON members(account_id);
+
+  CREATE TABLE bans (
+    room_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, account_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE invites (
+    room_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, account_id)
+  ) WITHOUT ROWID;
+
+  -- Messages are clustered by (room, seq): history pages are range scans.
+  CREATE TABLE messages (
+    room_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    author_id TEXT NOT NULL,
+    client_id TEXT,
+    body TEXT NOT NULL,
+    reply_to TEXT,
+    created_at INTEGER NOT NULL,
+    edited_at INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (room_id, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX messages_client ON messages(author_id, client_id) WHERE client_id IS NOT NULL;
+
+  -- Every other durable room event (edits, deletions, reactions, topics, membership), sharing the
+  -- room's sequence with messages.
+  CREATE TABLE events (
+    room_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (room_id, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE reactions (
+    message_id TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, emoji, account_id)
+  ) WITHOUT ROWID;
+  `,
+];
