@@ -115,7 +115,10 @@ export class Connection implements Subscriber {
   }
 
   onJoined(e: RoomEvent): void {
-    if (this.rooms.has(e.roomId)) return this.onRoomEvent(e);
+    if (this.rooms.has(e.roomId)) {
+      this.onRoomEvent(e);
+      return;
+    }
     if (this.joining.has(e.roomId)) return;
     this.follow(e.roomId, e.seq - 1).then(
       (m) => {
