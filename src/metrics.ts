@@ -1,0 +1,52 @@
+// Prometheus metrics, served at GET /metrics. One registry per server, so tests can run several.
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type Protocol = "ws" | "line" | "irc" | "http";
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "parley_" });
+  return {
+    registry,
+    connections: new Gauge({
+      name: "parley_connections",
+      help: "Open client connections",
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+    }),
+    connectionsTotal: new Counter({
+      name: "parley_connections_total",
+      help: "Client connections accepted",
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+    }),
+    messages: new Counter({
+      name: "parley_messages_total",
+      help: "Messages committed (first sends only, not idempotent retries)",
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "parley_errors_total",
+      help: "Errors returned to clients, by code",
+      labelNames: ["protocol", "code"] as const,
+      registers: [registry],
+    }),
+    disconnects: new Counter({
+      name: "parley_disconnects_total",
+      help: "Connections closed by the server, by reason",
+      labelNames: ["protocol", "reason"] as const,
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: "parley_commit_seconds",
+      help: "Time from append request to durable commit",
+      labelNames: ["type"] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
