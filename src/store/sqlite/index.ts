@@ -310,6 +310,9 @@ export class SqliteStore implements Store {
       const dup = this.s.messageByClient.get(d.actorId, d.clientId) as Row | undefined;
       if (dup) return { event: messageEvent(this.withReactions([toMessage(dup)])[0]!), duplicate: true };
     }
+    if (d.type === "message" && d.replyTo !== null && this.s.messageInRoom.get(d.replyTo, roomId) === undefined) {
+      throw new ChatError("NO_SUCH_MESSAGE", "the message replied to is not in this room");
+    }
     const next = this.s.nextSeq.get(roomId) as { last_seq: number } | undefined;
     if (!next) throw new ChatError("NO_SUCH_ROOM");
     const seq = next.last_seq;
@@ -491,6 +494,7 @@ function prepare(db: Database.Database) {
     deleteInvite: q("DELETE FROM invites WHERE room_id = ? AND account_id = ?"),
     insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    messageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ?"),
     messageById: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id WHERE m.id = ?`),
     messageByClient: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
       WHERE m.author_id = ? AND m.client_id = ?`),
