@@ -345,6 +345,8 @@ export class SqliteStore implements Store {
         this.s.deleteReactions.run(d.messageId);
         return this.logged(base, { type: "delete", messageId: d.messageId });
       case "react": {
+        // Like edits and deletions, a reaction needs a live message in this room.
+        if (this.s.liveMessageInRoom.get(d.messageId, roomId) === undefined) throw new ChatError("NO_SUCH_MESSAGE");
         const on = this.s.deleteReaction.run(d.messageId, d.emoji, d.actorId).changes === 0;
         if (on) this.s.insertReaction.run(d.messageId, d.emoji, d.actorId, at);
         return this.logged(base, { type: "react", messageId: d.messageId, emoji: d.emoji, on });
@@ -495,6 +497,7 @@ function prepare(db: Database.Database) {
     insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     messageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ?"),
+    liveMessageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ? AND deleted = 0"),
     messageById: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id WHERE m.id = ?`),
     messageByClient: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
       WHERE m.author_id = ? AND m.client_id = ?`),
