@@ -208,10 +208,20 @@ export class Chat implements ChatContext {
   /**
    * Opens a connection for an authenticated account. `resume` maps room ids to the last
    * sequence the client saw there; those rooms replay what was missed before going live.
+   * `onWelcome` runs before any event can reach the peer, so a protocol can greet first.
    */
-  async connect(account: Account, peer: Peer, opts: { resume?: Record<Id, number>; presence?: boolean } = {}): Promise<Welcome> {
+  async connect(
+    account: Account,
+    peer: Peer,
+    opts: {
+      resume?: Record<Id, number>;
+      presence?: boolean;
+      onWelcome?: (connection: Connection, rooms: Membership[]) => void;
+    } = {},
+  ): Promise<Welcome> {
     const connection = new Connection(this, account, peer, opts.presence ?? false);
     const rooms = await this.store.memberships(account.id);
+    opts.onWelcome?.(connection, rooms);
     await connection.open(rooms, opts.resume ?? {});
     return { connection, rooms };
   }

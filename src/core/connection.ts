@@ -70,19 +70,29 @@ export class Connection implements Subscriber {
     this.bucket = new Bucket(ctx.limits.connectionMessages, ctx.clock.now());
   }
 
-  /** Follows every room of the account; rooms with a resume position replay what was missed. */
+  /**
+   * Follows every room of the account; rooms with a resume position replay what was missed.
+   * The cursors exist before the first await, so requests can be served at once.
+   */
   async open(memberships: Membership[], resume: Record<Id, number>): Promise<void> {
+    for (const m of memberships) {
+      const from = resume[m.room.id];
+      const seq = from === undefined ? m.room.lastSeq : Math.max(0, Math.min(from, m.room.lastSeq));
+      this.rooms.set(m.room.id, { seq, role: m.role, muted: m.muted, syncing: false, target: m.room.lastSeq });
+    }
     const first = await this.ctx.hub.addAccount(this);
     if (first) await this.ctx.announce(this.account, true);
-    await Promise.all(
-      memberships.map(async (m) => {
-        const from = resume[m.room.id];
-        const seq = from === undefined ? m.room.lastSeq : Math.max(0, Math.min(from, m.room.lastSeq));
-        this.rooms.set(m.room.id, { seq, role: m.role, muted: m.muted, syncing: false, target: m.room.lastSeq });
-        await this.ctx.hub.attach(this, m.room.id);
-        if (seq < m.room.lastSeq) void this.catchUp(m.room.id);
-      }),
-    );
+    await Promise.all(memberships.map((m) => this.attach(m.room.id)));
+  }
+
+  /** Joins the room's live stream, then replays whatever this cursor is behind on. */
+  private async attach(roomId: Id): Promise<void> {
+    const live = await this.ctx.hub.attach(this, roomId);
+    const cursor = this.rooms.get(roomId);
+    if (cursor && cursor.seq < live) {
+      cursor.target = Math.max(cursor.target, live);
+      void this.catchUp(roomId);
+    }
   }
 
   close(): void {
@@ -172,7 +182,7 @@ export class Connection implements Subscriber {
     const room = await this.ctx.store.getRoom(roomId);
     if (!member || !room || this.closed || this.rooms.has(roomId)) return null;
     this.rooms.set(roomId, { seq, role: member.role, muted: member.muted, syncing: false, target: seq });
-    await this.ctx.hub.attach(this, roomId);
+    await this.attach(roomId);
     return { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
   }
 
@@ -345,6 +355,10 @@ export class Connection implements Subscriber {
     await this.readable(roomId);
     const members = await this.ctx.store.listMembers(roomId);
     return members.map((m) => ({ ...m, online: this.ctx.hub.presence.isOnline(m.accountId) }));
+  }
+
+  listRooms(): Promise<(Room & { members: number })[]> {
+    return this.ctx.store.listPublicRooms();
   }
 
   online(): { accountId: Id; name: string }[] {

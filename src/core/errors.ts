@@ -3,6 +3,7 @@
 
 export const ErrorCodes = {
   BAD_REQUEST: "malformed request: not valid JSON, wrong field types or missing fields",
+  NOT_FOUND: "no such endpoint",
   UNKNOWN_TYPE: "unknown frame type",
   TOO_LARGE: "frame or message exceeds the size limit",
   INVALID_UTF8: "input is not valid UTF-8",

@@ -49,21 +49,28 @@ export class Hub {
     await this.bus.subscribe(PRESENCE_TOPIC);
   }
 
-  /** Adds a connection to a room. Resolves once the room's live stream is flowing. */
-  async attach(sub: Subscriber, roomId: Id): Promise<void> {
+  /**
+   * Adds a connection to a room. Resolves once the room's live stream is flowing, with the last
+   * sequence known then: the connection catches up to it from the store if it is behind.
+   */
+  async attach(sub: Subscriber, roomId: Id): Promise<number> {
     let room = this.rooms.get(roomId);
     if (room) {
       room.subs.add(sub);
-      return;
+      if (room.lastSeq !== null) return room.lastSeq;
+      const stored = await this.store.getRoom(roomId);
+      return Math.max(stored?.lastSeq ?? 0, room.lastSeq ?? 0);
     }
     room = { subs: new Set([sub]), lastSeq: null, pending: new Map(), gapTimer: null };
     this.rooms.set(roomId, room);
     // Subscribe before reading the position, so nothing committed in between is missed.
     await this.bus.subscribe(roomTopic(roomId));
     const stored = await this.store.getRoom(roomId);
-    if (this.rooms.get(roomId) !== room) return; // everyone left meanwhile
-    room.lastSeq = Math.max(stored?.lastSeq ?? 0, room.lastSeq ?? 0);
+    const last = stored?.lastSeq ?? 0;
+    if (this.rooms.get(roomId) !== room) return last; // everyone left meanwhile
+    room.lastSeq = Math.max(last, room.lastSeq ?? 0);
     this.drain(roomId, room);
+    return room.lastSeq;
   }
 
   detach(sub: Subscriber, roomId: Id): void {

@@ -41,7 +41,15 @@ export const ClientFrameSchema = Type.Union([
   frame("moderate", {
     room: Id,
     account: Name,
-    action: Type.Union(["kick", "ban", "unban", "mute", "unmute", "op", "deop"].map((a) => Type.Literal(a))),
+    action: Type.Union([
+      Type.Literal("kick"),
+      Type.Literal("ban"),
+      Type.Literal("unban"),
+      Type.Literal("mute"),
+      Type.Literal("unmute"),
+      Type.Literal("op"),
+      Type.Literal("deop"),
+    ]),
   }),
   frame("members", { room: Id }),
   frame("online", {}),

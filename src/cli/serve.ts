@@ -1,0 +1,123 @@
+// `parley serve`: run the server until SIGTERM or SIGINT.
+
+import { readFileSync } from "node:fs";
+import { createLogger, type Level } from "../log.ts";
+import { startServer, VERSION } from "../server.ts";
+import { helpText, type OptionTable, parseOptions, UsageError } from "./options.ts";
+
+export const serveOptions = {
+  host: { kind: "string", default: "127.0.0.1", value: "ADDR", help: "address to listen on" },
+  port: { kind: "port", default: 8080, help: "HTTP and WebSocket (/ws) port" },
+  "irc-port": { kind: "port", default: 6667, help: "IRC gateway port, 0 = off" },
+  "line-port": { kind: "port", default: 5000, help: "line mode (plain TCP, nc) port, 0 = off" },
+  data: { kind: "string", default: "./data", value: "DIR", help: "data directory (SQLite database)" },
+  "database-url": { kind: "string", default: "", value: "URL", help: "postgres://… to use PostgreSQL instead of SQLite" },
+  "redis-url": { kind: "string", default: "", value: "URL", help: "redis://… bus between server processes" },
+  guests: { kind: "boolean", default: true, help: "let people join with just a nickname" },
+  "log-level": { kind: "string", default: "info", value: "LEVEL", help: "debug, info, warn or error" },
+  "log-format": { kind: "string", default: "auto", value: "FORMAT", help: "json, pretty, or auto (pretty on a terminal)" },
+  config: { kind: "string", default: "", value: "FILE", help: "JSON file with any of these options, plus limits, ws, line" },
+} satisfies OptionTable;
+
+const FOOTER = `The config file's "limits", "ws" and "line" objects tune abuse limits and buffers; see docs/protocol.md.
+Exit codes: 0 clean shutdown, 1 runtime failure (e.g. a port in use), 2 bad usage or configuration.`;
+
+export async function serve(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseOptions<typeof serveOptions>>;
+  try {
+    parsed = parseOptions(serveOptions, argv, process.env, readConfig);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`parley serve: ${err.message}\n(see parley serve --help)\n`);
+    return 2;
+  }
+  const { values: o, help, file } = parsed;
+  if (help) {
+    process.stdout.write(`${helpText("parley serve [options]", "Runs the Parley chat server.", serveOptions, FOOTER)}\n`);
+    return 0;
+  }
+  if (!["debug", "info", "warn", "error"].includes(o["log-level"])) return usage(`unknown log level ${o["log-level"]}`);
+  if (!["auto", "json", "pretty"].includes(o["log-format"])) return usage(`unknown log format ${o["log-format"]}`);
+  const log = createLogger({
+    level: o["log-level"] as Level,
+    pretty: o["log-format"] === "auto" ? undefined : o["log-format"] === "pretty",
+  });
+  if (o["database-url"] || o["redis-url"]) {
+    return usage("PostgreSQL and Redis support is not in this version yet: run without --database-url and --redis-url");
+  }
+  if (o["irc-port"] !== 0)
+    log.warn("the IRC gateway is not in this version yet; --irc-port is ignored", { ircPort: o["irc-port"] });
+
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      host: o.host,
+      port: o.port,
+      linePort: o["line-port"],
+      dataDir: o.data,
+      allowGuests: o.guests,
+      limits: (file.limits as object | undefined) ?? {},
+      ws: (file.ws as object | undefined) ?? {},
+      line: (file.line as object | undefined) ?? {},
+      log,
+    });
+  } catch (err) {
+    log.error("could not start", { err });
+    return 1;
+  }
+  const url = `http://${server.http.address.includes(":") ? `[${server.http.address}]` : server.http.address}:${server.http.port}`;
+  log.info("parley is running", {
+    version: VERSION,
+    http: url,
+    ws: `${url.replace("http", "ws")}/ws`,
+    line: server.line ? `${server.line.address}:${server.line.port}` : "off",
+    data: o.data,
+    pid: process.pid,
+  });
+
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn("forced exit", { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info("shutting down", { signal });
+      server.close().then(
+        () => {
+          log.info("stopped");
+          resolve(0);
+        },
+        (err) => {
+          log.error("unclean shutdown", { err });
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+
+  function usage(message: string): number {
+    process.stderr.write(`parley serve: ${message}\n`);
+    return 2;
+  }
+}
+
+function readConfig(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not a JSON object");
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
+  }
+}

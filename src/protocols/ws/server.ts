@@ -1,0 +1,343 @@
+// The WebSocket endpoint (`/ws`): translates frames to core calls and core events to frames.
+//
+// Writes are batched: the first frame written to a socket in an event-loop turn corks it, and
+// every socket corked in that turn is uncorked once, together, after the turn — so a burst of
+// events reaches each client in one TCP write. Each event is serialized once for all recipients.
+
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { Chat } from "../../core/chat.ts";
+import type { Connection, Peer } from "../../core/connection.ts";
+import { ChatError, type ErrorCode, toChatError } from "../../core/errors.ts";
+import type { Account, Ephemeral, RoomEvent } from "../../core/types.ts";
+import type { Logger } from "../../log.ts";
+import type { Metrics } from "../../metrics.ts";
+import { decodeFrame, requestIdOf } from "./decode.ts";
+import { handlers } from "./handlers.ts";
+import { type ClientFrame, CloseCodes, type RequestIdValue, type ServerFrame } from "./wire.ts";
+
+export interface WsOptions {
+  /** Largest frame answered with TOO_LARGE; frames over `hardFrameBytes` close the connection (1009). */
+  maxFrameBytes: number;
+  hardFrameBytes: number;
+  /** A client whose unsent output exceeds this is dropped (and resumes when it reconnects). */
+  maxBufferedBytes: number;
+  helloTimeoutMs: number;
+  heartbeatMs: number;
+  /** Protocol errors in a row (malformed frames, requests before hello) before the connection is closed. */
+  maxStrikes: number;
+}
+
+export const defaultWsOptions: WsOptions = {
+  maxFrameBytes: 64 * 1024,
+  hardFrameBytes: 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  helloTimeoutMs: 10_000,
+  heartbeatMs: 30_000,
+  maxStrikes: 20,
+};
+
+const PROTOCOL_ERRORS = new Set<ErrorCode>(["BAD_REQUEST", "UNKNOWN_TYPE", "TOO_LARGE", "INVALID_UTF8", "NOT_AUTHENTICATED"]);
+
+const encodedEvents = new WeakMap<RoomEvent, Buffer>();
+
+/** Serializes an event once, however many clients it goes to. */
+function encodeEvent(e: RoomEvent): Buffer {
+  let frame = encodedEvents.get(e);
+  if (!frame) {
+    frame = Buffer.from(JSON.stringify({ type: "event", event: e } satisfies ServerFrame));
+    encodedEvents.set(e, frame);
+  }
+  return frame;
+}
+
+/** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
+let corked: WsClient[] = [];
+function uncorkAll(): void {
+  const batch = corked;
+  corked = [];
+  for (const c of batch) c.uncork();
+}
+
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<WsClient>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closing = false;
+  readonly opts: WsOptions;
+
+  constructor(
+    readonly chat: Chat,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+    opts: Partial<WsOptions> = {},
+  ) {
+    this.opts = { ...defaultWsOptions, ...opts };
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.opts.hardFrameBytes,
+      perMessageDeflate: false,
+      // We check UTF-8 ourselves so invalid text gets an INVALID_UTF8 error, not a closed connection.
+      skipUTF8Validation: true,
+    });
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const client = new WsClient(this, ws, socket);
+      this.clients.add(client);
+      this.metrics.connections.inc({ protocol: "ws" });
+      this.metrics.connectionsTotal.inc({ protocol: "ws" });
+      ws.once("close", () => {
+        this.clients.delete(client);
+        this.metrics.connections.dec({ protocol: "ws" });
+        client.closed();
+      });
+    });
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Stops taking frames, waits for requests in flight (their sends commit), then closes every client with 1001. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    await Promise.all([...this.clients].map((c) => c.drainRequests()));
+    for (const c of this.clients) c.close(CloseCodes.GOING_AWAY, "server shutting down");
+    const deadline = Date.now() + 2000;
+    while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.clients) c.terminate();
+    this.wss.close();
+  }
+
+  get wireLimits() {
+    return {
+      maxFrameBytes: this.opts.maxFrameBytes,
+      maxMessageBytes: this.chat.limits.maxMessageBytes,
+      historyPageMax: this.chat.limits.historyPageMax,
+    };
+  }
+
+  get shuttingDown(): boolean {
+    return this.closing;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.clients) c.tick(now);
+  }
+}
+
+class WsClient implements Peer {
+  private connection: Connection | null = null;
+  private authenticating = false;
+  private strikes = 0;
+  private inFlight = 0;
+  private idle: (() => void) | null = null;
+  private readonly openedAt = Date.now();
+  private lastPing = Date.now();
+  private alive = true;
+  private isCorked = false;
+
+  constructor(
+    private readonly gw: WsGateway,
+    private readonly ws: WebSocket,
+    private readonly socket: Duplex,
+  ) {
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    ws.on("pong", () => {
+      this.alive = true;
+    });
+    ws.on("error", () => {}); // a reset or a too-large frame; 'close' follows
+  }
+
+  // ---- Peer ----
+
+  event(e: RoomEvent): void {
+    this.write(encodeEvent(e));
+  }
+
+  ephemeral(e: Ephemeral): void {
+    const frame: ServerFrame = e.type === "joined" ? { type: "joined", membership: e.membership } : e;
+    this.write(Buffer.from(JSON.stringify(frame)));
+  }
+
+  ready(): Promise<void> {
+    if (this.ws.bufferedAmount < this.gw.opts.maxBufferedBytes / 4) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.ws.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.ws.on("close", done);
+    });
+  }
+
+  // ---- lifecycle ----
+
+  closed(): void {
+    this.connection?.close();
+    this.connection = null;
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  drainRequests(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = resolve;
+    });
+  }
+
+  tick(now: number): void {
+    if (!this.connection && now - this.openedAt > this.gw.opts.helloTimeoutMs) {
+      this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "hello_timeout" });
+      this.close(CloseCodes.HELLO_TIMEOUT, "no hello");
+      return;
+    }
+    if (now - this.lastPing < this.gw.opts.heartbeatMs) return;
+    if (!this.alive) {
+      this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "heartbeat" });
+      this.terminate();
+      return;
+    }
+    this.alive = false;
+    this.lastPing = now;
+    this.ws.ping();
+  }
+
+  // ---- inbound ----
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.gw.shuttingDown) return;
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw new ChatError("BAD_REQUEST", "frames are UTF-8 JSON text");
+      frame = decodeFrame(data, this.gw.opts.maxFrameBytes);
+    } catch (err) {
+      this.fail(requestIdOf(data), err);
+      return;
+    }
+    if (frame.type === "hello") {
+      this.track(this.hello(frame));
+      return;
+    }
+    const connection = this.connection;
+    if (!connection) {
+      this.fail(frame.id, new ChatError("NOT_AUTHENTICATED", "send hello first"));
+      return;
+    }
+    const handler = handlers[frame.type] as (c: Connection, f: ClientFrame) => Promise<unknown>;
+    const id = frame.id;
+    this.track(
+      handler(connection, frame).then(
+        (result) => {
+          this.strikes = 0;
+          if (frame.type === "send" && !(result as { duplicate: boolean }).duplicate) {
+            this.gw.metrics.messages.inc({ protocol: "ws" });
+          }
+          this.reply({ type: "ok", id, result } as ServerFrame);
+        },
+        (err) => this.fail(id, err),
+      ),
+    );
+  }
+
+  private async hello(f: Extract<ClientFrame, { type: "hello" }>): Promise<void> {
+    if (this.connection || this.authenticating) {
+      this.fail(f.id, new ChatError("BAD_REQUEST", "hello was already sent"));
+      return;
+    }
+    this.authenticating = true;
+    try {
+      let account: Account;
+      if (f.token !== undefined) account = await this.gw.chat.authenticate(f.token);
+      else if (f.guest !== undefined) account = await this.gw.chat.guest(f.guest);
+      else throw new ChatError("BAD_REQUEST", "hello needs a token or a guest name");
+      if (this.ws.readyState !== this.ws.OPEN) return;
+      const { connection } = await this.gw.chat.connect(account, this, {
+        resume: f.resume,
+        presence: f.presence,
+        onWelcome: (connection, rooms) => {
+          this.connection = connection;
+          this.strikes = 0;
+          this.reply({ type: "welcome", id: f.id, account, rooms, limits: this.gw.wireLimits });
+        },
+      });
+      // The socket closed while the connection was opening: 'close' already ran.
+      if (this.ws.readyState !== this.ws.OPEN) connection.close();
+    } catch (err) {
+      this.fail(f.id, err);
+    } finally {
+      this.authenticating = false;
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight++;
+    void p.finally(() => {
+      if (--this.inFlight === 0 && this.idle) {
+        this.idle();
+        this.idle = null;
+      }
+    });
+  }
+
+  // ---- outbound ----
+
+  private reply(frame: ServerFrame): void {
+    this.write(Buffer.from(JSON.stringify(frame)));
+  }
+
+  private fail(id: RequestIdValue | undefined, err: unknown): void {
+    const e = toChatError(err);
+    if (e.code === "INTERNAL") this.gw.log.error("request failed", { err });
+    this.gw.metrics.errors.inc({ protocol: "ws", code: e.code });
+    const frame: ServerFrame = { type: "error", id, code: e.code, message: e.message };
+    if (e.retryAfter !== undefined) frame.retry_after = e.retryAfter;
+    this.reply(frame);
+    const strike = PROTOCOL_ERRORS.has(e.code) && ++this.strikes >= this.gw.opts.maxStrikes;
+    if (e.fatal || strike) {
+      this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "flood" });
+      this.close(CloseCodes.FLOOD, "too many errors");
+    }
+  }
+
+  private write(frame: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) {
+      // It stopped reading: drop it rather than let its buffer grow. It resumes on reconnect.
+      this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "slow_consumer" });
+      this.terminate();
+      return;
+    }
+    if (!this.isCorked) {
+      this.isCorked = true;
+      this.socket.cork();
+      if (corked.push(this) === 1) setImmediate(uncorkAll);
+    }
+    this.ws.send(frame, { binary: false });
+  }
+
+  uncork(): void {
+    this.isCorked = false;
+    this.socket.uncork();
+  }
+}

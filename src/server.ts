@@ -1,0 +1,75 @@
+// Wires the adapters to the core and starts the listeners: what `parley serve` runs.
+
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { LocalBus } from "./bus/local.ts";
+import { Chat } from "./core/chat.ts";
+import type { Limits } from "./core/limits.ts";
+import { argon2Hasher } from "./hasher/argon2.ts";
+import { createHttpServer } from "./http/server.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { type LineOptions, LineServer } from "./protocols/line/server.ts";
+import { WsGateway, type WsOptions } from "./protocols/ws/server.ts";
+import { SqliteStore } from "./store/sqlite/index.ts";
+
+export const VERSION = "0.1.0";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  linePort: number;
+  dataDir: string;
+  allowGuests: boolean;
+  limits: Partial<Limits>;
+  ws: Partial<WsOptions>;
+  line: Partial<LineOptions>;
+  log: Logger;
+}
+
+export interface RunningServer {
+  http: AddressInfo;
+  line: AddressInfo | null;
+  /** Graceful: stop accepting, let requests in flight commit, close clients (1001), close the store. */
+  close(): Promise<void>;
+}
+
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const store = new SqliteStore({ path: join(cfg.dataDir, "parley.db") });
+  const chat = new Chat({
+    store,
+    bus: new LocalBus(),
+    hasher: argon2Hasher,
+    limits: cfg.limits,
+    allowGuests: cfg.allowGuests,
+    onCommit: (ms, type) => metrics.commitSeconds.observe({ type }, ms / 1000),
+  });
+  await chat.start();
+
+  const ws = new WsGateway(chat, cfg.log.child({ protocol: "ws" }), metrics, cfg.ws);
+  const http = createHttpServer({ chat, ws, metrics, log: cfg.log.child({ protocol: "http" }), version: VERSION });
+  const httpAddress = await new Promise<AddressInfo>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(cfg.port, cfg.host, () => resolve(http.address() as AddressInfo));
+  });
+
+  let line: LineServer | null = null;
+  let lineAddress: AddressInfo | null = null;
+  if (cfg.linePort !== 0) {
+    line = new LineServer(chat, cfg.log.child({ protocol: "line" }), metrics, cfg.line);
+    lineAddress = await line.listen(cfg.linePort, cfg.host);
+  }
+
+  return {
+    http: httpAddress,
+    line: lineAddress,
+    async close() {
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      await Promise.all([ws.close(), line?.close()]);
+      http.closeAllConnections();
+      await httpClosed;
+      await store.close();
+    },
+  };
+}
