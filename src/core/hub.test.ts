@@ -1,0 +1,290 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { accountTopic, Hub, PRESENCE_TOPIC, roomTopic, type Subscriber } from "./hub.ts";
+import type { Bus, BusMessage, Store } from "./ports.ts";
+import type { Ephemeral, Id, RoomEvent } from "./types.ts";
+
+/** A bus the test drives by hand: it records subscriptions and delivers what the test says, when it says. */
+class FakeBus implements Bus {
+  readonly topics = new Set<string>();
+  readonly published: { topic: string; msg: BusMessage }[] = [];
+  private handler: ((topic: string, msg: BusMessage) => void) | null = null;
+
+  async publish(topic: string, msg: BusMessage): Promise<void> {
+    this.published.push({ topic, msg });
+  }
+  async subscribe(topic: string): Promise<void> {
+    this.topics.add(topic);
+  }
+  async unsubscribe(topic: string): Promise<void> {
+    this.topics.delete(topic);
+  }
+  onMessage(handler: (topic: string, msg: BusMessage) => void): void {
+    this.handler = handler;
+  }
+  async close(): Promise<void> {}
+
+  deliver(topic: string, msg: BusMessage): void {
+    assert.ok(this.topics.has(topic), `the hub should be subscribed to ${topic}`);
+    this.handler?.(topic, msg);
+  }
+}
+
+/** The two Store methods the hub uses, over an in-memory log. */
+class FakeStore {
+  readonly log = new Map<Id, RoomEvent[]>();
+  readonly eventsAfterCalls: { roomId: Id; afterSeq: number }[] = [];
+  /** When set, getRoom waits for it: lets a test act while an attach is in progress. */
+  gate: Promise<void> | null = null;
+
+  add(e: RoomEvent): RoomEvent {
+    const list = this.log.get(e.roomId) ?? [];
+    list.push(e);
+    this.log.set(e.roomId, list);
+    return e;
+  }
+
+  async getRoom(id: Id) {
+    if (this.gate) await this.gate;
+    const list = this.log.get(id) ?? [];
+    return { id, name: id, kind: "public", topic: "", createdBy: "", createdAt: 0, lastSeq: list.at(-1)?.seq ?? 0 };
+  }
+
+  async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    this.eventsAfterCalls.push({ roomId, afterSeq });
+    return (this.log.get(roomId) ?? []).filter((e) => e.seq > afterSeq).slice(0, limit);
+  }
+}
+
+class Sub implements Subscriber {
+  readonly events: RoomEvent[] = [];
+  readonly ephemerals: Ephemeral[] = [];
+  readonly joined: RoomEvent[] = [];
+  constructor(
+    readonly accountId: Id,
+    readonly wantsPresence = false,
+  ) {}
+  onRoomEvent(e: RoomEvent): void {
+    this.events.push(e);
+  }
+  onEphemeral(e: Ephemeral): void {
+    this.ephemerals.push(e);
+  }
+  onJoined(e: RoomEvent): void {
+    this.joined.push(e);
+  }
+}
+
+function topicEvent(roomId: Id, seq: number): RoomEvent {
+  return { roomId, seq, at: seq, actorId: "x", actor: "x", type: "topic", topic: `t${seq}` };
+}
+
+const room = (e: RoomEvent): BusMessage => ({ kind: "room", event: e });
+const seqsOf = (s: Sub) => s.events.map((e) => e.seq);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function setup(gapWaitMs = 20) {
+  const bus = new FakeBus();
+  const store = new FakeStore();
+  const hub = new Hub(store as unknown as Store, bus, "node-1", gapWaitMs);
+  return { bus, store, hub };
+}
+
+describe("Hub", () => {
+  it("delivers a room's events in seq order even when the bus reorders them", async () => {
+    const { bus, store, hub } = setup(1000);
+    const sub = new Sub("a");
+    await hub.attach(sub, "r");
+    const [e1, e2, e3] = [1, 2, 3].map((s) => store.add(topicEvent("r", s)));
+    bus.deliver(roomTopic("r"), room(e3!));
+    assert.deepEqual(seqsOf(sub), [], "3 waits for 1 and 2");
+    bus.deliver(roomTopic("r"), room(e1!));
+    assert.deepEqual(seqsOf(sub), [1]);
+    bus.deliver(roomTopic("r"), room(e2!));
+    assert.deepEqual(seqsOf(sub), [1, 2, 3]);
+    assert.deepEqual(sub.events, [e1, e2, e3]);
+    assert.deepEqual(store.eventsAfterCalls, [], "no store read when the bus delivered everything");
+  });
+
+  it("drops duplicates and events already delivered", async () => {
+    const { bus, store, hub } = setup(1000);
+    const sub = new Sub("a");
+    await hub.attach(sub, "r");
+    const [e1, e2, e3] = [1, 2, 3].map((s) => store.add(topicEvent("r", s)));
+    for (const e of [e1, e1, e2, e1, e3, e2, e3, e3]) bus.deliver(roomTopic("r"), room(e!));
+    assert.deepEqual(seqsOf(sub), [1, 2, 3]);
+  });
+
+  it("ignores events up to the position the room had when it was attached", async () => {
+    const { bus, store, hub } = setup(1000);
+    for (const s of [1, 2, 3]) store.add(topicEvent("r", s));
+    const sub = new Sub("a");
+    assert.equal(await hub.attach(sub, "r"), 3, "attach resolves with the live position");
+    bus.deliver(roomTopic("r"), room(topicEvent("r", 2)));
+    bus.deliver(roomTopic("r"), room(topicEvent("r", 3)));
+    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 4))));
+    assert.deepEqual(seqsOf(sub), [4]);
+  });
+
+  it("fills a gap that never arrives from the store after gapWaitMs", async () => {
+    const { bus, store, hub } = setup(20);
+    const sub = new Sub("a");
+    await hub.attach(sub, "r");
+    const events = [1, 2, 3, 4, 5].map((s) => store.add(topicEvent("r", s)));
+    bus.deliver(roomTopic("r"), room(events[0]!));
+    bus.deliver(roomTopic("r"), room(events[1]!));
+    bus.deliver(roomTopic("r"), room(events[4]!)); // 3 and 4 are lost
+    assert.deepEqual(seqsOf(sub), [1, 2]);
+    await sleep(5);
+    assert.deepEqual(seqsOf(sub), [1, 2], "waits a little before reading the store");
+    await sleep(60);
+    assert.deepEqual(seqsOf(sub), [1, 2, 3, 4, 5]);
+    assert.deepEqual(sub.events, events);
+    assert.deepEqual(store.eventsAfterCalls, [{ roomId: "r", afterSeq: 2 }], "one read for the gap");
+    bus.deliver(roomTopic("r"), room(events[2]!)); // the lost one turns up late
+    assert.deepEqual(seqsOf(sub), [1, 2, 3, 4, 5]);
+  });
+
+  it("does not read the store when the missing event arrives in time", async () => {
+    const { bus, store, hub } = setup(30);
+    const sub = new Sub("a");
+    await hub.attach(sub, "r");
+    const [e1, e2] = [1, 2].map((s) => store.add(topicEvent("r", s)));
+    bus.deliver(roomTopic("r"), room(e2!));
+    await sleep(5);
+    bus.deliver(roomTopic("r"), room(e1!));
+    assert.deepEqual(seqsOf(sub), [1, 2]);
+    await sleep(60);
+    assert.deepEqual(store.eventsAfterCalls, []);
+    assert.deepEqual(seqsOf(sub), [1, 2]);
+  });
+
+  it("holds events that arrive while the room's position is being read", async () => {
+    const { bus, store, hub } = setup(1000);
+    for (const s of [1, 2]) store.add(topicEvent("r", s));
+    let open!: () => void;
+    store.gate = new Promise((r) => {
+      open = r;
+    });
+    const sub = new Sub("a");
+    const attaching = hub.attach(sub, "r");
+    await sleep(1);
+    assert.ok(bus.topics.has(roomTopic("r")), "subscribed before reading the position");
+    const e3 = store.add(topicEvent("r", 3));
+    bus.deliver(roomTopic("r"), room(e3));
+    bus.deliver(roomTopic("r"), room(topicEvent("r", 2)));
+    assert.deepEqual(seqsOf(sub), []);
+    store.gate = null;
+    open();
+    await attaching;
+    // The store said 3 (it was committed before the read), so 3 is not delivered again by the hub.
+    assert.deepEqual(seqsOf(sub), []);
+    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 4))));
+    assert.deepEqual(seqsOf(sub), [4]);
+  });
+
+  it("delivers to every subscriber of the room, and stops after detach", async () => {
+    const { bus, store, hub } = setup(1000);
+    const a = new Sub("a");
+    const b = new Sub("b");
+    await hub.attach(a, "r");
+    await hub.attach(b, "r");
+    await hub.attach(a, "other");
+    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 1))));
+    assert.deepEqual(seqsOf(a), [1]);
+    assert.deepEqual(seqsOf(b), [1]);
+    hub.detach(a, "r");
+    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 2))));
+    assert.deepEqual(seqsOf(a), [1]);
+    assert.deepEqual(seqsOf(b), [1, 2]);
+    hub.detach(b, "r");
+    await sleep(1);
+    assert.equal(bus.topics.has(roomTopic("r")), false, "the last one out unsubscribes");
+    assert.equal(bus.topics.has(roomTopic("other")), true);
+  });
+
+  it("typing reaches the room's other accounts, not the typist", async () => {
+    const { bus, hub } = setup();
+    const a = new Sub("a");
+    const b = new Sub("b");
+    const c = new Sub("c");
+    await hub.attach(a, "r");
+    await hub.attach(b, "r");
+    await hub.attach(c, "elsewhere");
+    bus.deliver(roomTopic("r"), { kind: "typing", roomId: "r", accountId: "a", name: "alice", typing: true });
+    assert.deepEqual(a.ephemerals, []);
+    assert.deepEqual(b.ephemerals, [{ type: "typing", roomId: "r", accountId: "a", name: "alice", typing: true }]);
+    assert.deepEqual(c.ephemerals, []);
+  });
+
+  it("presence goes to connections that asked for it, once per change", async () => {
+    const { bus, hub } = setup();
+    await hub.start();
+    assert.ok(bus.topics.has(PRESENCE_TOPIC));
+    const watcher = new Sub("w", true);
+    const other = new Sub("o", false);
+    assert.equal(await hub.addAccount(watcher), true);
+    assert.equal(await hub.addAccount(other), true);
+    const online = (node: string, on: boolean): BusMessage => ({
+      kind: "presence",
+      accountId: "a",
+      name: "alice",
+      online: on,
+      node,
+    });
+    bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change: already online
+    bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
+    assert.equal(hub.presence.isOnline("a"), true);
+    bus.deliver(PRESENCE_TOPIC, online("n2", false));
+    assert.equal(hub.presence.isOnline("a"), false);
+    assert.deepEqual(watcher.ephemerals, [
+      { type: "presence", accountId: "a", name: "alice", online: true },
+      { type: "presence", accountId: "a", name: "alice", online: false },
+    ]);
+    assert.deepEqual(other.ephemerals, []);
+    hub.removeAccount(watcher);
+    bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    assert.equal(watcher.ephemerals.length, 2, "a closed connection hears nothing");
+  });
+
+  it("account topics: joins become onJoined, other membership changes room events, invites ephemerals", async () => {
+    const { bus, hub } = setup();
+    const a1 = new Sub("a");
+    const a2 = new Sub("a");
+    const b = new Sub("b");
+    assert.equal(await hub.addAccount(a1), true, "the account's first local connection");
+    assert.equal(await hub.addAccount(a2), false);
+    assert.equal(await hub.addAccount(b), true);
+    assert.equal(hub.localConnections(), 3);
+    assert.ok(bus.topics.has(accountTopic("a")));
+    const base = {
+      roomId: "r",
+      at: 0,
+      actorId: "b",
+      actor: "bob",
+      type: "member" as const,
+      accountId: "a",
+      name: "alice",
+      role: null,
+    };
+    const join: RoomEvent = { ...base, seq: 1, change: "join", role: "member" };
+    const kick: RoomEvent = { ...base, seq: 2, change: "kick" };
+    bus.deliver(accountTopic("a"), room(join));
+    bus.deliver(accountTopic("a"), room(kick));
+    for (const s of [a1, a2]) {
+      assert.deepEqual(s.joined, [join]);
+      assert.deepEqual(s.events, [kick]);
+    }
+    assert.deepEqual(b.joined, []);
+    bus.deliver(accountTopic("a"), { kind: "invited", roomId: "r", room: "secret", accountId: "a", by: "bob" });
+    assert.deepEqual(a1.ephemerals, [{ type: "invited", roomId: "r", room: "secret", by: "bob" }]);
+    assert.deepEqual(b.ephemerals, []);
+
+    assert.equal(hub.removeAccount(a1), false);
+    assert.equal(hub.removeAccount(a2), true, "the account's last local connection");
+    assert.equal(hub.localConnections(), 1);
+    await sleep(1);
+    assert.equal(bus.topics.has(accountTopic("a")), false);
+  });
+});
