@@ -159,13 +159,16 @@ export class Connection implements Subscriber {
     cursor.syncing = true;
     try {
       for (;;) {
-        const events = await this.ctx.store.eventsAfter(roomId, cursor.seq, PAGE);
+        const from = cursor.seq;
+        const events = await this.ctx.store.eventsAfter(roomId, from, PAGE);
         for (const e of events) {
           if (this.rooms.get(roomId) !== cursor) return;
           if (e.seq === cursor.seq + 1) this.apply(roomId, cursor, e);
         }
         if (this.closed || this.rooms.get(roomId) !== cursor) return;
         if (events.length < PAGE && cursor.seq >= cursor.target) return;
+        // A page that moved nothing would loop forever; the next live event retries.
+        if (cursor.seq === from) return;
         await this.peer.ready();
       }
     } catch {
