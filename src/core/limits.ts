@@ -5,6 +5,8 @@ export interface Limits {
   /** Largest message body, in UTF-8 bytes. */
   maxMessageBytes: number;
   maxTopicChars: number;
+  /** Requests other than messages (history, members, joins, typing …) per connection. */
+  connectionRequests: Rate;
   /** Messages (send, edit, react) per connection. */
   connectionMessages: Rate;
   /** Messages per account, across all its connections. */
@@ -22,6 +24,7 @@ export interface Limits {
 export const defaultLimits: Limits = {
   maxMessageBytes: 4000,
   maxTopicChars: 300,
+  connectionRequests: { burst: 60, perSecond: 20 },
   connectionMessages: { burst: 20, perSecond: 5 },
   accountMessages: { burst: 30, perSecond: 8 },
   joins: { burst: 20, perSecond: 1 },

@@ -10,6 +10,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Chat } from "../../core/chat.ts";
 import type { Connection, Peer } from "../../core/connection.ts";
 import { ChatError, type ErrorCode, toChatError } from "../../core/errors.ts";
+import { Bucket } from "../../core/rate-limit.ts";
 import type { Account, Ephemeral, RoomEvent } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
@@ -38,7 +39,10 @@ export const defaultWsOptions: WsOptions = {
   maxStrikes: 20,
 };
 
-const PROTOCOL_ERRORS = new Set<ErrorCode>(["BAD_REQUEST", "UNKNOWN_TYPE", "TOO_LARGE", "INVALID_UTF8", "NOT_AUTHENTICATED"]);
+/** Errors that count toward closing the connection when they come `maxStrikes` times in a row. */
+const STRIKES = new Set<ErrorCode>(["BAD_REQUEST", "UNKNOWN_TYPE", "TOO_LARGE", "INVALID_UTF8", "NOT_AUTHENTICATED", "RATE_LIMITED"]);
+/** Message frames are limited by the core's message buckets; every other request by `connectionRequests`. */
+const MESSAGE_FRAMES = new Set<string>(["send", "edit", "react"]);
 
 const encodedEvents = new WeakMap<RoomEvent, Buffer>();
 
@@ -147,12 +151,14 @@ class WsClient implements Peer {
   private lastPing = Date.now();
   private alive = true;
   private isCorked = false;
+  private readonly requests: Bucket;
 
   constructor(
     private readonly gw: WsGateway,
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
   ) {
+    this.requests = new Bucket(gw.chat.limits.connectionRequests, Date.now());
     ws.on("message", (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
       this.alive = true;
@@ -244,6 +250,13 @@ class WsClient implements Peer {
       this.fail(frame.id, new ChatError("NOT_AUTHENTICATED", "send hello first"));
       return;
     }
+    if (!MESSAGE_FRAMES.has(frame.type)) {
+      const wait = this.requests.take(Date.now());
+      if (wait > 0) {
+        this.fail(frame.id, new ChatError("RATE_LIMITED", "too many requests", { retryAfter: wait }));
+        return;
+      }
+    }
     const handler = handlers[frame.type] as (c: Connection, f: ClientFrame) => Promise<unknown>;
     const id = frame.id;
     this.track(
@@ -313,7 +326,7 @@ class WsClient implements Peer {
     const frame: ServerFrame = { type: "error", id, code: e.code, message: e.message };
     if (e.retryAfter !== undefined) frame.retry_after = e.retryAfter;
     this.reply(frame);
-    const strike = PROTOCOL_ERRORS.has(e.code) && ++this.strikes >= this.gw.opts.maxStrikes;
+    const strike = STRIKES.has(e.code) && ++this.strikes >= this.gw.opts.maxStrikes;
     if (e.fatal || strike) {
       this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "flood" });
       this.close(CloseCodes.FLOOD, "too many errors");
