@@ -40,7 +40,14 @@ export const defaultWsOptions: WsOptions = {
 };
 
 /** Errors that count toward closing the connection when they come `maxStrikes` times in a row. */
-const STRIKES = new Set<ErrorCode>(["BAD_REQUEST", "UNKNOWN_TYPE", "TOO_LARGE", "INVALID_UTF8", "NOT_AUTHENTICATED", "RATE_LIMITED"]);
+const STRIKES = new Set<ErrorCode>([
+  "BAD_REQUEST",
+  "UNKNOWN_TYPE",
+  "TOO_LARGE",
+  "INVALID_UTF8",
+  "NOT_AUTHENTICATED",
+  "RATE_LIMITED",
+]);
 /** Message frames are limited by the core's message buckets; every other request by `connectionRequests`. */
 const MESSAGE_FRAMES = new Set<string>(["send", "edit", "react"]);
 
