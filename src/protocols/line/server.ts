@@ -11,6 +11,7 @@ import { ChatError, toChatError } from "../../core/errors.ts";
 import type { Account, Ephemeral, Id, Membership, RoomEvent } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
+import { whenDrained } from "../backpressure.ts";
 import { ACTION, formatEvent, formatMessage, HELP, parseLine } from "./format.ts";
 
 export interface LineOptions {
@@ -117,16 +118,7 @@ class LineClient implements Peer {
   }
 
   ready(): Promise<void> {
-    if (this.socket.writableLength < this.srv.opts.maxBufferedBytes / 4) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        resolve();
-      };
-      this.socket.on("drain", done);
-      this.socket.on("close", done);
-    });
+    return whenDrained(this.socket, () => this.socket.writableLength, this.srv.opts.maxBufferedBytes / 4);
   }
 
   // ---- lifecycle ----

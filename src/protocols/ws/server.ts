@@ -14,6 +14,7 @@ import { Bucket } from "../../core/rate-limit.ts";
 import type { Account, Ephemeral, RoomEvent } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
+import { whenDrained } from "../backpressure.ts";
 import { decodeFrame, requestIdOf } from "./decode.ts";
 import { handlers } from "./handlers.ts";
 import { type ClientFrame, CloseCodes, type RequestIdValue, type ServerFrame } from "./wire.ts";
@@ -185,16 +186,7 @@ class WsClient implements Peer {
   }
 
   ready(): Promise<void> {
-    if (this.ws.bufferedAmount < this.gw.opts.maxBufferedBytes / 4) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off("drain", done);
-        this.ws.off("close", done);
-        resolve();
-      };
-      this.socket.on("drain", done);
-      this.ws.on("close", done);
-    });
+    return whenDrained(this.socket, () => this.ws.bufferedAmount, this.gw.opts.maxBufferedBytes / 4);
   }
 
   // ---- lifecycle ----
