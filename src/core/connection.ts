@@ -130,11 +130,10 @@ export class Connection implements Subscriber {
       return;
     }
     if (this.joining.has(e.roomId)) return;
-    this.follow(e.roomId, e.seq - 1).then(
+    // The peer hears of the room (inside follow) before any of the room's events can reach it.
+    this.follow(e.roomId, e.seq - 1, true).then(
       (m) => {
-        if (!m) return;
-        this.peer.ephemeral({ type: "joined", membership: m });
-        this.onRoomEvent(e);
+        if (m) this.onRoomEvent(e);
       },
       () => {}, // the store is unreachable; the client sees the room on its next connect
     );
@@ -179,14 +178,16 @@ export class Connection implements Subscriber {
     }
   }
 
-  /** Starts following a room this account belongs to, from `seq`. */
-  private async follow(roomId: Id, seq: number): Promise<Membership | null> {
+  /** Starts following a room this account belongs to, from `seq`; `announce` sends the peer a `joined` first. */
+  private async follow(roomId: Id, seq: number, announce = false): Promise<Membership | null> {
     const member = await this.ctx.store.getMember(roomId, this.accountId);
     const room = await this.ctx.store.getRoom(roomId);
     if (!member || !room || this.closed || this.rooms.has(roomId)) return null;
     this.rooms.set(roomId, { seq, role: member.role, muted: member.muted, syncing: false, target: seq });
+    const m: Membership = { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
+    if (announce) this.peer.ephemeral({ type: "joined", membership: m });
     await this.attach(roomId);
-    return { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
+    return m;
   }
 
   // ---- operations (called by protocols) ----
