@@ -1082,7 +1082,7 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
     });
 
     describe("close", () => {
-      test("appends in flight when the store closes settle and are kept", async (store) => {
+      test("an append in flight when the store closes still commits and resolves", async (store) => {
         const alice = await account(store, "alice");
         const r = await room(store, "general", alice);
         const pending = store.append(r.id, messageDraft(alice.id, "last words"), T0);
