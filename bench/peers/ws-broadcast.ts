@@ -1,0 +1,101 @@
+// The baseline for the benchmark: a bare `ws` broadcast server with no accounts, no storage and
+// no checks. Every inbound `send` frame is parsed, wrapped in an `event` frame, serialized once
+// and the same buffer is sent to every connected client (the sender included, as Parley does).
+//
+//   node --import tsx bench/peers/ws-broadcast.ts --port 9000 [--host 127.0.0.1] [--batch]
+//
+// Wire (what bench/load.ts speaks to it):
+//   client → server  {"type":"send","room":"…","clientId":"…","body":"…"}
+//   server → client  {"type":"event","event":{"seq":n,"at":ms,"clientId":"…","body":"…"}}
+// GET /healthz answers 200, so the bench knows it is up.
+//
+// With --batch, a socket is corked the first time something is written to it in an event-loop
+// turn, and every corked socket is uncorked once after that turn (setImmediate), so several
+// messages to one client leave in one write: the same scheme as src/protocols/ws/server.ts.
+
+import { createServer } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+
+interface Client {
+  ws: WebSocket;
+  socket: Duplex;
+  corked: boolean;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv.includes("--help")) {
+  process.stdout.write("usage: ws-broadcast.ts --port N [--host ADDR] [--batch]\n");
+  process.exit(0);
+}
+
+const host = arg("--host") ?? "127.0.0.1";
+const port = Number(arg("--port") ?? "9000");
+const batch = process.argv.includes("--batch");
+
+const clients = new Set<Client>();
+let seq = 0;
+
+let corked: Client[] = [];
+function uncorkAll(): void {
+  const list = corked;
+  corked = [];
+  for (const c of list) {
+    c.corked = false;
+    c.socket.uncork();
+  }
+}
+
+function write(c: Client, frame: Buffer): void {
+  if (c.ws.readyState !== c.ws.OPEN) return;
+  if (batch && !c.corked) {
+    c.corked = true;
+    c.socket.cork();
+    if (corked.push(c) === 1) setImmediate(uncorkAll);
+  }
+  c.ws.send(frame, { binary: false });
+}
+
+function onMessage(data: Buffer): void {
+  let f: { type?: unknown; clientId?: unknown; body?: unknown };
+  try {
+    f = JSON.parse(data.toString("utf8"));
+  } catch {
+    return;
+  }
+  if (f.type !== "send" || typeof f.body !== "string") return;
+  const frame = Buffer.from(
+    JSON.stringify({ type: "event", event: { seq: ++seq, at: Date.now(), clientId: f.clientId, body: f.body } }),
+  );
+  for (const c of clients) write(c, frame);
+}
+
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 1 << 20 });
+const http = createServer((req, res) => {
+  res.writeHead(req.url === "/healthz" ? 200 : 404, { "content-type": "text/plain" });
+  res.end(req.url === "/healthz" ? "ok\n" : "not found\n");
+});
+http.on("upgrade", (req, socket, head) => {
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    const c: Client = { ws, socket, corked: false };
+    clients.add(c);
+    ws.on("message", (data: Buffer) => onMessage(data));
+    ws.on("error", () => {});
+    ws.on("close", () => clients.delete(c));
+  });
+});
+http.listen(port, host, () => {
+  process.stdout.write(`ws-broadcast listening on ${host}:${port}${batch ? " (batched)" : ""}\n`);
+});
+
+function stop(): void {
+  for (const c of clients) c.ws.terminate();
+  http.close();
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

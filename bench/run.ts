@@ -1,0 +1,1050 @@
+// `npm run bench`: WebSocket fan-out benchmark of Parley against a bare `ws` broadcast server.
+// Run with --help for the flags; docs/benchmarks.md explains the method and the results.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  cpuSeconds,
+  type FromLoad,
+  Histogram,
+  type LoadConfig,
+  machineCpuSeconds,
+  mono,
+  type Protocol,
+  peakRssMiB,
+  setClockTicks,
+  type ToLoad,
+} from "./lib.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const HOST = "127.0.0.1"; // loopback only
+
+// ---- flags ----
+
+const HELP = `npm run bench -- [flags]          (or: npx tsx bench/run.ts [flags])
+
+Fan-out benchmark: N WebSocket clients in one room, S of them sending at an open-loop rate that
+rises in steps; every client receives every message. Measures per step the deliveries/s achieved,
+loss, p50/p90/p99 end-to-end latency, and the server's CPU time; per run the peak RSS. The
+sustained rate is the highest step with zero loss and p99 below --p99-ms.
+
+Targets (each started here as a child process on ${HOST}, a free port, a temp data dir):
+  parley          node bin/parley.js serve … --config <tmp>/bench.json (message rate limits raised)
+  bare-batched    node bench/peers/ws-broadcast.ts --batch   (cork/uncork once per event-loop turn)
+  bare-unbatched  node bench/peers/ws-broadcast.ts
+
+Flags:
+  --quick               1 run, 2 s steps, doubling steps 50..1600: finishes in under two minutes
+  --runs N              repetitions of each target (default 3; --quick 1)
+  --clients N           WebSocket clients, all in one room (default 1000)
+  --senders N           clients that send (default 10); the step rate is split evenly among them
+  --steps A,B,…         total messages/s of each step (default 50,70,100,140,200,280,400,560,800,1130,1600)
+  --duration SEC        length of each step (default 5; --quick 2)
+  --warmup SEC          unrecorded step at the first rate before the ladder (default 1)
+  --drain SEC           how long after a step's last send late deliveries are still waited for (default 3)
+  --p99-ms MS           latency bound for the sustained rate (default 100)
+  --all-steps           keep climbing after a step fails (default: stop at the first failed step)
+  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched)
+  --generators N        load generator processes (default 1); clients are split among them
+  --connect-batch N     clients connecting at once (default 100)
+  --body-bytes N        message body size (default 64)
+  --no-pin              do not pin the server and the generators to separate cores with taskset
+  --profile             run Parley once with node --cpu-prof and print the top self-time functions
+  --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
+                        --quiet-cores of CPU (default 60; --quick 5); what they used is recorded per step
+  --quiet-cores X       (default 0.3)
+  --max-minutes N       abort the whole bench after this long (default 40)
+  --out DIR             where the JSON results go (default .bench)
+  --help                this text
+
+Results: a table on stdout and JSON in .bench/bench-<time>.json (and .bench/latest.json).`;
+
+interface Options {
+  runs: number;
+  clients: number;
+  senders: number;
+  steps: number[];
+  durationMs: number;
+  warmupMs: number;
+  drainMs: number;
+  p99Ms: number;
+  allSteps: boolean;
+  targets: TargetName[];
+  generators: number;
+  connectBatch: number;
+  bodyBytes: number;
+  pin: boolean;
+  profile: boolean;
+  maxMinutes: number;
+  quietWaitS: number;
+  quietCores: number;
+  out: string;
+  quick: boolean;
+}
+
+type TargetName = "parley" | "bare-batched" | "bare-unbatched";
+const TARGETS: TargetName[] = ["parley", "bare-batched", "bare-unbatched"];
+
+function parseFlags(argv: string[]): Options | null {
+  const quick = argv.includes("--quick");
+  const o: Options = {
+    runs: quick ? 1 : 3,
+    clients: 1000,
+    senders: 10,
+    steps: quick ? [50, 100, 200, 400, 800, 1600] : [50, 70, 100, 140, 200, 280, 400, 560, 800, 1130, 1600],
+    durationMs: quick ? 2000 : 5000,
+    warmupMs: 1000,
+    drainMs: 3000,
+    p99Ms: 100,
+    allSteps: false,
+    targets: [...TARGETS],
+    generators: 1,
+    connectBatch: 100,
+    bodyBytes: 64,
+    pin: true,
+    profile: false,
+    maxMinutes: 40,
+    quietWaitS: quick ? 5 : 60,
+    quietCores: 0.3,
+    out: join(ROOT, ".bench"),
+    quick,
+  };
+  const int = (v: string | undefined, name: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
+    return n;
+  };
+  const num = (v: string | undefined, name: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} takes a number from ${min} to ${max}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i];
+    switch (a) {
+      case "--help":
+      case "-h":
+        return null;
+      case "--quick":
+        break;
+      case "--runs":
+        o.runs = int(v(), a, 1, 20);
+        break;
+      case "--clients":
+        o.clients = int(v(), a, 1, 20_000);
+        break;
+      case "--senders":
+        o.senders = int(v(), a, 1, 1000);
+        break;
+      case "--steps": {
+        const list = (v() ?? "").split(",").map((s) => num(s, a, 0.1, 100_000));
+        if (list.length === 0 || list.length > 30) throw new Error("--steps takes 1 to 30 rates");
+        o.steps = list;
+        break;
+      }
+      case "--duration":
+        o.durationMs = num(v(), a, 0.5, 120) * 1000;
+        break;
+      case "--warmup":
+        o.warmupMs = num(v(), a, 0, 60) * 1000;
+        break;
+      case "--drain":
+        o.drainMs = num(v(), a, 0.2, 60) * 1000;
+        break;
+      case "--p99-ms":
+        o.p99Ms = num(v(), a, 1, 60_000);
+        break;
+      case "--all-steps":
+        o.allSteps = true;
+        break;
+      case "--targets": {
+        const list = (v() ?? "").split(",");
+        for (const t of list) if (!TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);
+        o.targets = list as TargetName[];
+        break;
+      }
+      case "--generators":
+        o.generators = int(v(), a, 1, 8);
+        break;
+      case "--connect-batch":
+        o.connectBatch = int(v(), a, 1, 2000);
+        break;
+      case "--body-bytes":
+        o.bodyBytes = int(v(), a, 24, 60_000);
+        break;
+      case "--no-pin":
+        o.pin = false;
+        break;
+      case "--profile":
+        o.profile = true;
+        break;
+      case "--max-minutes":
+        o.maxMinutes = num(v(), a, 1, 600);
+        break;
+      case "--quiet-wait":
+        o.quietWaitS = num(v(), a, 0, 600);
+        break;
+      case "--quiet-cores":
+        o.quietCores = num(v(), a, 0, 64);
+        break;
+      case "--out":
+        o.out = resolve(v() ?? ".bench");
+        break;
+      default:
+        throw new Error(`unknown flag ${a} (see --help)`);
+    }
+  }
+  if (o.senders > o.clients) throw new Error("--senders cannot exceed --clients");
+  if (o.profile) {
+    o.targets = ["parley"];
+    o.runs = 1;
+  }
+  return o;
+}
+
+// ---- child processes: every one is tracked by PID and killed at the end ----
+
+const children = new Set<ChildProcess>();
+
+function startChild(cmd: string[], opts: { ipc?: boolean; log?: string; cpu?: number | null }): ChildProcess {
+  const argv = opts.cpu != null ? ["taskset", "-c", String(opts.cpu), ...cmd] : cmd;
+  const out = opts.log ? createWriteStream(opts.log) : null;
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: ROOT,
+    stdio: opts.ipc ? ["ignore", out ? "pipe" : "inherit", out ? "pipe" : "inherit", "ipc"] : ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  if (out) {
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  } else if (!opts.ipc) {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (!alive(child) || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  process.kill(child.pid, "SIGTERM");
+  const timer = setTimeout(() => {
+    if (alive(child) && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function killAllNow(): void {
+  for (const c of children) {
+    if (alive(c) && c.pid !== undefined) {
+      try {
+        process.kill(c.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+process.on("exit", killAllNow);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, stopping the processes it started\n`);
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+// ---- helpers ----
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, HOST, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+function httpGet(port: number, path: string): Promise<number> {
+  return new Promise((resolveStatus) => {
+    const req = request({ host: HOST, port, path, timeout: 1000 }, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolveStatus(0));
+    req.on("timeout", () => {
+      req.destroy();
+      resolveStatus(0);
+    });
+    req.end();
+  });
+}
+
+async function waitHealthy(port: number, child: ChildProcess, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!alive(child)) throw new Error(`server exited during startup (code ${child.exitCode}, signal ${child.signalCode})`);
+    if ((await httpGet(port, "/healthz")) === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`server not healthy after ${ms} ms`);
+}
+
+/** Waits (bounded) until other processes use less than --quiet-cores; returns what they used last. */
+async function waitQuiet(o: Options): Promise<{ cores: number; waitedS: number }> {
+  const started = Date.now();
+  for (;;) {
+    const a = machineCpuSeconds();
+    const ours = [...children].reduce((s, c) => s + (c.pid ? cpuSeconds(c.pid) : 0), 0) + cpuOfSelf();
+    await sleep(1000);
+    const b = machineCpuSeconds();
+    const ours2 = [...children].reduce((s, c) => s + (c.pid ? cpuSeconds(c.pid) : 0), 0) + cpuOfSelf();
+    const cores = Math.max(0, b.busy - a.busy - (ours2 - ours));
+    const waitedS = (Date.now() - started) / 1000;
+    if (!Number.isFinite(cores) || cores < o.quietCores || waitedS >= o.quietWaitS) return { cores, waitedS };
+  }
+}
+
+function median(xs: number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+const minOf = (xs: number[]) => Math.min(...xs.filter(Number.isFinite));
+const maxOf = (xs: number[]) => Math.max(...xs.filter(Number.isFinite));
+
+function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return "–";
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+function fmtK(n: number): string {
+  if (!Number.isFinite(n)) return "–";
+  return n >= 10_000 ? `${fmt(n / 1000, 0)}k` : n >= 1000 ? `${fmt(n / 1000, 1)}k` : fmt(n, 0);
+}
+function fmtMs(n: number): string {
+  if (!Number.isFinite(n)) return "–";
+  return n < 10 ? fmt(n, 2) : n < 100 ? fmt(n, 1) : fmt(n, 0);
+}
+
+// ---- load generator processes ----
+
+class Generator {
+  private waiters: { pred: (m: FromLoad) => boolean; resolve: (m: FromLoad) => void; reject: (e: Error) => void }[] = [];
+  fatal: string | null = null;
+
+  constructor(readonly child: ChildProcess) {
+    child.on("message", (m: FromLoad) => {
+      if (m.ev === "fatal") this.fatal = m.message;
+      const i = this.waiters.findIndex((w) => w.pred(m));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
+    });
+    child.once("exit", () => {
+      const err = new Error(
+        `load generator exited (${child.exitCode ?? child.signalCode})${this.fatal ? `: ${this.fatal}` : ""}`,
+      );
+      for (const w of this.waiters.splice(0)) w.reject(err);
+    });
+  }
+
+  send(m: ToLoad): void {
+    if (this.child.connected) this.child.send(m);
+  }
+
+  wait<T extends FromLoad>(pred: (m: FromLoad) => m is T, ms: number, what: string): Promise<T> {
+    return new Promise((resolveMsg, reject) => {
+      if (!alive(this.child)) {
+        reject(new Error("load generator is not running"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`load generator: no ${what} within ${ms} ms${this.fatal ? ` (${this.fatal})` : ""}`));
+      }, ms);
+      const waiter = {
+        pred,
+        resolve: (m: FromLoad) => {
+          clearTimeout(timer);
+          resolveMsg(m as T);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  async ask<T extends FromLoad>(m: ToLoad, pred: (m: FromLoad) => m is T, ms: number, what: string): Promise<T> {
+    const p = this.wait(pred, ms, what);
+    this.send(m);
+    return p;
+  }
+}
+
+// ---- one run against one target ----
+
+interface StepResult {
+  step: number;
+  rate: number;
+  durationMs: number;
+  sent: number;
+  expected: number;
+  received: number;
+  loss: number;
+  achievedDps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  serverCpuS: number;
+  serverCpuPct: number;
+  serverUsPerDelivery: number;
+  genCpuPct: number;
+  genLateMs: number;
+  /** CPU cores used by everything else on the machine during the step (noise). */
+  otherCores: number;
+  errors: number;
+  openClients: number;
+  pass: boolean;
+}
+
+interface RunResult {
+  target: TargetName;
+  run: number;
+  ok: boolean;
+  error: string | null;
+  connected: number;
+  connectMs: number;
+  steps: StepResult[];
+  sustainedRate: number;
+  sustainedDps: number;
+  serverCpuTotalS: number;
+  serverPeakRssMiB: number;
+  genPeakRssMiB: number;
+  /** CPU cores other processes were using when the run started, after waiting for quiet. */
+  otherCoresAtStart: number;
+  quietWaitS: number;
+  profile?: string;
+}
+
+interface Placement {
+  serverCpu: number | null;
+  genCpus: (number | null)[];
+  genCores: number;
+}
+
+function placement(o: Options): Placement {
+  const n = availableParallelism();
+  const canPin = o.pin && n >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+  if (!canPin) return { serverCpu: null, genCpus: new Array(o.generators).fill(null), genCores: Math.min(o.generators, n) };
+  // Server on core 0; generators share the remaining cores.
+  const genCpus = Array.from({ length: o.generators }, (_, i) => 1 + (i % (n - 1)));
+  return { serverCpu: 0, genCpus, genCores: Math.min(o.generators, n - 1) };
+}
+
+function targetCommand(t: TargetName, port: number, dataDir: string, profileDir: string | null): string[] {
+  const node = process.execPath;
+  if (t === "parley") {
+    const config = join(dataDir, "bench.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        limits: {
+          connectionMessages: { burst: 100_000, perSecond: 100_000 },
+          accountMessages: { burst: 100_000, perSecond: 100_000 },
+        },
+      }),
+    );
+    const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    return [
+      node,
+      ...prof,
+      "bin/parley.js",
+      "serve",
+      "--host",
+      HOST,
+      "--port",
+      String(port),
+      "--line-port",
+      "0",
+      "--irc-port",
+      "0",
+      "--data",
+      join(dataDir, "data"),
+      "--log-level",
+      "warn",
+      "--config",
+      config,
+    ];
+  }
+  return [
+    node,
+    "--import",
+    "tsx",
+    "bench/peers/ws-broadcast.ts",
+    "--host",
+    HOST,
+    "--port",
+    String(port),
+    ...(t === "bare-batched" ? ["--batch"] : []),
+  ];
+}
+
+async function runOnce(o: Options, t: TargetName, run: number, place: Placement, deadline: number): Promise<RunResult> {
+  const result: RunResult = {
+    target: t,
+    run,
+    ok: false,
+    error: null,
+    connected: 0,
+    connectMs: 0,
+    steps: [],
+    sustainedRate: 0,
+    sustainedDps: 0,
+    serverCpuTotalS: Number.NaN,
+    serverPeakRssMiB: Number.NaN,
+    genPeakRssMiB: Number.NaN,
+    otherCoresAtStart: Number.NaN,
+    quietWaitS: 0,
+  };
+  const quiet = await waitQuiet(o);
+  result.otherCoresAtStart = quiet.cores;
+  result.quietWaitS = quiet.waitedS;
+  if (quiet.cores >= o.quietCores) {
+    process.stdout.write(
+      `  (machine not quiet: other processes use ${fmt(quiet.cores, 2)} cores after ${fmt(quiet.waitedS)} s)\n`,
+    );
+  }
+  const tmp = mkdtempSync(join(tmpdir(), "parley-bench-"));
+  const profileDir = o.profile ? join(o.out, `profile-${stamp()}`) : null;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const port = await freePort();
+  const logFile = join(tmp, "server.log");
+  const server = startChild(targetCommand(t, port, tmp, profileDir), { log: logFile, cpu: place.serverCpu, ipc: false });
+  const gens: Generator[] = [];
+  try {
+    await waitHealthy(port, server, 30_000);
+    const protocol: Protocol = t === "parley" ? "parley" : "bare";
+    const url = `ws://${HOST}:${port}${t === "parley" ? "/ws" : "/"}`;
+    for (let g = 0; g < o.generators; g++) {
+      const cfg: LoadConfig = {
+        url,
+        protocol,
+        index: g,
+        generators: o.generators,
+        clients: o.clients,
+        senders: o.senders,
+        connectBatch: o.connectBatch,
+        bodyBytes: o.bodyBytes,
+        namePrefix: "bench",
+      };
+      const child = startChild([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
+        ipc: true,
+        cpu: place.genCpus[g] ?? null,
+      });
+      gens.push(new Generator(child));
+    }
+    await Promise.all(gens.map((g) => g.wait((m): m is FromLoad & { ev: "booted" } => m.ev === "booted", 30_000, "start")));
+    const connected = await Promise.all(
+      gens.map((g) =>
+        g.ask({ cmd: "connect" }, (m): m is Extract<FromLoad, { ev: "connected" }> => m.ev === "connected", 300_000, "connect"),
+      ),
+    );
+    result.connected = connected.reduce((s, c) => s + c.connected, 0);
+    result.connectMs = Math.max(...connected.map((c) => c.ms));
+    const failed = connected.reduce((s, c) => s + c.failed, 0);
+    if (failed > 0) throw new Error(`${failed} clients failed to connect: ${connected.find((c) => c.firstError)?.firstError}`);
+
+    let errorsBefore = 0;
+    const doStep = async (step: number, rate: number, durationMs: number): Promise<StepResult> => {
+      if (Date.now() > deadline) throw new Error("--max-minutes reached");
+      const cpu0 = cpuSeconds(server.pid!);
+      const gcpu0 = gens.map((g) => cpuSeconds(g.child.pid!));
+      const m0 = machineCpuSeconds();
+      const w0 = mono();
+      const t0 = w0 + 100;
+      const sent = await Promise.all(
+        gens.map((g) =>
+          g.ask(
+            { cmd: "step", step, rate, t0, durationMs },
+            (m): m is Extract<FromLoad, { ev: "sent" }> => m.ev === "sent" && m.step === step,
+            durationMs + 60_000,
+            "end of step",
+          ),
+        ),
+      );
+      const totalSent = sent.reduce((s, x) => s + x.sent, 0);
+      const expected = totalSent * result.connected;
+      const drainUntil = mono() + o.drainMs;
+      let received = 0;
+      for (;;) {
+        const counts = await Promise.all(
+          gens.map((g) =>
+            g.ask(
+              { cmd: "count", step },
+              (m): m is Extract<FromLoad, { ev: "count" }> => m.ev === "count" && m.step === step,
+              30_000,
+              "count",
+            ),
+          ),
+        );
+        received = counts.reduce((s, c) => s + c.received, 0);
+        if (received >= expected || mono() > drainUntil) break;
+        await sleep(50);
+      }
+      const stats = await Promise.all(
+        gens.map((g) =>
+          g.ask(
+            { cmd: "stats", step },
+            (m): m is Extract<FromLoad, { ev: "stats" }> => m.ev === "stats" && m.step === step,
+            30_000,
+            "stats",
+          ),
+        ),
+      );
+      const w1 = mono();
+      const cpu1 = cpuSeconds(server.pid!);
+      const gcpu1 = gens.map((g) => cpuSeconds(g.child.pid!));
+      const m1 = machineCpuSeconds();
+      const hist = new Histogram();
+      for (const s of stats) hist.merge(Histogram.fromSparse(s.hist));
+      received = stats.reduce((s, x) => s + x.received, 0);
+      const lastAt = Math.max(...stats.map((s) => s.lastAt));
+      const errorsNow = stats.reduce((s, x) => s + x.errors, 0);
+      const errors = errorsNow - errorsBefore;
+      errorsBefore = errorsNow;
+      const firstError = stats.find((s) => s.firstError)?.firstError;
+      if (errors > 0 && firstError) process.stderr.write(`  ${t}: ${errors} error frames, e.g. ${firstError}\n`);
+      const wallS = (w1 - w0) / 1000;
+      const serverCpuS = cpu1 - cpu0;
+      const genCpuS = gcpu1.reduce((s, x, i) => s + x - gcpu0[i]!, 0);
+      const p99 = hist.quantile(0.99);
+      const loss = expected - received;
+      const activeS = Math.max(durationMs, lastAt - t0) / 1000;
+      return {
+        step,
+        rate,
+        durationMs,
+        sent: totalSent,
+        expected,
+        received,
+        loss,
+        achievedDps: received / activeS,
+        p50: hist.quantile(0.5),
+        p90: hist.quantile(0.9),
+        p99,
+        max: hist.max,
+        serverCpuS,
+        serverCpuPct: (100 * serverCpuS) / wallS,
+        serverUsPerDelivery: received > 0 ? (serverCpuS * 1e6) / received : Number.NaN,
+        genCpuPct: (100 * genCpuS) / wallS,
+        genLateMs: Math.max(...sent.map((s) => s.lateMs)),
+        otherCores: Math.max(0, (m1.busy - m0.busy - serverCpuS - genCpuS) / wallS),
+        errors,
+        openClients: stats.reduce((s, x) => s + x.open, 0),
+        pass: loss <= 0 && errors === 0 && p99 < o.p99Ms,
+      };
+    };
+
+    if (o.warmupMs > 0) {
+      await doStep(0, o.steps[0]!, o.warmupMs);
+      await sleep(300);
+    }
+    for (let i = 0; i < o.steps.length; i++) {
+      const r = await doStep(i + 1, o.steps[i]!, o.durationMs);
+      result.steps.push(r);
+      process.stdout.write(
+        `  ${t} run ${run} step ${fmt(r.rate)} msg/s: ${fmtK(r.achievedDps)} deliveries/s, loss ${fmt(r.loss)}, ` +
+          `p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, server CPU ${fmt(r.serverCpuPct)}% (${fmt(r.serverUsPerDelivery, 2)} µs/delivery), ` +
+          `generator CPU ${fmt(r.genCpuPct)}%, others ${fmt(r.otherCores, 2)} cores${r.pass ? "" : "  ✗"}\n`,
+      );
+      if (r.pass && result.steps.every((s) => s.pass)) {
+        result.sustainedRate = r.rate;
+        result.sustainedDps = r.achievedDps;
+      }
+      if (!r.pass && !o.allSteps) break;
+      if (r.openClients < result.connected) {
+        process.stdout.write(`  ${t}: ${result.connected - r.openClients} clients were disconnected; stopping this run\n`);
+        break;
+      }
+      await sleep(300);
+    }
+    result.ok = true;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`  ${t} run ${run} failed: ${result.error}\n`);
+    if (existsSync(logFile)) {
+      const tail = readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n");
+      if (tail.trim()) process.stderr.write(`  server log (tail):\n${tail}\n`);
+    }
+  } finally {
+    result.serverCpuTotalS = cpuSeconds(server.pid!);
+    result.serverPeakRssMiB = peakRssMiB(server.pid!);
+    result.genPeakRssMiB = Math.max(...gens.map((g) => peakRssMiB(g.child.pid!)));
+    for (const g of gens) g.send({ cmd: "close" });
+    await Promise.all(gens.map((g) => stopChild(g.child, 2000)));
+    await stopChild(server, 15_000);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  if (profileDir) {
+    const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+    if (file) result.profile = join(profileDir, file);
+  }
+  return result;
+}
+
+// ---- CPU profile summary ----
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+function summarizeProfile(file: string, top = 30): string {
+  const prof = JSON.parse(readFileSync(file, "utf8")) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < prof.samples.length; i++) {
+    const id = prof.samples[i]!;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, prof.timeDeltas[i] ?? 0));
+  }
+  let total = 0;
+  let idle = 0;
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  const short = (url: string) => {
+    const u = url.replace(/^file:\/\//, "");
+    if (!u) return "(native/VM)";
+    const nm = u.lastIndexOf("node_modules/");
+    if (nm >= 0) return u.slice(nm + "node_modules/".length);
+    return u.startsWith(ROOT) ? u.slice(ROOT.length + 1) : u;
+  };
+  for (const [id, us] of selfUs) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const name = n.callFrame.functionName || "(anonymous)";
+    if (name === "(idle)") {
+      idle += us;
+      continue;
+    }
+    total += us;
+    const where = short(n.callFrame.url);
+    const key = `${name}  ${where}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+    byFile.set(where, (byFile.get(where) ?? 0) + us);
+  }
+  const lines: string[] = [];
+  lines.push(`CPU profile ${file}`);
+  lines.push(`busy ${fmt(total / 1e6, 2)} s, idle ${fmt(idle / 1e6, 2)} s; self time of busy time:`);
+  lines.push("");
+  lines.push("| self % | self ms | function  file:line |");
+  lines.push("|---:|---:|---|");
+  for (const [k, us] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    lines.push(`| ${fmt((100 * us) / total, 1)} | ${fmt(us / 1000, 0)} | \`${k}\` |`);
+  }
+  lines.push("");
+  lines.push("| self % | file (or package) |");
+  lines.push("|---:|---|");
+  for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    lines.push(`| ${fmt((100 * us) / total, 1)} | \`${k}\` |`);
+  }
+  return lines.join("\n");
+}
+
+// ---- summary ----
+
+interface StepSummary {
+  rate: number;
+  runs: number;
+  passed: number;
+  achieved: number[];
+  loss: number[];
+  p50: number[];
+  p90: number[];
+  p99: number[];
+  serverCpuPct: number[];
+  usPerDelivery: number[];
+  genCpuPct: number[];
+  otherCores: number[];
+}
+
+function summarizeSteps(runs: RunResult[]): StepSummary[] {
+  const byRate = new Map<number, StepSummary>();
+  for (const r of runs) {
+    for (const s of r.steps) {
+      let x = byRate.get(s.rate);
+      if (!x) {
+        x = {
+          rate: s.rate,
+          runs: 0,
+          passed: 0,
+          achieved: [],
+          loss: [],
+          p50: [],
+          p90: [],
+          p99: [],
+          serverCpuPct: [],
+          usPerDelivery: [],
+          genCpuPct: [],
+          otherCores: [],
+        };
+        byRate.set(s.rate, x);
+      }
+      x.runs++;
+      if (s.pass) x.passed++;
+      x.achieved.push(s.achievedDps);
+      x.loss.push(s.loss);
+      x.p50.push(s.p50);
+      x.p90.push(s.p90);
+      x.p99.push(s.p99);
+      x.serverCpuPct.push(s.serverCpuPct);
+      x.usPerDelivery.push(s.serverUsPerDelivery);
+      x.genCpuPct.push(s.genCpuPct);
+      x.otherCores.push(s.otherCores);
+    }
+  }
+  return [...byRate.values()].sort((a, b) => a.rate - b.rate);
+}
+
+const spread = (xs: number[], f: (n: number) => string) =>
+  xs.length > 1 ? `${f(median(xs))} [${f(minOf(xs))}–${f(maxOf(xs))}]` : f(median(xs));
+
+function report(o: Options, all: RunResult[], place: Placement): { text: string; summary: Record<string, unknown> } {
+  const lines: string[] = [];
+  const summary: Record<string, unknown> = {};
+  lines.push(
+    `${o.clients} clients in one room, ${o.senders} senders, ${o.durationMs / 1000} s per step, ${o.runs} run(s) per target; ` +
+      `medians [min–max] over runs; pass = zero loss and p99 < ${o.p99Ms} ms.`,
+  );
+  lines.push("");
+  lines.push(
+    "| target | msg/s | offered deliveries/s | achieved deliveries/s | loss | p50 ms | p90 ms | p99 ms | server CPU % | server µs/delivery | generator CPU % | other load (cores) | runs passed |",
+  );
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const sustained = new Map<TargetName, number[]>();
+  const sustainedDps = new Map<TargetName, number[]>();
+  const usAt = new Map<TargetName, Map<number, number>>();
+  for (const t of o.targets) {
+    const runs = all.filter((r) => r.target === t);
+    const steps = summarizeSteps(runs);
+    const us = new Map<number, number>();
+    for (const s of steps) {
+      us.set(s.rate, median(s.usPerDelivery));
+      lines.push(
+        `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * o.clients)} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
+          `${spread(s.p50, fmtMs)} | ${spread(s.p90, fmtMs)} | ${spread(s.p99, fmtMs)} | ${fmt(median(s.serverCpuPct))} | ` +
+          `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
+      );
+    }
+    usAt.set(t, us);
+    sustained.set(
+      t,
+      runs.filter((r) => r.ok).map((r) => r.sustainedRate),
+    );
+    sustainedDps.set(
+      t,
+      runs.filter((r) => r.ok).map((r) => r.sustainedDps),
+    );
+    summary[t] = { steps, runs };
+  }
+  lines.push("");
+  lines.push(
+    "| target | sustained msg/s | sustained deliveries/s | server CPU s per run | server peak RSS MiB | connect time s | first failed step limited by |",
+  );
+  lines.push("|---|---:|---:|---:|---:|---:|---|");
+  const sustainedSummary: Record<string, unknown> = {};
+  for (const t of o.targets) {
+    const runs = all.filter((r) => r.target === t && r.ok);
+    const limits = runs.map((r) => {
+      const f = r.steps.find((s) => !s.pass);
+      if (!f) return "none failed";
+      const who: string[] = [];
+      if (f.serverCpuPct >= 90) who.push(`server CPU ${fmt(f.serverCpuPct)}%`);
+      if (f.genCpuPct >= 90 * place.genCores) who.push(`generator CPU ${fmt(f.genCpuPct)}%`);
+      return `${fmt(f.rate)}: ${who.length ? who.join(" + ") : "neither CPU-bound"}`;
+    });
+    lines.push(
+      `| ${t} | ${spread(sustained.get(t) ?? [], (n) => fmt(n))} | ${spread(sustainedDps.get(t) ?? [], fmtK)} | ` +
+        `${spread(
+          runs.map((r) => r.serverCpuTotalS),
+          (n) => fmt(n, 1),
+        )} | ${spread(
+          runs.map((r) => r.serverPeakRssMiB),
+          (n) => fmt(n),
+        )} | ${spread(
+          runs.map((r) => r.connectMs / 1000),
+          (n) => fmt(n, 1),
+        )} | ${limits.join("; ")} |`,
+    );
+    sustainedSummary[t] = {
+      sustainedRateMedian: median(sustained.get(t) ?? []),
+      sustainedDeliveriesMedian: median(sustainedDps.get(t) ?? []),
+      sustainedRates: sustained.get(t),
+      limits,
+    };
+  }
+  summary.sustained = sustainedSummary;
+  const ratios: Record<string, unknown> = {};
+  if (o.targets.includes("parley")) {
+    lines.push("");
+    const p = median(sustainedDps.get("parley") ?? []);
+    for (const b of ["bare-batched", "bare-unbatched"] as const) {
+      if (!o.targets.includes(b)) continue;
+      const base = median(sustainedDps.get(b) ?? []);
+      const ratio = p / base;
+      // Server CPU per delivery at the highest rate both passed in every run: independent of the generator's ceiling.
+      const pu = usAt.get("parley")!;
+      const bu = usAt.get(b)!;
+      const both = [...pu.keys()].filter(
+        (r) => bu.has(r) && isPassedEverywhere(all, "parley", r) && isPassedEverywhere(all, b, r),
+      );
+      const at = both.length ? Math.max(...both) : Number.NaN;
+      const cpuRatio = Number.isFinite(at) ? bu.get(at)! / pu.get(at)! : Number.NaN;
+      lines.push(
+        `Parley / ${b}: sustained deliveries/s ${fmt(ratio, 2)} (${fmtK(p)} / ${fmtK(base)}); ` +
+          `server CPU per delivery at ${fmt(at)} msg/s: Parley ${fmt(pu.get(at) ?? Number.NaN, 2)} µs vs ${fmt(bu.get(at) ?? Number.NaN, 2)} µs ` +
+          `→ CPU-bound capacity ratio ≈ ${fmt(cpuRatio, 2)}`,
+      );
+      ratios[b] = { sustainedRatio: ratio, cpuRatio, cpuRatioAtRate: at };
+    }
+  }
+  summary.ratios = ratios;
+  return { text: lines.join("\n"), summary };
+}
+
+function isPassedEverywhere(all: RunResult[], t: TargetName, rate: number): boolean {
+  const runs = all.filter((r) => r.target === t && r.ok);
+  return runs.length > 0 && runs.every((r) => r.steps.some((s) => s.rate === rate && s.pass));
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-");
+}
+
+function machine(place: Placement, o: Options) {
+  let model = cpus()[0]?.model ?? "unknown";
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    if (m?.[1]) model = m[1];
+  } catch {
+    // not Linux
+  }
+  return {
+    nproc: availableParallelism(),
+    cpuModel: model,
+    node: process.version,
+    loadavg: loadavg(),
+    pinned: place.serverCpu !== null,
+    serverCpu: place.serverCpu,
+    generatorCpus: place.genCpus,
+    generators: o.generators,
+  };
+}
+
+// ---- main ----
+
+async function main(): Promise<number> {
+  let o: Options | null;
+  try {
+    o = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (!o) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const ticks = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
+  setClockTicks(Number(ticks.stdout?.trim()));
+  mkdirSync(o.out, { recursive: true });
+  const place = placement(o);
+  const started = Date.now();
+  const deadline = started + o.maxMinutes * 60_000;
+  const m = machine(place, o);
+  process.stdout.write(
+    `bench: ${m.nproc} cores (${m.cpuModel}), node ${m.node}, load ${m.loadavg.map((x) => x.toFixed(2)).join(" ")}; ` +
+      (m.pinned ? `server on CPU ${place.serverCpu}, generator(s) on CPU ${place.genCpus.join(",")}\n` : "not pinned\n"),
+  );
+  const all: RunResult[] = [];
+  for (let run = 1; run <= o.runs; run++) {
+    // Targets alternate within each round, so slow phases of a noisy machine hit all of them.
+    const order = run % 2 === 1 ? o.targets : [...o.targets].reverse();
+    for (const t of order) {
+      if (Date.now() > deadline) break;
+      process.stdout.write(`${t}, run ${run}/${o.runs}\n`);
+      all.push(await runOnce(o, t, run, place, deadline));
+    }
+  }
+  const { text, summary } = report(o, all, place);
+  process.stdout.write(`\n${text}\n`);
+  let profileText: string | null = null;
+  const prof = all.find((r) => r.profile)?.profile;
+  if (prof) {
+    profileText = summarizeProfile(prof);
+    writeFileSync(prof.replace(/\.cpuprofile$/, ".txt"), `${profileText}\n`);
+    process.stdout.write(`\n${profileText}\n`);
+  }
+  const file = join(o.out, `bench-${stamp()}${o.profile ? "-profile" : ""}.json`);
+  const json = JSON.stringify(
+    {
+      when: new Date(started).toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      argv: process.argv.slice(2),
+      options: o,
+      machine: { ...m, loadavgEnd: loadavg() },
+      summary,
+      table: text,
+      profile: profileText,
+    },
+    null,
+    2,
+  );
+  writeFileSync(file, json);
+  writeFileSync(join(o.out, "latest.json"), json);
+  process.stdout.write(`\nwrote ${file} (${fmt((Date.now() - started) / 1000)} s)\n`);
+  return all.some((r) => !r.ok) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    killAllNow();
+    process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    killAllNow();
+    process.exit(1);
+  },
+);
+
+function cpuOfSelf(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
