@@ -134,6 +134,16 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         );
       });
 
+      test("a guest cannot be created with a registered account's name", async (store) => {
+        const alice = await account(store, "alice");
+        assert.equal(
+          await store.createAccount({ id: newId(), name: "ALICE", guest: true, passwordHash: null, createdAt: T0 }),
+          null,
+        );
+        assert.equal(await store.findGuest("alice"), null);
+        assert.equal((await store.findAccount("alice"))?.id, alice.id);
+      });
+
       test("a guest and a registered account may share a name at the store level", async (store) => {
         const guest = await account(store, "carol", { guest: true });
         const registered = await account(store, "Carol");

@@ -76,6 +76,8 @@ export class SqliteStore implements Store {
   async createAccount(a: NewAccount): Promise<Account | null> {
     return this.write(() =>
       this.db.transaction(() => {
+        // A guest may not take a registered name (the port's rule); a registered account may take a guest's.
+        if (a.guest && this.s.accountByName.get(nameKey(a.name), 0) !== undefined) return null;
         const admin = !a.guest && this.s.anyRegistered.get() === undefined;
         const r = this.s.insertAccount.run(
           a.id,
