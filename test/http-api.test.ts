@@ -336,7 +336,7 @@ describe("bad requests", () => {
       assert.equal(r.status, 404, path);
       assert.equal(errorOf(r), "NOT_FOUND");
     }
-    await assert.rejects(WsClient.connect(srv.httpUrl.replace("http", "ws") + "/elsewhere"), /404/);
+    await assert.rejects(WsClient.connect(`${srv.httpUrl.replace("http", "ws")}/elsewhere`), /404/);
   });
 
   it("every error body is { error: { code, message } } with JSON content type", async () => {
