@@ -188,6 +188,8 @@ export interface LoadConfig {
   /** Clients connecting at once. */
   connectBatch: number;
   bodyBytes: number;
+  /** "raw": the minimal client in load.ts; "ws": the ws library's client. */
+  transport: "raw" | "ws";
   /** Prefix of guest names (Parley). */
   namePrefix: string;
 }

@@ -51,6 +51,8 @@ Flags:
   --all-steps           keep climbing after a step fails (default: stop at the first failed step)
   --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched)
   --generators N        load generator processes (default 1); clients are split among them
+  --client raw|ws       the generator's WebSocket client: a minimal frame parser (default, several
+                        times cheaper per delivery) or the ws library
   --connect-batch N     clients connecting at once (default 100)
   --body-bytes N        message body size (default 64)
   --no-pin              do not pin the server and the generators to separate cores with taskset
@@ -58,6 +60,10 @@ Flags:
   --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
                         --quiet-cores of CPU (default 60; --quick 5); what they used is recorded per step
   --quiet-cores X       (default 0.3)
+  --noisy-retries N     a step that fails while others use ≥ --quiet-cores is measured again, up to
+                        N times (default 2; 0 = never); the discarded attempts stay in the JSON
+  --tmp DIR             where the per-run temp data dirs go (default: the OS temp dir); e.g. /dev/shm
+                        takes disk syncs out of Parley's SQLite commits (a diagnosis, not the default)
   --max-minutes N       abort the whole bench after this long (default 40)
   --out DIR             where the JSON results go (default .bench)
   --help                this text
@@ -76,6 +82,7 @@ interface Options {
   allSteps: boolean;
   targets: TargetName[];
   generators: number;
+  transport: "raw" | "ws";
   connectBatch: number;
   bodyBytes: number;
   pin: boolean;
@@ -83,6 +90,8 @@ interface Options {
   maxMinutes: number;
   quietWaitS: number;
   quietCores: number;
+  noisyRetries: number;
+  tmp: string;
   out: string;
   quick: boolean;
 }
@@ -104,6 +113,7 @@ function parseFlags(argv: string[]): Options | null {
     allSteps: false,
     targets: [...TARGETS],
     generators: 1,
+    transport: "raw",
     connectBatch: 100,
     bodyBytes: 64,
     pin: true,
@@ -111,6 +121,8 @@ function parseFlags(argv: string[]): Options | null {
     maxMinutes: 40,
     quietWaitS: quick ? 5 : 60,
     quietCores: 0.3,
+    noisyRetries: 2,
+    tmp: tmpdir(),
     out: join(ROOT, ".bench"),
     quick,
   };
@@ -172,6 +184,12 @@ function parseFlags(argv: string[]): Options | null {
       case "--generators":
         o.generators = int(v(), a, 1, 8);
         break;
+      case "--client": {
+        const t = v();
+        if (t !== "raw" && t !== "ws") throw new Error("--client takes raw or ws");
+        o.transport = t;
+        break;
+      }
       case "--connect-batch":
         o.connectBatch = int(v(), a, 1, 2000);
         break;
@@ -192,6 +210,12 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--quiet-cores":
         o.quietCores = num(v(), a, 0, 64);
+        break;
+      case "--noisy-retries":
+        o.noisyRetries = int(v(), a, 0, 10);
+        break;
+      case "--tmp":
+        o.tmp = resolve(v() ?? tmpdir());
         break;
       case "--out":
         o.out = resolve(v() ?? ".bench");
@@ -437,6 +461,8 @@ interface RunResult {
   connected: number;
   connectMs: number;
   steps: StepResult[];
+  /** Failed steps measured while other processes were busy, then measured again. */
+  discarded: StepResult[];
   sustainedRate: number;
   sustainedDps: number;
   serverCpuTotalS: number;
@@ -520,6 +546,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
     connected: 0,
     connectMs: 0,
     steps: [],
+    discarded: [],
     sustainedRate: 0,
     sustainedDps: 0,
     serverCpuTotalS: Number.NaN,
@@ -536,7 +563,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       `  (machine not quiet: other processes use ${fmt(quiet.cores, 2)} cores after ${fmt(quiet.waitedS)} s)\n`,
     );
   }
-  const tmp = mkdtempSync(join(tmpdir(), "parley-bench-"));
+  const tmp = mkdtempSync(join(o.tmp, "parley-bench-"));
   const profileDir = o.profile ? join(o.out, `profile-${stamp()}`) : null;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const port = await freePort();
@@ -558,6 +585,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         connectBatch: o.connectBatch,
         bodyBytes: o.bodyBytes,
         namePrefix: "bench",
+        transport: o.transport,
       };
       const child = startChild([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
         ipc: true,
@@ -671,8 +699,20 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       await doStep(0, o.steps[0]!, o.warmupMs);
       await sleep(300);
     }
+    let stepId = 1;
     for (let i = 0; i < o.steps.length; i++) {
-      const r = await doStep(i + 1, o.steps[i]!, o.durationMs);
+      let r = await doStep(stepId++, o.steps[i]!, o.durationMs);
+      // A step that failed while other processes were busy is measured again after a quiet wait.
+      for (let retry = 1; !r.pass && r.otherCores >= o.quietCores && retry <= o.noisyRetries; retry++) {
+        if (r.openClients < result.connected) break;
+        process.stdout.write(
+          `  ${t} run ${run} step ${fmt(r.rate)} msg/s failed while others used ${fmt(r.otherCores, 2)} cores: measuring it again\n`,
+        );
+        result.discarded.push(r);
+        await sleep(1000);
+        await waitQuiet(o);
+        r = await doStep(stepId++, o.steps[i]!, o.durationMs);
+      }
       result.steps.push(r);
       process.stdout.write(
         `  ${t} run ${run} step ${fmt(r.rate)} msg/s: ${fmtK(r.achievedDps)} deliveries/s, loss ${fmt(r.loss)}, ` +
