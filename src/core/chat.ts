@@ -102,7 +102,7 @@ export class Chat implements ChatContext {
   }
 
   async login(name: string, password: string): Promise<{ account: Account; token: string }> {
-    const account = await this.checkPasswordOf(name, password);
+    const account = await this.verifyPassword(name, password);
     return { account, token: await this.issueSession(account.id) };
   }
 
@@ -122,7 +122,7 @@ export class Chat implements ChatContext {
 
   /** Changes a password and revokes every session of the account; returns a fresh token. */
   async changePassword(name: string, oldPassword: string, newPassword: string): Promise<string> {
-    const account = await this.checkPasswordOf(name, oldPassword);
+    const account = await this.verifyPassword(name, oldPassword);
     checkPassword(newPassword);
     const now = this.clock.now();
     await this.store.setPassword(account.id, await this.hasher.hash(newPassword), now);
@@ -260,7 +260,8 @@ export class Chat implements ChatContext {
 
   // ---- helpers ----
 
-  private async checkPasswordOf(name: string, password: string): Promise<Account> {
+  /** The account if the password is right; INVALID_CREDENTIALS (taking as long) if the account or password is wrong. */
+  async verifyPassword(name: string, password: string): Promise<Account> {
     const account = await this.store.findAccount(name);
     if (!account?.passwordHash) {
       this.dummyHash ??= this.hasher.hash(newToken());
