@@ -186,6 +186,32 @@ export function busContract(name: string, makeBuses: BusFactory): void {
         await waitFor("the message after resubscribing", () => onTopic(got, "a").length === 2);
       });
 
+      // The hub unsubscribes without awaiting when a room's last local member leaves, and may
+      // subscribe again at once when someone rejoins: overlapping calls take effect in call order.
+      test("an unsubscribe followed at once by a subscribe leaves the topic subscribed", 1, async ([bus]) => {
+        const got = recorder(bus!);
+        await bus!.subscribe("flip");
+        const unsubscribed = bus!.unsubscribe("flip");
+        const subscribed = bus!.subscribe("flip");
+        await Promise.all([unsubscribed, subscribed]);
+        await bus!.publish("flip", typing(1));
+        await waitFor("the message after resubscribing", () => got.length === 1);
+        assert.deepEqual(got[0], { topic: "flip", msg: typing(1) });
+      });
+
+      test("a subscribe followed at once by an unsubscribe leaves the topic unsubscribed", 1, async ([bus]) => {
+        const got = recorder(bus!);
+        await bus!.subscribe("fence");
+        const subscribed = bus!.subscribe("flop");
+        const unsubscribed = bus!.unsubscribe("flop");
+        await Promise.all([subscribed, unsubscribed]);
+        await bus!.publish("flop", typing(1));
+        await bus!.publish("fence", typing(2));
+        await waitFor("the fence", () => onTopic(got, "fence").length === 1);
+        await sleep(SETTLE_MS);
+        assert.deepEqual(onTopic(got, "flop"), []);
+      });
+
       test("publishing to a topic nobody follows resolves", 1, async ([bus]) => {
         recorder(bus!);
         await bus!.publish("nobody-here", typing(1));
