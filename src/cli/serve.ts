@@ -1,7 +1,10 @@
 // `parley serve`: run the server until SIGTERM or SIGINT.
 
 import { readFileSync } from "node:fs";
+import { defaultLimits } from "../core/limits.ts";
 import { createLogger, type Level } from "../log.ts";
+import { defaultLineOptions } from "../protocols/line/server.ts";
+import { defaultWsOptions } from "../protocols/ws/server.ts";
 import { startServer, VERSION } from "../server.ts";
 import { helpText, type OptionTable, parseOptions, UsageError } from "./options.ts";
 
@@ -48,6 +51,18 @@ export async function serve(argv: string[]): Promise<number> {
   if (o["irc-port"] !== 0)
     log.warn("the IRC gateway is not in this version yet; --irc-port is ignored", { ircPort: o["irc-port"] });
 
+  let overrides: { limits: object; ws: object; line: object };
+  try {
+    overrides = {
+      limits: checkOverrides("limits", file.limits, defaultLimits),
+      ws: checkOverrides("ws", file.ws, defaultWsOptions),
+      line: checkOverrides("line", file.line, defaultLineOptions),
+    };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    return usage(err.message);
+  }
+
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
@@ -56,9 +71,7 @@ export async function serve(argv: string[]): Promise<number> {
       linePort: o["line-port"],
       dataDir: o.data,
       allowGuests: o.guests,
-      limits: (file.limits as object | undefined) ?? {},
-      ws: (file.ws as object | undefined) ?? {},
-      line: (file.line as object | undefined) ?? {},
+      ...overrides,
       log,
     });
   } catch (err) {
@@ -104,6 +117,32 @@ export async function serve(argv: string[]): Promise<number> {
     process.stderr.write(`parley serve: ${message}\n`);
     return 2;
   }
+}
+
+/**
+ * Checks a config file section against the defaults it overrides: known keys only, numbers
+ * where numbers go, and rates as whole { burst, perSecond } objects.
+ */
+function checkOverrides(section: string, given: unknown, defaults: object): object {
+  if (given === undefined) return {};
+  if (typeof given !== "object" || given === null || Array.isArray(given))
+    throw new UsageError(`config "${section}" must be an object`);
+  for (const [key, value] of Object.entries(given)) {
+    const def = (defaults as Record<string, unknown>)[key];
+    const where = `config "${section}.${key}"`;
+    if (def === undefined) throw new UsageError(`${where} is not a known setting`);
+    if (typeof def === "number") {
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
+        throw new UsageError(`${where} must be a non-negative number`);
+    } else {
+      const rate = value as { burst?: unknown; perSecond?: unknown } | null;
+      const ok = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
+      if (typeof rate !== "object" || rate === null || !ok(rate.burst) || !ok(rate.perSecond) || Object.keys(rate).length !== 2) {
+        throw new UsageError(`${where} must be { "burst": N, "perSecond": N } with positive numbers`);
+      }
+    }
+  }
+  return given;
 }
 
 function readConfig(path: string): Record<string, unknown> {

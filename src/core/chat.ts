@@ -138,7 +138,7 @@ export class Chat implements ChatContext {
     const existing = await this.store.findGuest(name);
     if (existing) {
       if (this.hub.presence.isOnline(existing.id)) throw new ChatError("NAME_TAKEN", "a guest with that name is online");
-      return existing;
+      return publicAccount(existing);
     }
     const now = this.clock.now();
     const account = await this.store.createAccount({ id: newId(now), name, guest: true, passwordHash: null, createdAt: now });
@@ -176,6 +176,9 @@ export class Chat implements ChatContext {
     if ([...topic].length > this.limits.maxTopicChars)
       throw new ChatError("TOO_LARGE", `topics are at most ${this.limits.maxTopicChars} characters`);
     limitAccount(this.roomCreations, account.id, this.clock.now(), "room creations");
+    if ((await this.store.memberships(account.id)).length >= this.limits.maxRoomsPerAccount) {
+      throw new ChatError("LIMIT_REACHED", `at most ${this.limits.maxRoomsPerAccount} rooms per account`);
+    }
     const now = this.clock.now();
     const created = await this.store.createRoom(
       { id: newId(now), name: bare, kind, topic, createdBy: account.id, createdAt: now },
@@ -186,6 +189,7 @@ export class Chat implements ChatContext {
   }
 
   async history(account: Account, roomId: Id, q: { before?: number; after?: number; limit?: number }): Promise<HistoryPage> {
+    if (q.before !== undefined && q.after !== undefined) throw new ChatError("BAD_REQUEST", "give before or after, not both");
     await this.readable(account, roomId);
     const limit = Math.max(1, Math.min(q.limit ?? 50, this.limits.historyPageMax));
     return this.store.history(roomId, { before: q.before, after: q.after, limit });

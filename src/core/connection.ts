@@ -194,11 +194,12 @@ export class Connection implements Subscriber {
 
   async join(name: string): Promise<Membership> {
     const room = await this.roomByName(name);
-    const existing = this.rooms.get(room.id);
-    if (existing) return this.membership(room, existing.role, existing.muted);
+    if (this.rooms.has(room.id)) {
+      const member = await this.ctx.store.getMember(room.id, this.accountId);
+      if (member) return { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
+    }
     this.limit(this.ctx.joins, "joins");
     if (this.account.guest && room.kind !== "public") throw new ChatError("GUEST_FORBIDDEN");
-    if (room.kind === "direct") throw new ChatError("FORBIDDEN", "direct conversations cannot be joined");
     if (await this.ctx.store.isBanned(room.id, this.accountId)) throw new ChatError("BANNED");
     if (room.kind === "private" && !this.account.admin && !(await this.ctx.store.isInvited(room.id, this.accountId))) {
       throw new ChatError("INVITE_ONLY");

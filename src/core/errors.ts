@@ -2,8 +2,9 @@
 // Protocols translate codes to their idiom (HTTP status, WebSocket error frame, IRC numeric).
 
 export const ErrorCodes = {
-  BAD_REQUEST: "malformed request: not valid JSON, wrong field types or missing fields",
+  BAD_REQUEST: "malformed or invalid request",
   NOT_FOUND: "no such endpoint",
+  METHOD_NOT_ALLOWED: "that method is not allowed on this endpoint",
   UNKNOWN_TYPE: "unknown frame type",
   TOO_LARGE: "frame or message exceeds the size limit",
   INVALID_UTF8: "input is not valid UTF-8",
@@ -24,7 +25,7 @@ export const ErrorCodes = {
   INVITE_ONLY: "that room is invite-only",
   MUTED: "you are muted in that room",
   BANNED: "you are banned from that room",
-  RATE_LIMITED: "too many requests; wait retry_after milliseconds",
+  RATE_LIMITED: "too many requests; slow down",
   LIMIT_REACHED: "a configured maximum was reached",
   UNAVAILABLE: "temporarily unavailable; retry later",
   INTERNAL: "internal error",

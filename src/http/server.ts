@@ -14,6 +14,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   UNKNOWN_TYPE: 400,
   TOO_LARGE: 413,
   INVALID_UTF8: 400,
@@ -73,7 +74,11 @@ export function createHttpServer(deps: HttpDeps): Server {
       "GET",
       /^\/healthz$/,
       async () => {
-        await chat.store.countAccounts(); // the database answers
+        try {
+          await chat.store.countAccounts(); // the database answers
+        } catch {
+          throw new ChatError("UNAVAILABLE", "the database does not answer");
+        }
         return { status: 200, body: { status: "ok", version: deps.version, connections: chat.hub.localConnections() } };
       },
     ],
@@ -147,7 +152,7 @@ export function createHttpServer(deps: HttpDeps): Server {
         const page = await chat.history(account, r.params.room ?? "", {
           before: optInt(q, "before"),
           after: optInt(q, "after"),
-          limit: optInt(q, "limit"),
+          limit: optInt(q, "limit", 1),
         });
         return { status: 200, body: page };
       },
@@ -161,7 +166,9 @@ export function createHttpServer(deps: HttpDeps): Server {
       const route = routes.find(([m, p]) => p.test(url.pathname) && (m === req.method || (m === "GET" && req.method === "HEAD")));
       if (!route) {
         const known = routes.some(([, p]) => p.test(url.pathname));
-        throw known ? new ChatError("BAD_REQUEST", `method ${req.method} not allowed here`) : new ChatError("NOT_FOUND");
+        throw known
+          ? new ChatError("METHOD_NOT_ALLOWED", `method ${req.method} is not allowed here`)
+          : new ChatError("NOT_FOUND");
       }
       const [, pattern, handler] = route;
       const body = req.method === "POST" ? await readJson(req) : {};
@@ -261,10 +268,11 @@ function optBool(body: Record<string, unknown>, key: string): boolean {
   return v;
 }
 
-function optInt(q: URLSearchParams, key: string): number | undefined {
+function optInt(q: URLSearchParams, key: string, min = 0): number | undefined {
   const v = q.get(key);
   if (v === null) return undefined;
-  if (!/^\d{1,15}$/.test(v)) throw new ChatError("BAD_REQUEST", `${key} must be a non-negative integer`);
+  if (!/^\d{1,15}$/.test(v) || Number(v) < min)
+    throw new ChatError("BAD_REQUEST", `${key} must be an integer of at least ${min}`);
   return Number(v);
 }
 

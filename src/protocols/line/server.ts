@@ -221,7 +221,7 @@ class LineClient implements Peer {
       onWelcome: (connection, rooms) => {
         this.connection = connection;
         for (const m of rooms) this.remember(m);
-        lobby = rooms.find((m) => m.room.name === LOBBY) ?? rooms[0];
+        lobby = rooms.find((m) => m.room.name === LOBBY);
       },
     });
     this.state = "chat";
@@ -311,8 +311,10 @@ class LineClient implements Peer {
   }
 
   private show(e: RoomEvent): void {
-    // Lines this connection typed are already on the user's screen.
+    // Lines this connection typed are already on the user's screen, and its own joins are
+    // confirmed by "you are in #room".
     if (e.type === "message" && e.message.clientId?.startsWith(`${this.clientPrefix}-`)) return;
+    if (e.type === "member" && e.change === "join" && e.accountId === this.account?.id) return;
     const text = formatEvent(e, this.roomNames.get(e.roomId) ?? "?", e.roomId === this.current);
     if (text !== null) this.say(text);
   }

@@ -334,13 +334,15 @@ class WsClient implements Peer {
 
   private write(frame: Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) {
-      // It stopped reading: drop it rather than let its buffer grow. It resumes on reconnect.
-      this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "slow_consumer" });
-      this.terminate();
-      return;
-    }
     if (!this.isCorked) {
+      // What is still unsent from earlier turns is what the client failed to read; this turn's
+      // own writes do not count. Past the bound it is dropped rather than let its buffer grow;
+      // it resumes on reconnect.
+      if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) {
+        this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "slow_consumer" });
+        this.terminate();
+        return;
+      }
       this.isCorked = true;
       this.socket.cork();
       if (corked.push(this) === 1) setImmediate(uncorkAll);
