@@ -204,8 +204,7 @@ class LineClient implements Peer {
 
   private async onPassword(password: string): Promise<void> {
     try {
-      const { account } = await this.srv.chat.login(this.pendingName, password);
-      await this.enter(account);
+      await this.enter(await this.srv.chat.verifyPassword(this.pendingName, password));
     } catch (err) {
       this.fail(err);
       this.state = "name";
