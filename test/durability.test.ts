@@ -91,35 +91,32 @@ describe("durability", () => {
       const a = await register(srv);
       const { client, welcome } = await WsClient.open(srv.wsUrl, { token: a.token });
       const lobby = welcome.rooms[0].room.id as string;
-      // One message, then kill -9 the moment its ack arrives.
-      const one = await client.ok<Ack>({ type: "send", room: lobby, clientId: "solo", body: "acked, then killed" });
+      // A pipelined batch, then kill -9 the moment the last ack arrives.
+      const batch = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          client.ok<Ack>({ type: "send", room: lobby, clientId: `b${i}`, body: `batch ${i}` }),
+        ),
+      );
       const killed = await srv.kill9();
       assert.equal(killed.signal, "SIGKILL");
       await srv.restart();
-      let history = await allMessages(srv, a.token, lobby);
-      const found = history.find((m) => m.id === one.messageId);
-      assert.ok(found, "the acknowledged message survived kill -9");
-      assert.equal(found.seq, one.seq);
-      assert.equal(found.body, "acked, then killed");
-
-      // A pipelined batch: kill -9 as soon as the last ack is in.
-      const { client: again } = await WsClient.open(srv.wsUrl, { token: a.token });
-      const batch = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => again.ok<Ack>({ type: "send", room: lobby, clientId: `b${i}`, body: `batch ${i}` })),
-      );
-      await srv.kill9();
-      await srv.restart();
-      history = await allMessages(srv, a.token, lobby);
+      const history = await allMessages(srv, a.token, lobby);
       const byId = new Map(history.map((m) => [m.id, m]));
-      for (const ack of batch) assert.equal(byId.get(ack.messageId)?.seq, ack.seq, `message ${ack.clientId}`);
+      for (const ack of batch) {
+        const found = byId.get(ack.messageId);
+        assert.ok(found, `acknowledged message ${ack.clientId} survived kill -9`);
+        assert.equal(found.seq, ack.seq);
+        assert.equal(found.body, `batch ${ack.clientId.slice(1)}`);
+      }
+      const one = batch[batch.length - 1]!;
 
       // Idempotency survives the restart: the retry of an acked send is a duplicate.
       const { client: third } = await WsClient.open(srv.wsUrl, { token: a.token });
       const retry = await third.ok<Ack & { duplicate: boolean }>({
         type: "send",
         room: lobby,
-        clientId: "solo",
-        body: "acked, then killed",
+        clientId: one.clientId,
+        body: "sent again",
       });
       assert.equal(retry.duplicate, true);
       assert.equal(retry.messageId, one.messageId);

