@@ -7,6 +7,7 @@ const HELP = `Usage: parley <command> [options]
 
 Commands:
   serve      run the chat server (HTTP + WebSocket, line mode)
+  chat       chat in the terminal (a full client for a Parley server)
   help       show this help
   version    print the version
 
@@ -17,6 +18,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "chat":
+      return (await import("./chat.ts")).chat(rest);
     case undefined:
     case "help":
     case "--help":
