@@ -208,7 +208,8 @@ export class PgStore implements Store {
   // ---- sessions ----
 
   async createSession(s: Session): Promise<void> {
-    await this.exec("insertSession", [s.tokenHash, s.accountId, s.createdAt, s.expiresAt]);
+    // Not retried: a second insert after a lost reply would fail on the first one's row.
+    await this.exec("insertSession", [s.tokenHash, s.accountId, s.createdAt, s.expiresAt], false);
   }
 
   async getSession(tokenHash: string): Promise<Session | null> {
@@ -592,11 +593,18 @@ export class PgStore implements Store {
   /** Runs fn in a transaction, retrying on deadlock or serialization failure. Errors come out mapped. */
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     await this.migrate();
+    let staleRetried = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.transactionOnce(fn);
       } catch (error) {
-        if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw toStoreError(error);
+        // A pooled connection that died unnoticed fails at BEGIN, before anything was done: once, try a fresh one.
+        if (error instanceof DeadOnArrival && !staleRetried) {
+          staleRetried = true;
+          continue;
+        }
+        const cause = error instanceof DeadOnArrival ? error.cause : error;
+        if (!isRetryable(cause) || attempt >= MAX_ATTEMPTS) throw toStoreError(cause);
         await new Promise((resolve) => setTimeout(resolve, attempt * (5 + Math.random() * 20)));
       }
     }
@@ -610,12 +618,18 @@ export class PgStore implements Store {
     client.on("error", swallow);
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
+      try {
+        await client.query("BEGIN");
+      } catch (error) {
+        if (isBrokenConnection(error)) throw new DeadOnArrival(error);
+        throw error;
+      }
       const result = await fn(client);
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      if (isUnavailable(error)) broken = error as Error;
+      const cause = error instanceof DeadOnArrival ? error.cause : error;
+      if (isUnavailable(cause)) broken = cause as Error;
       else
         await client.query("ROLLBACK").catch((e: Error) => {
           broken = e;
@@ -635,9 +649,17 @@ export class PgStore implements Store {
     return (await this.run(c, key, values)).rows[0] ?? null;
   }
 
-  /** One statement on the pool, outside any transaction. */
-  private async exec(key: Key, values: unknown[]): Promise<pg.QueryResult<Row>> {
+  /**
+   * One statement on the pool, outside any transaction. Reads and idempotent writes are tried once
+   * more on a fresh connection when the pooled one turns out to have died unnoticed.
+   */
+  private async exec(key: Key, values: unknown[], idempotent = true): Promise<pg.QueryResult<Row>> {
     await this.migrate();
+    try {
+      return await this.run(this.pool, key, values);
+    } catch (error) {
+      if (!idempotent || !isBrokenConnection(error)) throw toStoreError(error);
+    }
     try {
       return await this.run(this.pool, key, values);
     } catch (error) {
@@ -778,6 +800,24 @@ export function isUnavailable(error: unknown): boolean {
     if (/^08[0-9A-Z]{3}$/.test(code)) return true; // connection exception class
   }
   return UNAVAILABLE_MESSAGES.test(error.message);
+}
+
+/**
+ * The connection was established and then lost (server restart, terminated backend, reset):
+ * unlike a refused or timed-out connect, a fresh connection may well work at once.
+ */
+function isBrokenConnection(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "57P01" || code === "57P02") return true;
+  return /Connection terminated unexpectedly|not queryable/.test(error.message);
+}
+
+/** BEGIN failed on a pooled connection that had died: nothing of the transaction ran. */
+class DeadOnArrival extends Error {
+  constructor(cause: unknown) {
+    super("the pooled connection was dead", { cause });
+  }
 }
 
 /** Deadlock or serialization failure: the transaction was rolled back and may simply be retried. */

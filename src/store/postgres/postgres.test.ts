@@ -516,6 +516,35 @@ function suites(): void {
         }
       });
 
+      it("pooled connections that died unnoticed are replaced without failing the calls that find them", async () => {
+        const proxy = await tcpProxy(new URL(DATABASE_URL));
+        const schema = schemaName();
+        const url = new URL(DATABASE_URL);
+        url.hostname = "127.0.0.1";
+        url.port = String(proxy.port);
+        const s = store(schema, { connectionTimeoutMs: 1000 }, url.toString());
+        try {
+          const alice = await account(s, "alice");
+          const roomId = await room(s, "general", alice);
+          // Fill the pool with idle connections.
+          await Promise.all(Array.from({ length: 4 }, () => s.getRoom(roomId)));
+          // Cut them and use the store in the same tick, before the pool can hear of it.
+          proxy.cut();
+          assert.equal((await s.getRoom(roomId))?.lastSeq, 1, "a read");
+          proxy.cut();
+          assert.equal((await s.append(roomId, message(alice.id, "hi"), T0)).event.seq, 2, "an append");
+          proxy.cut();
+          assert.equal(await s.markRead(roomId, alice.id, 2), 2, "an idempotent write");
+          proxy.cut();
+          const guest = await s.createAccount({ id: newId(), name: "gus", guest: true, passwordHash: null, createdAt: T0 });
+          assert.ok(guest, "a transaction");
+        } finally {
+          await closeStore(s);
+          await proxy.close();
+          await dropSchema(schema);
+        }
+      });
+
       it("a backend terminated by an administrator (57P01) mid-append fails that append as unavailable; the next works", async () => {
         const app = `parley-test-${randomBytes(4).toString("hex")}`;
         const { schema, stores, cleanup } = await fresh(1, { applicationName: app });
@@ -532,6 +561,7 @@ function suites(): void {
             [elsewhere, newId(), alice.id, T0],
           );
           const stuck = s.append(roomId, message(alice.id, "stuck", "x"), T0);
+          stuck.catch(() => {}); // it rejects while the test still awaits the termination; asserted below
           await new Promise((r) => setTimeout(r, 200));
           const killed = await admin.query(
             "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
@@ -620,6 +650,10 @@ async function tcpProxy(target: URL) {
       const closed = s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
       for (const sock of sockets) sock.destroy();
       await closed;
+    },
+    /** Cuts the live connections but keeps accepting new ones (a restart, seen from the pool). */
+    cut() {
+      for (const sock of sockets) sock.destroy();
     },
     async up() {
       if (!server) await listen();
