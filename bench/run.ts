@@ -56,7 +56,8 @@ Flags:
   --connect-batch N     clients connecting at once (default 100)
   --body-bytes N        message body size (default 64)
   --no-pin              do not pin the server and the generators to separate cores with taskset
-  --profile             run Parley once with node --cpu-prof and print the top self-time functions
+  --profile             run the server once with node --cpu-prof and print its top self-time functions
+                        (Parley only, unless --targets is given)
   --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
                         --quiet-cores of CPU (default 60; --quick 5); what they used is recorded per step
   --quiet-cores X       (default 0.3)
@@ -233,7 +234,7 @@ function parseFlags(argv: string[]): Options | null {
   }
   if (o.senders > o.clients) throw new Error("--senders cannot exceed --clients");
   if (o.profile) {
-    o.targets = ["parley"];
+    if (!argv.includes("--targets")) o.targets = ["parley"];
     o.runs = 1;
   }
   return o;
@@ -536,6 +537,7 @@ function targetCommand(t: TargetName, port: number, dataDir: string, profileDir:
   }
   return [
     node,
+    ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
     "--import",
     "tsx",
     "bench/peers/ws-broadcast.ts",
@@ -805,7 +807,9 @@ function summarizeProfile(file: string, top = 30): string {
     }
     total += us;
     const where = short(n.callFrame.url);
-    const key = `${name}  ${where}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`;
+    // tsx-transpiled .ts files report positions in the generated code: leave their lines out.
+    const line = n.callFrame.url && !n.callFrame.url.endsWith(".ts") ? `:${n.callFrame.lineNumber + 1}` : "";
+    const key = `${name}  ${where}${line}`;
     byFn.set(key, (byFn.get(key) ?? 0) + us);
     byFile.set(where, (byFile.get(where) ?? 0) + us);
   }
@@ -1064,12 +1068,15 @@ async function main(): Promise<number> {
   const { text, summary } = report(o, all, place);
   process.stdout.write(`\n${text}\n`);
   let profileText: string | null = null;
-  const prof = all.find((r) => r.profile)?.profile;
-  if (prof) {
-    profileText = summarizeProfile(prof);
-    writeFileSync(prof.replace(/\.cpuprofile$/, ".txt"), `${profileText}\n`);
-    process.stdout.write(`\n${profileText}\n`);
+  const texts: string[] = [];
+  for (const r of all) {
+    if (!r.profile) continue;
+    const text = `${r.target}: ${summarizeProfile(r.profile)}`;
+    writeFileSync(r.profile.replace(/\.cpuprofile$/, ".txt"), `${text}\n`);
+    process.stdout.write(`\n${text}\n`);
+    texts.push(text);
   }
+  if (texts.length) profileText = texts.join("\n\n");
   const file = join(o.out, `bench-${stamp()}${o.profile ? "-profile" : ""}.json`);
   const json = JSON.stringify(
     {
