@@ -254,6 +254,7 @@ describe("authentication", () => {
     const started = Date.now();
     const closed = await silent.waitClose(4000);
     assert.equal(closed.code, 4001);
+    assert.equal(closed.reason, "no hello");
     assert.ok(Date.now() - started >= 300, "not closed before the timeout");
     await sleep(600);
     assert.ok(ws.open, "a client that said hello is not closed by the hello timeout");
@@ -331,6 +332,7 @@ describe("flooding", () => {
       ws.sendRaw(JSON.stringify({ type: "send", id: i, room: lobby, clientId: `p${i}`, body: `p${i}` }));
     const closed = await ws.waitClose(5000);
     assert.equal(closed.code, 4008);
+    assert.equal(closed.reason, "too many errors");
     const oks = ws.frames.filter((f) => f.type === "ok").length;
     const limited = ws.frames.filter((f) => f.type === "error" && f.code === "RATE_LIMITED").length;
     assert.ok(oks >= CONNECTION_BURST && oks <= CONNECTION_BURST + 1, `${oks} sends accepted`);
@@ -339,6 +341,23 @@ describe("flooding", () => {
     const again = await WsClient.open(srv.wsUrl, { token: a.token });
     await again.client.ok({ type: "ping" });
     await again.client.close();
+  });
+
+  it("other requests are limited per connection too (connectionRequests): RATE_LIMITED with retry_after", async () => {
+    const { ws } = await guest();
+    const from = ws.frames.length;
+    for (let i = 0; i < 70; i++) ws.sendRaw(JSON.stringify({ type: "ping", id: `q${i}` }));
+    await ws.waitFor(() => ws.frames.length - from >= 70, { timeout: 5000 });
+    const replies = ws.frames.slice(from);
+    const oks = replies.filter((f) => f.type === "ok").length;
+    const limited = replies.filter((f) => f.type === "error" && f.code === "RATE_LIMITED");
+    assert.ok(oks >= 60 && oks < 70, `${oks} pings answered`);
+    assert.equal(oks + limited.length, 70);
+    assert.ok(limited.every((f) => f.retry_after > 0));
+    assert.ok(ws.open, "fewer refusals than strikes leave the connection open");
+    await sleep(limited[0]!.retry_after + 20);
+    await ws.ok({ type: "ping" });
+    await ws.close();
   });
 
   it("20 malformed frames in a row close the connection with 4008; a good frame in between resets the count", async () => {

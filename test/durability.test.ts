@@ -182,6 +182,7 @@ describe("durability", () => {
     for (const c of [ownerWs, ...senders.map((s) => s.ws)]) {
       const closed = await c.waitClose(1000);
       assert.equal(closed.code, 1001);
+      assert.equal(closed.reason, "server shutting down");
     }
     assert.deepEqual(errors, []);
     await line.waitForLine(/server shutting down/);

@@ -287,7 +287,7 @@ describe("history pages", () => {
   });
 
   it("bad query values are 400 BAD_REQUEST; an unknown room is 404 NO_SUCH_ROOM", async () => {
-    for (const q of ["?limit=abc", "?before=-1", "?after=1.5", "?limit="]) {
+    for (const q of ["?limit=abc", "?before=-1", "?after=1.5", "?limit=", "?limit=0", `?before=${seqs[5]}&after=${seqs[1]}`]) {
       const r = await page(q);
       assert.equal(r.status, 400, q);
       assert.equal(errorOf(r), "BAD_REQUEST", q);
@@ -337,6 +337,19 @@ describe("bad requests", () => {
       assert.equal(errorOf(r), "NOT_FOUND");
     }
     await assert.rejects(WsClient.connect(`${srv.httpUrl.replace("http", "ws")}/elsewhere`), /404/);
+  });
+
+  it("a known path with another method is 405 METHOD_NOT_ALLOWED", async () => {
+    for (const [method, path] of [
+      ["POST", "/healthz"],
+      ["GET", "/api/login"],
+      ["DELETE", "/api/rooms"],
+      ["PUT", "/api/me"],
+    ] as const) {
+      const r = await api(srv, method, path);
+      assert.equal(r.status, 405, `${method} ${path}`);
+      assert.equal(errorOf(r), "METHOD_NOT_ALLOWED");
+    }
   });
 
   it("every error body is { error: { code, message } } with JSON content type", async () => {

@@ -127,6 +127,8 @@ describe("line mode", () => {
     await c.waitForLine(said(web.name, "before you came"), { from });
     await web.ws.waitForEvent(roomId, (e) => e.type === "member" && e.change === "join" && e.name === name);
 
+    assert.ok(!c.lines.some((l) => l.includes(`${name} joined`)), "its own join is not shown");
+
     c.send("in the den");
     const e = await web.ws.waitForEvent(roomId, (x) => x.type === "message" && x.message.author === name);
     assert.equal(e.type === "message" && e.message.body, "in the den");
@@ -138,6 +140,20 @@ describe("line mode", () => {
     await c.waitForLine(/^! no such room$/, { from: before });
     c.send("still in the den");
     await web.ws.waitForEvent(roomId, (x) => x.type === "message" && x.message.body === "still in the den");
+
+    const rooms = c.lines.length;
+    c.send("/rooms");
+    await c.waitForLine(new RegExp(`^\\* #${room} \\(2\\) — the den$`), { from: rooms });
+    await c.waitForLine(/^\* #lobby \(\d+\)/, { from: rooms });
+
+    const part = c.lines.length;
+    c.send("/part");
+    await c.waitForLine(new RegExp(`^\\* you left #${room} and are back in #lobby$`), { from: part });
+    await web.ws.waitForEvent(roomId, (x) => x.type === "member" && x.change === "leave" && x.name === name);
+    c.send("back in the lobby");
+    await web.ws.waitForEvent(web.lobby, (x) => x.type === "message" && x.message.body === "back in the lobby");
+    c.send("/part");
+    await c.waitForLine(/^! this is #lobby; \/quit to leave$/, { from: part });
   });
 
   it("/nick renames a guest; a registered name cannot be taken", async () => {

@@ -26,7 +26,7 @@ const FLAGS = [
 ];
 
 // Each case spawns a process (about a second of tsx start-up), so they run a few at a time.
-describe("parley serve --help and usage errors", { concurrency: 4 }, () => {
+describe("parley serve --help and usage errors", { concurrency: 3 }, () => {
   it("--help exits 0 and lists every flag with its environment variable", async () => {
     const r = await runParley(["serve", "--help"]);
     assert.equal(r.code, 0, r.stderr);
@@ -75,18 +75,24 @@ describe("parley serve --help and usage errors", { concurrency: 4 }, () => {
     });
   }
 
-  it("exits 2 for a config file that is not a JSON object", async () => {
+  it("exits 2 for a config file that is not a JSON object or has bad limits/ws/line settings", async () => {
     const dir = tempDir();
     const results = await Promise.all(
-      ["{not json"].map((text, i) => {
+      [
+        "{not json",
+        JSON.stringify({ limits: { noSuchLimit: 1 } }),
+        JSON.stringify({ ws: { maxBufferedBytes: -1 } }),
+        JSON.stringify({ limits: { connectionMessages: { burst: 5 } } }),
+      ].map((text, i) => {
         const file = join(dir, `bad${i}.json`);
         writeFileSync(file, text);
         return runParley(["serve", "--port", "0", "--line-port", "0", "--irc-port", "0", "--data", dir, "--config", file]);
       }),
     );
-    for (const r of results) {
+    const why = [/config file/, /limits\.noSuchLimit/, /ws\.maxBufferedBytes/, /limits\.connectionMessages/];
+    for (const [i, r] of results.entries()) {
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /config file/);
+      assert.match(r.stderr, why[i]!);
     }
   });
 });

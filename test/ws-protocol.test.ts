@@ -544,6 +544,8 @@ describe("history over WebSocket", () => {
     const pub = await reader.ws.ok({ type: "history", room: roomId, limit: 1 });
     assert.equal(pub.messages[0].body, "h10");
     assert.equal((await reader.ws.error({ type: "history", room: roomId, limit: 101 })).code, "BAD_REQUEST");
+    const both = await reader.ws.error({ type: "history", room: roomId, before: acks[5]!.seq, after: acks[1]!.seq });
+    assert.equal(both.code, "BAD_REQUEST", "before and after together are refused");
     assert.equal((await reader.ws.error({ type: "history", room: "nosuchroom" })).code, "NO_SUCH_ROOM");
   });
 });

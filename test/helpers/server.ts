@@ -18,6 +18,7 @@ export const LOOSE_LIMITS = {
   accountMessages: { burst: 1_000_000, perSecond: 1_000_000 },
   joins: { burst: 1_000_000, perSecond: 1_000_000 },
   roomCreations: { burst: 1_000_000, perSecond: 1_000_000 },
+  connectionRequests: { burst: 1_000_000, perSecond: 1_000_000 },
 };
 
 export interface StartOptions {
@@ -115,7 +116,7 @@ export function runParley(
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`parley ${args.join(" ")} did not exit in time\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 15_000);
+    }, opts.timeoutMs ?? 60_000);
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
