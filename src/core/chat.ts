@@ -6,7 +6,7 @@ import { ChatError, toChatError } from "./errors.ts";
 import { accountTopic, Hub, PRESENCE_TOPIC, roomTopic } from "./hub.ts";
 import { hashToken, newId, newToken } from "./ids.ts";
 import { defaultLimits, type Limits } from "./limits.ts";
-import { checkAccountName, checkPassword, checkRoomName, nameKey } from "./names.ts";
+import { checkAccountName, checkPassword, checkRoomName, checkText, nameKey } from "./names.ts";
 import { type Appended, type Bus, type Clock, type Hasher, type Store, systemClock } from "./ports.ts";
 import { KeyedBuckets } from "./rate-limit.ts";
 import type { Account, EventDraft, HistoryPage, Id, Membership, Room, RoomEvent } from "./types.ts";
@@ -173,6 +173,7 @@ export class Chat implements ChatContext {
   ): Promise<{ room: Room; events: RoomEvent[] }> {
     if (account.guest) throw new ChatError("GUEST_FORBIDDEN");
     const bare = checkRoomName(name);
+    checkText(topic, "topics");
     if ([...topic].length > this.limits.maxTopicChars)
       throw new ChatError("TOO_LARGE", `topics are at most ${this.limits.maxTopicChars} characters`);
     limitAccount(this.roomCreations, account.id, this.clock.now(), "room creations");

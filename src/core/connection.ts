@@ -10,7 +10,7 @@ import type { ChatContext } from "./chat.ts";
 import { ChatError } from "./errors.ts";
 import { accountTopic, roomTopic, type Subscriber } from "./hub.ts";
 import { newId } from "./ids.ts";
-import { checkBody, checkEmoji, checkRoomName, directRoomName } from "./names.ts";
+import { checkBody, checkEmoji, checkRoomName, checkText, directRoomName } from "./names.ts";
 import { Bucket } from "./rate-limit.ts";
 import type {
   Account,
@@ -278,6 +278,7 @@ export class Connection implements Subscriber {
   async setTopic(roomId: Id, topic: string): Promise<RoomEvent> {
     const cursor = this.cursor(roomId);
     if (!this.moderates(cursor.role)) throw new ChatError("FORBIDDEN", "only moderators set the topic");
+    checkText(topic, "topics");
     if ([...topic].length > this.ctx.limits.maxTopicChars) {
       throw new ChatError("TOO_LARGE", `topics are at most ${this.ctx.limits.maxTopicChars} characters`);
     }

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ChatError, type ErrorCode } from "./errors.ts";
-import { checkAccountName, checkBody, checkEmoji, checkPassword, checkRoomName, directRoomName, nameKey } from "./names.ts";
+import {
+  checkAccountName,
+  checkBody,
+  checkEmoji,
+  checkPassword,
+  checkRoomName,
+  checkText,
+  directRoomName,
+  nameKey,
+} from "./names.ts";
 
 function throwsCode(fn: () => unknown, code: ErrorCode): void {
   assert.throws(fn, (err: unknown) => err instanceof ChatError && err.code === code);
@@ -90,5 +99,14 @@ describe("checkEmoji", () => {
   it("refuses empty, spaced or long reactions", () => {
     for (const e of ["", "a b", " ", "x\ty", "x".repeat(65)]) throwsCode(() => checkEmoji(e), "BAD_REQUEST");
     assert.equal(checkEmoji("x".repeat(64)), "x".repeat(64));
+  });
+});
+
+describe("checkText", () => {
+  it("refuses NUL anywhere, in bodies, topics and reactions alike, so every store can keep the text", () => {
+    throwsCode(() => checkText("a\u0000b", "topics"), "BAD_REQUEST");
+    throwsCode(() => checkBody("hello\u0000", 4000), "BAD_REQUEST");
+    throwsCode(() => checkEmoji("👍\u0000"), "BAD_REQUEST");
+    assert.equal(checkText("tab\tand newline\n are fine", "topics"), "tab\tand newline\n are fine");
   });
 });

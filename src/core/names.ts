@@ -31,14 +31,21 @@ export function checkPassword(password: string): string {
   return password;
 }
 
+/** NUL cannot be stored by every database (PostgreSQL text refuses it), so no text may carry it. */
+export function checkText(text: string, what: string): string {
+  if (text.includes("\u0000")) throw new ChatError("BAD_REQUEST", `${what} must not contain NUL characters`);
+  return text;
+}
+
 export function checkBody(body: string, maxBytes: number): string {
+  checkText(body, "messages");
   if (body.trim() === "") throw new ChatError("BAD_REQUEST", "message body is empty");
   if (Buffer.byteLength(body) > maxBytes) throw new ChatError("TOO_LARGE", `messages are at most ${maxBytes} bytes`);
   return body;
 }
 
 export function checkEmoji(emoji: string): string {
-  if (emoji === "" || /\s/u.test(emoji) || Buffer.byteLength(emoji) > 64) {
+  if (emoji === "" || /[\s\u0000]/u.test(emoji) || Buffer.byteLength(emoji) > 64) {
     throw new ChatError("BAD_REQUEST", "a reaction is one emoji or short word without spaces");
   }
   return emoji;
