@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { LocalBus } from "./bus/local.ts";
+import { RedisBus } from "./bus/redis.ts";
 import { Chat } from "./core/chat.ts";
 import type { Limits } from "./core/limits.ts";
 import { argon2Hasher } from "./hasher/argon2.ts";
@@ -11,6 +12,8 @@ import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { type LineOptions, LineServer } from "./protocols/line/server.ts";
 import { WsGateway, type WsOptions } from "./protocols/ws/server.ts";
+import type { Bus, Store } from "./core/ports.ts";
+import { PgStore } from "./store/postgres/index.ts";
 import { SqliteStore } from "./store/sqlite/index.ts";
 
 export const VERSION = "0.1.0";
@@ -20,6 +23,10 @@ export interface ServerConfig {
   port: number;
   linePort: number;
   dataDir: string;
+  /** postgres://… to use PostgreSQL instead of SQLite in dataDir. */
+  databaseUrl: string;
+  /** redis://… to use Redis as the bus between server processes. */
+  redisUrl: string;
   allowGuests: boolean;
   limits: Partial<Limits>;
   ws: Partial<WsOptions>;
@@ -36,10 +43,15 @@ export interface RunningServer {
 
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const metrics = createMetrics();
-  const store = new SqliteStore({ path: join(cfg.dataDir, "parley.db") });
+  const store: Store = cfg.databaseUrl
+    ? await PgStore.open(cfg.databaseUrl, { onError: (err) => cfg.log.warn("database connection error", { err }) })
+    : new SqliteStore({ path: join(cfg.dataDir, "parley.db") });
+  const bus: Bus = cfg.redisUrl
+    ? new RedisBus(cfg.redisUrl, { onError: (err) => cfg.log.warn("redis connection error", { err }) })
+    : new LocalBus();
   const chat = new Chat({
     store,
-    bus: new LocalBus(),
+    bus,
     hasher: argon2Hasher,
     limits: cfg.limits,
     allowGuests: cfg.allowGuests,
@@ -70,6 +82,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       http.closeAllConnections();
       await httpClosed;
       await store.close();
+      await bus.close();
     },
   };
 }

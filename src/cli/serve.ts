@@ -45,9 +45,6 @@ export async function serve(argv: string[]): Promise<number> {
     level: o["log-level"] as Level,
     pretty: o["log-format"] === "auto" ? undefined : o["log-format"] === "pretty",
   });
-  if (o["database-url"] || o["redis-url"]) {
-    return usage("PostgreSQL and Redis support is not in this version yet: run without --database-url and --redis-url");
-  }
   if (o["irc-port"] !== 0)
     log.warn("the IRC gateway is not in this version yet; --irc-port is ignored", { ircPort: o["irc-port"] });
 
@@ -70,6 +67,8 @@ export async function serve(argv: string[]): Promise<number> {
       port: o.port,
       linePort: o["line-port"],
       dataDir: o.data,
+      databaseUrl: o["database-url"],
+      redisUrl: o["redis-url"],
       allowGuests: o.guests,
       ...overrides,
       log,
@@ -84,7 +83,8 @@ export async function serve(argv: string[]): Promise<number> {
     http: url,
     ws: `${url.replace("http", "ws")}/ws`,
     line: server.line ? `${server.line.address}:${server.line.port}` : "off",
-    data: o.data,
+    store: o["database-url"] ? "postgresql" : `sqlite in ${o.data}`,
+    bus: o["redis-url"] ? "redis" : "local",
     pid: process.pid,
   });
 
