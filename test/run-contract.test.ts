@@ -25,7 +25,8 @@ const FLAGS = [
   "--help",
 ];
 
-// Each case spawns a process (about a second of tsx start-up), so they run a few at a time.
+// Each case spawns a process (a second or more of start-up: tsx and every module), so the cases
+// are few and run a few at a time.
 describe("parley serve --help and usage errors", { concurrency: 3 }, () => {
   it("--help exits 0 and lists every flag with its environment variable", async () => {
     const r = await runParley(["serve", "--help"]);
@@ -45,21 +46,11 @@ describe("parley serve --help and usage errors", { concurrency: 3 }, () => {
     }
   });
 
-  it("parley with no command exits 2, an unknown command exits 2", async () => {
-    const [none, unknown] = await Promise.all([runParley([]), runParley(["frobnicate"])]);
-    assert.equal(none.code, 2);
-    assert.match(none.stdout, /serve/);
-    assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown command/);
-  });
-
   // Host, ports and data are given as flags unless the case sets them through the environment.
   const bad: [string, string[], Record<string, string>?][] = [
     ["a port that is not a number", ["--port", "abc"]],
     ["a port out of range", ["--port", "70000"]],
     ["an unknown flag", ["--bogus", "1"]],
-    ["a flag without its value", ["--data"]],
-    ["a value given to a boolean flag", ["--guests=yes"]],
     ["an unknown log level", ["--log-level", "loud"]],
     ["a bad PARLEY_PORT", [], { PARLEY_PORT: "eighty" }],
     ["a missing config file", ["--config", "/nonexistent/parley.json"]],
@@ -78,18 +69,13 @@ describe("parley serve --help and usage errors", { concurrency: 3 }, () => {
   it("exits 2 for a config file that is not a JSON object or has bad limits/ws/line settings", async () => {
     const dir = tempDir();
     const results = await Promise.all(
-      [
-        "{not json",
-        JSON.stringify({ limits: { noSuchLimit: 1 } }),
-        JSON.stringify({ ws: { maxBufferedBytes: -1 } }),
-        JSON.stringify({ limits: { connectionMessages: { burst: 5 } } }),
-      ].map((text, i) => {
+      ["{not json", JSON.stringify({ limits: { noSuchLimit: 1 } })].map((text, i) => {
         const file = join(dir, `bad${i}.json`);
         writeFileSync(file, text);
         return runParley(["serve", "--port", "0", "--line-port", "0", "--irc-port", "0", "--data", dir, "--config", file]);
       }),
     );
-    const why = [/config file/, /limits\.noSuchLimit/, /ws\.maxBufferedBytes/, /limits\.connectionMessages/];
+    const why = [/config file/, /limits\.noSuchLimit/];
     for (const [i, r] of results.entries()) {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, why[i]!);
