@@ -27,6 +27,10 @@ export class LocalBus implements Bus {
     this.handler = handler;
   }
 
+  onReconnect(_handler: () => void): void {
+    // Nothing to lose in-process: there is no connection.
+  }
+
   async close(): Promise<void> {
     this.topics.clear();
     this.handler = null;

@@ -267,10 +267,13 @@ function suites(): void {
       const direct = bus(prefix);
       try {
         const got = recorder(a);
+        let reconnects = 0;
+        a.onReconnect(() => reconnects++);
         await a.subscribe("kept");
         await a.subscribe("dropped");
         await direct.publish("kept", typing(1));
         await waitFor("delivery before the outage", () => got.length === 1);
+        assert.equal(reconnects, 0, "the first connection is not a reconnection");
 
         await proxy.down();
         const started = Date.now();
@@ -300,6 +303,7 @@ function suites(): void {
           },
           10_000,
         );
+        await waitFor("the reconnect signal, which tells the core to re-read room positions", () => reconnects === 1);
         await waitFor("'added' subscribed at Redis", async () => (await subscribers(`${prefix}added`)) === 1);
         await direct.publish("added", typing(5));
         await waitFor("'added' delivered", () => got.some((r) => r.topic === "added"));

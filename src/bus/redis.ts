@@ -51,6 +51,9 @@ export class RedisBus implements Bus {
   /** Topics unsubscribed while Redis may still have them (the UNSUBSCRIBE did not go through). */
   private readonly stale = new Set<string>();
   private handler: ((topic: string, msg: BusMessage) => void) | null = null;
+  private reconnected: (() => void) | null = null;
+  /** The subscriber has been connected before: its next "ready" is a reconnection. */
+  private connectedBefore = false;
   private readonly connectTimeoutMs: number;
   private readonly onError: (err: Error) => void;
   /** Connections that have been ready at least once: after that, a disconnection fails fast. */
@@ -114,6 +117,10 @@ export class RedisBus implements Bus {
     this.handler = handler;
   }
 
+  onReconnect(handler: () => void): void {
+    this.reconnected = handler;
+  }
+
   /** Stops delivery at once, then quits both connections. Safe to call twice. */
   close(): Promise<void> {
     if (!this.closing) {
@@ -141,11 +148,22 @@ export class RedisBus implements Bus {
     this.handler?.(topic, msg);
   }
 
-  /** After each (re)connection: subscribe to everything asked for, drop what was given up meanwhile. */
+  /**
+   * After each (re)connection: subscribe to everything asked for, drop what was given up
+   * meanwhile, and after a reconnection tell the core that messages may have been lost.
+   */
   private resync(): void {
     if (this.closed) return;
+    const again = this.connectedBefore;
+    this.connectedBefore = true;
     const wanted = [...this.topics].map((t) => this.prefix + t);
-    if (wanted.length > 0) this.sub.subscribe(...wanted).catch((err: Error) => this.onError(err));
+    const subscribed = wanted.length > 0 ? this.sub.subscribe(...wanted) : Promise.resolve();
+    subscribed.then(
+      () => {
+        if (again && !this.closed) this.reconnected?.();
+      },
+      (err: Error) => this.onError(err),
+    );
     const dropped = [...this.stale].filter((t) => !this.topics.has(t));
     this.stale.clear();
     if (dropped.length > 0) {

@@ -375,6 +375,20 @@ export class Connection implements Subscriber {
     return this.ctx.history(this.account, roomId, q);
   }
 
+  /** A message (deleted ones too) in a room this account may read: how IRC turns a msgid into a position. */
+  async message(messageId: Id): Promise<Message> {
+    const message = await this.ctx.store.getMessage(messageId);
+    if (!message) throw new ChatError("NO_SUCH_MESSAGE");
+    await this.readable(message.roomId);
+    return message;
+  }
+
+  /** The sequence number of the room's last message sent at or before `at` (0 if none), for history by time. */
+  async seqAt(roomId: Id, at: number): Promise<number> {
+    await this.readable(roomId);
+    return this.ctx.store.seqAt(roomId, at);
+  }
+
   async markRead(roomId: Id, seq: number): Promise<number> {
     this.cursor(roomId);
     return this.ctx.store.markRead(roomId, this.accountId, seq);

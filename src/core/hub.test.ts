@@ -22,6 +22,10 @@ class FakeBus implements Bus {
   onMessage(handler: (topic: string, msg: BusMessage) => void): void {
     this.handler = handler;
   }
+  reconnected: (() => void) | null = null;
+  onReconnect(handler: () => void): void {
+    this.reconnected = handler;
+  }
   async close(): Promise<void> {}
 
   deliver(topic: string, msg: BusMessage): void {
@@ -143,6 +147,26 @@ describe("Hub", () => {
     assert.deepEqual(store.eventsAfterCalls, [{ roomId: "r", afterSeq: 2 }], "one read for the gap");
     bus.deliver(roomTopic("r"), room(events[2]!)); // the lost one turns up late
     assert.deepEqual(seqsOf(sub), [1, 2, 3, 4, 5]);
+  });
+
+  it("after the bus reconnects, reads what was published meanwhile, even in a room that stays quiet", async () => {
+    const { bus, store, hub } = setup(1000);
+    const sub = new Sub("a");
+    const quiet = new Sub("b");
+    await hub.attach(sub, "r");
+    await hub.attach(quiet, "q");
+    const events = Array.from({ length: 250 }, (_, i) => store.add(topicEvent("r", i + 1)));
+    store.add(topicEvent("q", 1));
+    bus.deliver(roomTopic("r"), room(events[0]!));
+    // The bus was down for the rest: nothing else arrives, and no later event exposes the gap.
+    bus.reconnected?.();
+    for (let i = 0; i < 50 && (sub.events.length < 250 || quiet.events.length < 1); i++) await sleep(10);
+    assert.deepEqual(
+      seqsOf(sub),
+      events.map((e) => e.seq),
+      "every missed event, in order, past one page",
+    );
+    assert.deepEqual(seqsOf(quiet), [1]);
   });
 
   it("does not read the store when the missing event arrives in time", async () => {

@@ -29,6 +29,7 @@ interface HubRoom {
 export const roomTopic = (roomId: Id) => `room:${roomId}`;
 export const accountTopic = (accountId: Id) => `account:${accountId}`;
 export const PRESENCE_TOPIC = "presence";
+const GAP_PAGE = 100;
 
 export class Hub {
   private readonly rooms = new Map<Id, HubRoom>();
@@ -43,6 +44,23 @@ export class Hub {
     private readonly gapWaitMs = 50,
   ) {
     bus.onMessage((topic, msg) => this.onBus(topic, msg));
+    bus.onReconnect(() => void this.recheck());
+  }
+
+  /**
+   * After the bus reconnected, events published meanwhile are gone: compare every followed room
+   * with the store and read what was missed, so even a room that stays quiet afterwards catches up.
+   */
+  async recheck(): Promise<void> {
+    await Promise.all(
+      [...this.rooms].map(async ([roomId, room]) => {
+        const stored = await this.store.getRoom(roomId).catch(() => null);
+        if (!stored || room.lastSeq === null || stored.lastSeq <= room.lastSeq || this.rooms.get(roomId) !== room) return;
+        if (room.gapTimer) clearTimeout(room.gapTimer);
+        room.gapTimer = null;
+        await this.fillGap(roomId, room);
+      }),
+    );
   }
 
   async start(): Promise<void> {
@@ -173,14 +191,19 @@ export class Hub {
     }
   }
 
+  /** Reads what the room is missing from the store, a page at a time, and delivers it. */
   private async fillGap(roomId: Id, room: HubRoom): Promise<void> {
+    let full = false;
     try {
-      const missing = await this.store.eventsAfter(roomId, room.lastSeq ?? 0, 100);
+      const missing = await this.store.eventsAfter(roomId, room.lastSeq ?? 0, GAP_PAGE);
       for (const e of missing) if (e.seq > (room.lastSeq ?? 0)) room.pending.set(e.seq, e);
+      full = missing.length === GAP_PAGE;
     } catch {
       // The store is unreachable; try again on the next timer.
     }
     room.gapTimer = null;
-    if (this.rooms.get(roomId) === room) this.drain(roomId, room);
+    if (this.rooms.get(roomId) !== room) return;
+    this.drain(roomId, room);
+    if (full && !room.gapTimer) await this.fillGap(roomId, room);
   }
 }

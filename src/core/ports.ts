@@ -89,6 +89,11 @@ export interface Store {
   history(roomId: Id, q: { before?: number; after?: number; limit: number }): Promise<HistoryPage>;
   /** Every event with seq > afterSeq, oldest first, at most `limit`. Messages come in their current state. */
   eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+  /**
+   * The sequence number of the room's last message (deleted ones included) created at or before
+   * `at`, or 0 when there is none: where history by time starts (IRC CHATHISTORY, MARKREAD).
+   */
+  seqAt(roomId: Id, at: number): Promise<number>;
 
   close(): Promise<void>;
 }
@@ -110,6 +115,12 @@ export interface Bus {
   unsubscribe(topic: string): Promise<void>;
   /** One handler per bus; the core installs it before subscribing to anything. */
   onMessage(handler: (topic: string, msg: BusMessage) => void): void;
+  /**
+   * Called after the bus lost its connection and got it back: whatever was published meanwhile
+   * is lost, so the core re-reads each room's position from the store. A bus that cannot lose
+   * its connection never calls it.
+   */
+  onReconnect(handler: () => void): void;
   close(): Promise<void>;
 }
 
