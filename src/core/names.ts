@@ -45,7 +45,8 @@ export function checkBody(body: string, maxBytes: number): string {
 }
 
 export function checkEmoji(emoji: string): string {
-  if (emoji === "" || /[\s\u0000]/u.test(emoji) || Buffer.byteLength(emoji) > 64) {
+  checkText(emoji, "reactions");
+  if (emoji === "" || /\s/u.test(emoji) || Buffer.byteLength(emoji) > 64) {
     throw new ChatError("BAD_REQUEST", "a reaction is one emoji or short word without spaces");
   }
   return emoji;
