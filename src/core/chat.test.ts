@@ -245,6 +245,30 @@ describe("Chat: accounts and sessions", () => {
     assert.equal((await chat.login("alice", "new password")).account.name, "alice");
   });
 
+  test("logout closes the connections opened with that token; a password change closes all of them", async ({ chat }) => {
+    const { account, token: t1 } = await chat.register("alice", "old password");
+    const { token: t2 } = await chat.login("alice", "old password");
+    const [p1, p2, p3] = [new FakePeer(account.id), new FakePeer(account.id), new FakePeer(account.id)];
+    await chat.connect(account, p1, { token: t1 });
+    await chat.connect(account, p2, { token: t2 });
+    await chat.connect(account, p3); // a line-mode login: no session
+    await chat.logout(t1);
+    await eventually(() => assert.equal(p1.ofType("revoked").length, 1));
+    await sleep(20);
+    assert.deepEqual(
+      [p2, p3].map((p) => p.ofType("revoked").length),
+      [0, 0],
+      "other sessions stay open",
+    );
+    await chat.changePassword("alice", "old password", "new password");
+    await eventually(() =>
+      assert.deepEqual(
+        [p2, p3].map((p) => p.ofType("revoked").length),
+        [1, 1],
+      ),
+    );
+  });
+
   test("a session created before the password change is dead even if it survived in the store", async ({
     chat,
     store,

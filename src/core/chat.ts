@@ -106,8 +106,12 @@ export class Chat implements ChatContext {
     return { account, token: await this.issueSession(account.id) };
   }
 
+  /** Ends a session; connections opened with it are closed. */
   async logout(token: string): Promise<void> {
-    await this.store.deleteSession(hashToken(token));
+    const session = hashToken(token);
+    const found = await this.store.getSession(session);
+    await this.store.deleteSession(session);
+    if (found) await this.revoke(found.accountId, session);
   }
 
   /** The account behind a session token. */
@@ -127,6 +131,7 @@ export class Chat implements ChatContext {
     const now = this.clock.now();
     await this.store.setPassword(account.id, await this.hasher.hash(newPassword), now);
     await this.store.deleteSessionsOf(account.id);
+    await this.revoke(account.id, null);
     return this.issueSession(account.id);
   }
 
@@ -219,12 +224,15 @@ export class Chat implements ChatContext {
     account: Account,
     peer: Peer,
     opts: {
+      /** The session token the client authenticated with, so revoking the session closes it. */
+      token?: string;
       resume?: Record<Id, number>;
       presence?: boolean;
       onWelcome?: (connection: Connection, rooms: Membership[]) => void;
     } = {},
   ): Promise<Welcome> {
-    const connection = new Connection(this, account, peer, opts.presence ?? false);
+    const session = opts.token === undefined ? null : hashToken(opts.token);
+    const connection = new Connection(this, account, peer, opts.presence ?? false, session);
     const rooms = await this.store.memberships(account.id);
     opts.onWelcome?.(connection, rooms);
     await connection.open(rooms, opts.resume ?? {});
@@ -264,6 +272,11 @@ export class Chat implements ChatContext {
   }
 
   // ---- helpers ----
+
+  /** Tells every process to close the connections of a session (or of all the account's). */
+  private async revoke(accountId: Id, session: string | null): Promise<void> {
+    await this.bus.publish(accountTopic(accountId), { kind: "revoked", accountId, session }).catch(() => {});
+  }
 
   /** The account if the password is right; INVALID_CREDENTIALS (taking as long) if the account or password is wrong. */
   async verifyPassword(name: string, password: string): Promise<Account> {

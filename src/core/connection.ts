@@ -65,6 +65,7 @@ export class Connection implements Subscriber {
     readonly account: Account,
     private readonly peer: Peer,
     readonly wantsPresence: boolean,
+    readonly session: string | null,
   ) {
     this.accountId = account.id;
     this.bucket = new Bucket(ctx.limits.connectionMessages, ctx.clock.now());

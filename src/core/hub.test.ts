@@ -67,6 +67,7 @@ class Sub implements Subscriber {
   constructor(
     readonly accountId: Id,
     readonly wantsPresence = false,
+    readonly session: string | null = null,
   ) {}
   onRoomEvent(e: RoomEvent): void {
     this.events.push(e);
@@ -167,6 +168,20 @@ describe("Hub", () => {
       "every missed event, in order, past one page",
     );
     assert.deepEqual(seqsOf(quiet), [1]);
+  });
+
+  it("a revoked session closes its own connections; a revoked account closes all of them", async () => {
+    const { bus, hub } = setup();
+    const s1 = new Sub("a", false, "hash-1");
+    const s2 = new Sub("a", false, "hash-2");
+    const line = new Sub("a", false, null);
+    const other = new Sub("b", false, "hash-3");
+    for (const s of [s1, s2, line, other]) await hub.addAccount(s);
+    const revoked = (s: Sub) => s.ephemerals.filter((e) => e.type === "revoked").length;
+    bus.deliver(accountTopic("a"), { kind: "revoked", accountId: "a", session: "hash-1" });
+    assert.deepEqual([s1, s2, line, other].map(revoked), [1, 0, 0, 0], "logout ends one session");
+    bus.deliver(accountTopic("a"), { kind: "revoked", accountId: "a", session: null });
+    assert.deepEqual([s1, s2, line, other].map(revoked), [2, 1, 1, 0], "a password change ends them all");
   });
 
   it("does not read the store when the missing event arrives in time", async () => {

@@ -12,6 +12,8 @@ import type { Ephemeral, Id, RoomEvent } from "./types.ts";
 export interface Subscriber {
   readonly accountId: Id;
   readonly wantsPresence: boolean;
+  /** The hash of the session token the connection authenticated with; null for guests and line mode. */
+  readonly session: string | null;
   onRoomEvent(e: RoomEvent): void;
   onEphemeral(e: Ephemeral): void;
   /** The subscriber's account was added to a room elsewhere (a join, a direct conversation). */
@@ -147,6 +149,11 @@ export class Hub {
         for (const sub of this.watchers) sub.onEphemeral(e);
         return;
       }
+      case "revoked":
+        for (const sub of this.accounts.get(msg.accountId) ?? []) {
+          if (msg.session === null || sub.session === msg.session) sub.onEphemeral({ type: "revoked" });
+        }
+        return;
       case "invited": {
         const e: Ephemeral = { type: "invited", roomId: msg.roomId, room: msg.room, by: msg.by };
         for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);

@@ -103,7 +103,9 @@ export type BusMessage =
   | { kind: "room"; event: RoomEvent }
   | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
-  | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string };
+  | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string }
+  /** A session was revoked (logout), or all of an account's (`session: null`, password change). */
+  | { kind: "revoked"; accountId: Id; session: string | null };
 
 /**
  * Fan-out between server processes. Delivery is at most once and may reorder: the core restores

@@ -120,7 +120,9 @@ export type Ephemeral =
   | { type: "presence"; accountId: Id; name: string; online: boolean }
   | { type: "invited"; roomId: Id; room: string; by: string }
   /** This account was added to a room by another connection or another person (a direct conversation). */
-  | { type: "joined"; membership: Membership };
+  | { type: "joined"; membership: Membership }
+  /** The session this connection runs on was revoked: the protocol closes the connection. */
+  | { type: "revoked" };
 
 export interface HistoryPage {
   messages: Message[];

@@ -115,6 +115,10 @@ class LineClient implements Peer {
   ephemeral(e: Ephemeral): void {
     if (e.type === "joined") this.remember(e.membership);
     if (e.type === "invited") this.say(`* ${e.by} invited you to #${e.room}; /join #${e.room}`);
+    if (e.type === "revoked") {
+      this.say("! your password was changed; log in again");
+      this.socket.end();
+    }
   }
 
   ready(): Promise<void> {

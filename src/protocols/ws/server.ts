@@ -181,6 +181,10 @@ class WsClient implements Peer {
   }
 
   ephemeral(e: Ephemeral): void {
+    if (e.type === "revoked") {
+      this.close(CloseCodes.SESSION_REVOKED, "session revoked");
+      return;
+    }
     const frame: ServerFrame = e.type === "joined" ? { type: "joined", membership: e.membership } : e;
     this.write(Buffer.from(JSON.stringify(frame)));
   }
@@ -285,6 +289,7 @@ class WsClient implements Peer {
       else throw new ChatError("BAD_REQUEST", "hello needs a token or a guest name");
       if (this.ws.readyState !== this.ws.OPEN) return;
       const { connection } = await this.gw.chat.connect(account, this, {
+        token: f.token,
         resume: f.resume,
         presence: f.presence,
         onWelcome: (connection, rooms) => {

@@ -116,5 +116,6 @@ export const CloseCodes = {
   GOING_AWAY: 1001,
   FRAME_TOO_LARGE: 1009,
   HELLO_TIMEOUT: 4001,
+  SESSION_REVOKED: 4003,
   FLOOD: 4008,
 } as const;
