@@ -1024,6 +1024,18 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         assert.deepEqual(m9 && { ...m9, reactions: {} }, posted[9]);
       });
 
+      test("seqAt: the last message at or before a time, deleted ones included; 0 before the first", async (store) => {
+        const { bob, r, posted } = await busyRoom(store); // m<i> posted at T0 + i; a topic event after m3
+        assert.equal(await store.seqAt(r.id, T0 - 1), 0);
+        assert.equal(await store.seqAt(r.id, T0), posted[0]!.seq);
+        assert.equal(await store.seqAt(r.id, T0 + 3), posted[3]!.seq);
+        assert.equal(await store.seqAt(r.id, T0 + 4), posted[4]!.seq);
+        assert.equal(await store.seqAt(r.id, T0 + 1000), posted[9]!.seq);
+        await store.append(r.id, { type: "delete", actorId: bob.id, messageId: posted[9]!.id }, T0 + 2000);
+        assert.equal(await store.seqAt(r.id, T0 + 1000), posted[9]!.seq);
+        assert.equal(await store.seqAt(newId(), T0 + 1000), 0);
+      });
+
       test("history of a room without messages is empty", async (store) => {
         const alice = await account(store, "alice");
         const r = await room(store, "quiet", alice);

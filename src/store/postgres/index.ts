@@ -335,6 +335,11 @@ export class PgStore implements Store {
     return { messages: await this.withReactions(this.pool, rows.map(toMessage)), more };
   }
 
+  async seqAt(roomId: Id, at: number): Promise<number> {
+    const r = await this.read("seqAt", [roomId, at]);
+    return r ? Number(r.seq) : 0;
+  }
+
   async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     // One statement, so messages and other events come from one snapshot: two separate reads could
     // interleave with a commit and return a later event without an earlier message (a false gap).
@@ -738,6 +743,8 @@ function statements(s: string) {
       WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
     historyAfter: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages m JOIN ${s}.accounts a ON a.id = m.author_id
       WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`,
+    // Newest first along the primary key: a recent time is found at once (there is no index on time).
+    seqAt: `SELECT seq FROM ${s}.messages WHERE room_id = $1 AND created_at <= $2 ORDER BY seq DESC LIMIT 1`,
     editMessage: `UPDATE ${s}.messages SET body = $1, edited_at = $2 WHERE id = $3 AND room_id = $4 AND NOT deleted`,
     deleteMessage: `UPDATE ${s}.messages SET deleted = true, body = '' WHERE id = $1 AND room_id = $2 AND NOT deleted`,
     insertEvent: `INSERT INTO ${s}.events (room_id, seq, type, actor_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,

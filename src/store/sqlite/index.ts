@@ -249,6 +249,11 @@ export class SqliteStore implements Store {
     return { messages: this.withReactions(rows.map(toMessage)), more };
   }
 
+  async seqAt(roomId: Id, at: number): Promise<number> {
+    const r = this.s.seqAt.get(roomId, at) as { seq: number } | undefined;
+    return r?.seq ?? 0;
+  }
+
   async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
     const messages = this.withReactions((this.s.historyAfter.all(roomId, afterSeq, limit) as Row[]).map(toMessage));
     const others = this.s.eventsAfter.all(roomId, afterSeq, limit) as Row[];
@@ -507,6 +512,8 @@ function prepare(db: Database.Database) {
       WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`),
     historyAfter: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
       WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`),
+    // Newest first along the primary key: a recent time is found at once (there is no index on time).
+    seqAt: q("SELECT seq FROM messages WHERE room_id = ? AND created_at <= ? ORDER BY seq DESC LIMIT 1"),
     editMessage: q("UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND room_id = ? AND deleted = 0"),
     deleteMessage: q("UPDATE messages SET deleted = 1, body = '' WHERE id = ? AND room_id = ? AND deleted = 0"),
     insertEvent: q("INSERT INTO events (room_id, seq, type, actor_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
