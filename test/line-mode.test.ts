@@ -224,6 +224,19 @@ describe("line mode", () => {
     await c.waitForLine(/^! registered accounts keep their name$/);
   });
 
+  it("an account that left #lobby is joined to it again when it logs in over line mode", async () => {
+    const reg = await register(srv, uniq("leaver"), "line-password");
+    const { client, welcome } = await WsClient.open(srv.wsUrl, { token: reg.token });
+    const lobby = welcome.rooms.find((m: Json) => m.room.name === "lobby").room.id;
+    await client.ok({ type: "leave", room: lobby });
+    await client.close();
+    const c = await login(reg.name, "line-password");
+    const web = await wsUser();
+    c.send("back in the lobby");
+    const e = await web.ws.waitForEvent(web.lobby, (x) => x.type === "message" && x.message.author === reg.name);
+    assert.equal(e.type === "message" && e.message.body, "back in the lobby");
+  });
+
   it("a bad name at the prompt is refused and asked again", async () => {
     const c = await LineClient.connect(srv.linePort);
     lines.push(c);

@@ -125,6 +125,24 @@ describe("hello", () => {
     assert.equal(ok.type, "welcome");
   });
 
+  it("a guest coming back under the same name gets the same account and rooms; nothing private leaks", async () => {
+    const owner = await user("own");
+    const roomName = uniq("room");
+    const roomId = (await owner.ws.ok({ type: "create", name: roomName })).membership.room.id;
+    const name = uniq("guest");
+    const first = await WsClient.open(srv.wsUrl, { guest: name });
+    await first.client.ok({ type: "join", room: roomName });
+    await first.client.close();
+    await sleep(100);
+    const again = await WsClient.open(srv.wsUrl, { guest: name });
+    clients.push(again.client);
+    assert.equal(again.welcome.account.id, first.welcome.account.id);
+    assert.ok(again.welcome.rooms.some((m: Json) => m.room.id === roomId));
+    for (const w of [first.welcome, again.welcome]) {
+      assert.deepEqual(Object.keys(w.account).sort(), ["admin", "createdAt", "guest", "id", "name"]);
+    }
+  });
+
   it("a second hello is refused with BAD_REQUEST", async () => {
     const u = await user();
     const again = await u.ws.hello({ token: u.reg.token });
