@@ -83,6 +83,9 @@ export async function chat(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const io: PromptIO = { stdin: process.stdin, stdout: process.stderr };
 
   if (o.logout) return forget(server, config, save);
+  // Load the screen's code (Ink, React) while the password is typed and the connection opens.
+  const screen = process.stdout.isTTY ? loadScreen() : null;
+  screen?.catch(() => {}); // reported where it is awaited
 
   // ---- authenticate ----
   let auth: Auth;
@@ -148,14 +151,7 @@ export async function chat(argv: string[], env: NodeJS.ProcessEnv = process.env)
   state.conn = { state: "online" };
   const initial = reduce(state, { type: "welcome", welcome, now });
 
-  // Ink renders nothing interactive when it believes it runs under CI; this is a terminal.
-  const ci = { CI: env.CI, CONTINUOUS_INTEGRATION: env.CONTINUOUS_INTEGRATION };
-  process.env.CI = "0";
-  process.env.CONTINUOUS_INTEGRATION = "0";
-  const { render } = await import("ink");
-  const { createElement } = await import("react");
-  const { App } = await import("../tui/app.tsx");
-  restoreEnv(ci);
+  const { render, createElement, App } = await (screen ?? loadScreen());
 
   let fatal: ConnectError | null = null;
   const color = o.color && !("NO_COLOR" in env && env.NO_COLOR !== "");
@@ -206,10 +202,23 @@ export async function chat(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return EXIT.OK;
 }
 
-function restoreEnv(saved: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+/** Imports Ink, React and the app. Ink renders nothing interactive when it believes it runs under CI; this is a terminal. */
+async function loadScreen() {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  process.env.CI = "0";
+  process.env.CONTINUOUS_INTEGRATION = "0";
+  try {
+    const [{ render }, { createElement }, { App }] = await Promise.all([
+      import("ink"),
+      import("react"),
+      import("../tui/app.tsx"),
+    ]);
+    return { render, createElement, App };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 

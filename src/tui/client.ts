@@ -83,7 +83,7 @@ export interface ClientOptions {
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with jitter in [50%, 100%]. */
-export function backoffDelay(attempt: number, base = 500, max = 30_000, random = Math.random): number {
+export function backoffDelay(attempt: number, base = 300, max = 30_000, random = Math.random): number {
   const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling * (0.5 + random() / 2));
 }
@@ -321,7 +321,7 @@ export class ChatClient {
   }
 
   private backoff(attempt: number): number {
-    const b = this.opts.backoff ?? { baseMs: 500, maxMs: 30_000 };
+    const b = this.opts.backoff ?? { baseMs: 300, maxMs: 30_000 };
     return backoffDelay(attempt, b.baseMs, b.maxMs, this.random);
   }
 
