@@ -32,6 +32,8 @@ export interface StartOptions {
   via?: "flags" | "env" | "config";
   /** Reuse a data directory instead of a fresh one. */
   dataDir?: string;
+  /** Start the IRC gateway on a free port (ircPort); off otherwise. */
+  irc?: boolean;
 }
 
 export interface Exit {
@@ -44,6 +46,8 @@ export interface TestServer {
   readonly wsUrl: string;
   readonly port: number;
   readonly linePort: number;
+  /** The IRC gateway's port, or 0 when it was not started (StartOptions.irc). */
+  readonly ircPort: number;
   readonly dataDir: string;
   /** The current child process (a new one after restart()). */
   readonly proc: ChildProcess;
@@ -137,13 +141,15 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const port = await freePort();
   let linePort = await freePort();
   while (linePort === port) linePort = await freePort();
+  let ircPort = opts.irc ? await freePort() : 0;
+  while (opts.irc && (ircPort === port || ircPort === linePort)) ircPort = await freePort();
   const dataDir = opts.dataDir ?? tempDir();
   const via = opts.via ?? "flags";
   const standard: Record<string, string | number> = {
     host: "127.0.0.1",
     port,
     "line-port": linePort,
-    "irc-port": 0,
+    "irc-port": ircPort,
     data: dataDir,
     "log-format": "json",
   };
@@ -216,6 +222,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     port,
     linePort,
+    ircPort,
     dataDir,
     get proc() {
       return proc;
