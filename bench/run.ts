@@ -283,6 +283,9 @@ async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Temp data dirs of runs in progress, removed on an interrupt too. */
+const tmpDirs = new Set<string>();
+
 function killAllNow(): void {
   for (const c of children) {
     if (alive(c) && c.pid !== undefined) {
@@ -293,6 +296,8 @@ function killAllNow(): void {
       }
     }
   }
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+  tmpDirs.clear();
 }
 
 process.on("exit", killAllNow);
@@ -576,6 +581,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
     );
   }
   const tmp = mkdtempSync(join(o.tmp, "parley-bench-"));
+  tmpDirs.add(tmp);
   const profileDir = o.profile ? join(o.out, `profile-${stamp()}`) : null;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const port = await freePort();
@@ -758,6 +764,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
     await Promise.all(gens.map((g) => stopChild(g.child, 2000)));
     await stopChild(server, 15_000);
     rmSync(tmp, { recursive: true, force: true });
+    tmpDirs.delete(tmp);
   }
   if (profileDir) {
     const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
