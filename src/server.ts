@@ -6,13 +6,15 @@ import { LocalBus } from "./bus/local.ts";
 import { RedisBus } from "./bus/redis.ts";
 import { Chat } from "./core/chat.ts";
 import type { Limits } from "./core/limits.ts";
+import type { Bus, Store } from "./core/ports.ts";
 import { argon2Hasher } from "./hasher/argon2.ts";
 import { createHttpServer } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import type { IrcOptions } from "./protocols/irc/options.ts";
+import { IrcGateway, type TlsFiles } from "./protocols/irc/server.ts";
 import { type LineOptions, LineServer } from "./protocols/line/server.ts";
 import { WsGateway, type WsOptions } from "./protocols/ws/server.ts";
-import type { Bus, Store } from "./core/ports.ts";
 import { PgStore } from "./store/postgres/index.ts";
 import { SqliteStore } from "./store/sqlite/index.ts";
 
@@ -22,6 +24,12 @@ export interface ServerConfig {
   host: string;
   port: number;
   linePort: number;
+  /** IRC gateway port, 0 = off. */
+  ircPort: number;
+  /** IRC over TLS, 0 = off; needs ircTls. */
+  ircTlsPort: number;
+  ircTls: TlsFiles | null;
+  irc: IrcOptions;
   dataDir: string;
   /** postgres://… to use PostgreSQL instead of SQLite in dataDir. */
   databaseUrl: string;
@@ -37,6 +45,8 @@ export interface ServerConfig {
 export interface RunningServer {
   http: AddressInfo;
   line: AddressInfo | null;
+  irc: AddressInfo | null;
+  ircTls: AddressInfo | null;
   /** Graceful: stop accepting, let requests in flight commit, close clients (1001), close the store. */
   close(): Promise<void>;
 }
@@ -73,12 +83,23 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     lineAddress = await line.listen(cfg.linePort, cfg.host);
   }
 
+  let irc: IrcGateway | null = null;
+  let ircAddress: AddressInfo | null = null;
+  let ircTlsAddress: AddressInfo | null = null;
+  if (cfg.ircPort !== 0 || cfg.ircTlsPort !== 0) {
+    irc = new IrcGateway(chat, cfg.log.child({ protocol: "irc" }), metrics, cfg.irc, VERSION);
+    if (cfg.ircPort !== 0) ircAddress = await irc.listen(cfg.ircPort, cfg.host);
+    if (cfg.ircTlsPort !== 0 && cfg.ircTls) ircTlsAddress = await irc.listenTls(cfg.ircTlsPort, cfg.host, cfg.ircTls);
+  }
+
   return {
     http: httpAddress,
     line: lineAddress,
+    irc: ircAddress,
+    ircTls: ircTlsAddress,
     async close() {
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-      await Promise.all([ws.close(), line?.close()]);
+      await Promise.all([ws.close(), line?.close(), irc?.close()]);
       http.closeAllConnections();
       await httpClosed;
       await store.close();

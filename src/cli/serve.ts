@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { defaultLimits } from "../core/limits.ts";
 import { createLogger, type Level } from "../log.ts";
+import { IrcConfigError, type IrcOptions, resolveIrcOptions } from "../protocols/irc/options.ts";
 import { defaultLineOptions } from "../protocols/line/server.ts";
 import { defaultWsOptions } from "../protocols/ws/server.ts";
 import { startServer, VERSION } from "../server.ts";
@@ -12,6 +13,9 @@ export const serveOptions = {
   host: { kind: "string", default: "127.0.0.1", value: "ADDR", help: "address to listen on" },
   port: { kind: "port", default: 8080, help: "HTTP and WebSocket (/ws) port" },
   "irc-port": { kind: "port", default: 6667, help: "IRC gateway port, 0 = off" },
+  "irc-tls-port": { kind: "port", default: 0, help: "IRC over TLS port (needs --irc-tls-cert and --irc-tls-key), 0 = off" },
+  "irc-tls-cert": { kind: "string", default: "", value: "FILE", help: "PEM certificate (chain) for --irc-tls-port" },
+  "irc-tls-key": { kind: "string", default: "", value: "FILE", help: "PEM private key for --irc-tls-port" },
   "line-port": { kind: "port", default: 5000, help: "line mode (plain TCP, nc) port, 0 = off" },
   data: { kind: "string", default: "./data", value: "DIR", help: "data directory (SQLite database)" },
   "database-url": { kind: "string", default: "", value: "URL", help: "postgres://… to use PostgreSQL instead of SQLite" },
@@ -19,10 +23,11 @@ export const serveOptions = {
   guests: { kind: "boolean", default: true, help: "let people join with just a nickname" },
   "log-level": { kind: "string", default: "info", value: "LEVEL", help: "debug, info, warn or error" },
   "log-format": { kind: "string", default: "auto", value: "FORMAT", help: "json, pretty, or auto (pretty on a terminal)" },
-  config: { kind: "string", default: "", value: "FILE", help: "JSON file with any of these options, plus limits, ws, line" },
+  config: { kind: "string", default: "", value: "FILE", help: "JSON file with any of these options, plus limits, ws, line, irc" },
 } satisfies OptionTable;
 
 const FOOTER = `The config file's "limits", "ws" and "line" objects tune abuse limits and buffers; see docs/protocol.md.
+Its "irc" object sets the IRC gateway's server name, network, MOTD, password, lengths and flood control; see docs/irc.md.
 Exit codes: 0 clean shutdown, 1 runtime failure (e.g. a port in use), 2 bad usage or configuration.`;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -45,8 +50,19 @@ export async function serve(argv: string[]): Promise<number> {
     level: o["log-level"] as Level,
     pretty: o["log-format"] === "auto" ? undefined : o["log-format"] === "pretty",
   });
-  if (o["irc-port"] !== 0)
-    log.warn("the IRC gateway is not in this version yet; --irc-port is ignored", { ircPort: o["irc-port"] });
+  const tlsPort = o["irc-tls-port"];
+  const tlsFiles = o["irc-tls-cert"] !== "" || o["irc-tls-key"] !== "";
+  if (tlsPort !== 0 && (o["irc-tls-cert"] === "" || o["irc-tls-key"] === "")) {
+    return usage("--irc-tls-port needs --irc-tls-cert and --irc-tls-key");
+  }
+  if (tlsPort === 0 && tlsFiles) return usage("--irc-tls-cert and --irc-tls-key need --irc-tls-port");
+  let irc: IrcOptions;
+  try {
+    irc = resolveIrcOptions(file.irc);
+  } catch (err) {
+    if (!(err instanceof IrcConfigError)) throw err;
+    return usage(`config ${err.message}`);
+  }
 
   let overrides: { limits: object; ws: object; line: object };
   try {
@@ -66,6 +82,10 @@ export async function serve(argv: string[]): Promise<number> {
       host: o.host,
       port: o.port,
       linePort: o["line-port"],
+      ircPort: o["irc-port"],
+      ircTlsPort: tlsPort,
+      ircTls: tlsPort !== 0 ? { cert: o["irc-tls-cert"], key: o["irc-tls-key"] } : null,
+      irc,
       dataDir: o.data,
       databaseUrl: o["database-url"],
       redisUrl: o["redis-url"],
@@ -83,6 +103,8 @@ export async function serve(argv: string[]): Promise<number> {
     http: url,
     ws: `${url.replace("http", "ws")}/ws`,
     line: server.line ? `${server.line.address}:${server.line.port}` : "off",
+    irc: server.irc ? `${server.irc.address}:${server.irc.port}` : "off",
+    ircTls: server.ircTls ? `${server.ircTls.address}:${server.ircTls.port}` : "off",
     store: o["database-url"] ? "postgresql" : `sqlite in ${o.data}`,
     bus: o["redis-url"] ? "redis" : "local",
     pid: process.pid,

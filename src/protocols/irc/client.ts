@@ -1,0 +1,874 @@
+// One IRC connection: reads lines, registers (CAP, NICK, USER, PASS, SASL), then translates
+// commands to core calls (commands/) and core events to IRC lines (events.ts).
+//
+// Lines are handled one at a time, in order, each held back by fakelag first. A command's
+// replies go into its ResponseBuffer; events the command itself caused (this account is the
+// actor) while it runs join that buffer, so they carry its label. Everything else is written at
+// once. Output is collected during an event-loop turn and written in one go.
+
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { LOBBY } from "../../core/chat.ts";
+import type { Connection, Peer } from "../../core/connection.ts";
+import { ChatError, toChatError } from "../../core/errors.ts";
+import { checkAccountName, directRoomName, nameKey } from "../../core/names.ts";
+import type { Account, Ephemeral, Id, Member, Membership, Role, Room, RoomEvent } from "../../core/types.ts";
+import { whenDrained } from "../backpressure.ts";
+import { commands } from "./commands/index.ts";
+import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
+import { Fakelag } from "./fakelag.ts";
+import { defaultLineLimits, type IrcMessage, ParseError, parseLine, serialize } from "./message.ts";
+import * as N from "./numerics.ts";
+import type { IrcOptions } from "./options.ts";
+import { chatErrorReply, FailReply, FatalReply, NumericReply } from "./replies.ts";
+import { DirectSink, ResponseBuffer, type Sink, type Writer } from "./response.ts";
+import type { IrcGateway } from "./server.ts";
+import { sendWelcome } from "./welcome.ts";
+
+export interface ChanMember {
+  accountId: Id;
+  name: string;
+  role: Role;
+  muted: boolean;
+}
+
+/** A room shown as a channel. `held` collects its events until the JOIN burst has been written. */
+export interface Channel {
+  id: Id;
+  name: string;
+  kind: Room["kind"];
+  topic: string;
+  createdAt: number;
+  members: Map<Id, ChanMember>;
+  held: RoomEvent[] | null;
+}
+
+/** A direct conversation, shown as private messages with `peerName`. */
+export interface Direct {
+  id: Id;
+  peerId: Id;
+  peerName: string;
+  held: RoomEvent[] | null;
+}
+
+/** An inbound draft/multiline batch being assembled. */
+interface InboundBatch {
+  command: string;
+  target: string;
+  tags: Record<string, string>;
+  label: string | null;
+  text: string;
+  lines: number;
+  failed: boolean;
+}
+
+/** Lines longer than this (tags plus body) are not even buffered: the rest of the line is skipped. */
+const MAX_RAW_LINE = defaultLineLimits.maxTagBytes + defaultLineLimits.maxBodyBytes;
+const MAX_ORPHANS = 1000;
+/** Host part of every user's mask; Parley has no addresses to show. */
+export const USER_HOST = "parley";
+
+export class IrcClient implements Peer, Writer {
+  // ---- identity ----
+  nick = "*";
+  user = "";
+  realname = "";
+  account: Account | null = null;
+  connection: Connection | null = null;
+  registered = false;
+  readonly caps = new Set<string>();
+  capNegotiating = false;
+  capVersion = 0;
+  pass: string | null = null;
+  /** The account proven by SASL (or REGISTER) before registration. */
+  saslAccount: Account | null = null;
+  saslBuffer: string | null = null;
+  away: string | null = null;
+  bot = false;
+  oper = false;
+  wallops = false;
+  readonly monitor = new Set<string>();
+
+  // ---- rooms ----
+  readonly channels = new Map<Id, Channel>();
+  private readonly channelKeys = new Map<string, Id>();
+  readonly directs = new Map<Id, Direct>();
+  private readonly orphans = new Map<Id, RoomEvent[]>();
+  private orphanCount = 0;
+  /** Online accounts (from presence): id → name. */
+  readonly online = new Map<Id, string>();
+
+  // ---- io ----
+  readonly direct: DirectSink;
+  current: ResponseBuffer | null = null;
+  private readonly out: string[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private discarding = false;
+  private readonly queue: Buffer[] = [];
+  private pumping = false;
+  private paused = false;
+  private readonly fakelag: Fakelag;
+  private readonly openedAt = Date.now();
+  private lastInput = Date.now();
+  private pingSent = 0;
+  private closing = false;
+  private registering = false;
+  private readonly inbound = new Map<string, InboundBatch>();
+  readonly clientPrefix = randomBytes(6).toString("base64url");
+  private sent = 0;
+  readonly address: string;
+
+  constructor(
+    readonly gw: IrcGateway,
+    private readonly socket: Socket,
+    readonly tls: boolean,
+  ) {
+    this.address = socket.remoteAddress ?? "";
+    this.direct = new DirectSink(this);
+    this.fakelag = new Fakelag(gw.opts.fakelag);
+    socket.setNoDelay(true);
+    socket.on("data", (d: Buffer) => this.onData(d));
+  }
+
+  get opts(): IrcOptions {
+    return this.gw.opts;
+  }
+
+  get serverName(): string {
+    return this.gw.opts.serverName;
+  }
+
+  get accountId(): Id {
+    return this.account?.id ?? "";
+  }
+
+  /** The core connection; only commands that need registration call this. */
+  conn(): Connection {
+    if (!this.connection) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
+    return this.connection;
+  }
+
+  // ---- Writer ----
+
+  nextBatchId(): string {
+    return this.gw.nextBatchId();
+  }
+
+  write(m: IrcMessage): void {
+    if (this.closing && m.command !== "ERROR") return;
+    if (this.socket.destroyed || !this.socket.writable) return;
+    const line = `${serialize(m)}\r\n`;
+    this.out.push(line);
+    this.outBytes += line.length;
+    if (this.outBytes + this.socket.writableLength > this.opts.maxBufferedBytes) {
+      // It stopped reading: drop it rather than buffer without bound. It can fetch what it
+      // missed with CHATHISTORY when it comes back.
+      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
+      this.out.length = 0;
+      this.outBytes = 0;
+      this.socket.destroy();
+      return;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushOut());
+    }
+  }
+
+  private flushOut(): void {
+    this.flushScheduled = false;
+    if (this.out.length === 0 || this.socket.destroyed) return;
+    const text = this.out.join("");
+    this.out.length = 0;
+    this.outBytes = 0;
+    this.socket.write(text);
+  }
+
+  // ---- message helpers ----
+
+  /** A numeric from the server, addressed to this client. */
+  numeric(code: string, ...params: string[]): IrcMessage {
+    return { tags: {}, source: this.serverName, command: code, params: [this.nick, ...params] };
+  }
+
+  /** A standard reply; `kind` FAIL, WARN or NOTE. */
+  standard(kind: "FAIL" | "WARN" | "NOTE", command: string, code: string, context: string[], description: string): IrcMessage {
+    return { tags: {}, source: this.serverName, command: kind, params: [command, code, ...context, description] };
+  }
+
+  serverMessage(command: string, params: string[], tags: Record<string, string> = {}): IrcMessage {
+    return { tags, source: this.serverName, command, params };
+  }
+
+  /** nick!user@host of anyone. */
+  mask(name: string): string {
+    return `${name}!${name}@${USER_HOST}`;
+  }
+
+  get source(): string {
+    return this.mask(this.nick);
+  }
+
+  /** server-time tag (when negotiated) for an event at `at`. */
+  timeTag(at: number, tags: Record<string, string> = {}): Record<string, string> {
+    if (this.caps.has("server-time")) tags.time = new Date(at).toISOString();
+    return tags;
+  }
+
+  /** account tag (when negotiated) for a registered account. */
+  accountTag(accountId: Id, name: string, tags: Record<string, string>): Record<string, string> {
+    if (this.caps.has("account-tag") && this.gw.isGuest(accountId) === false) tags.account = name;
+    return tags;
+  }
+
+  // ---- channels and directs ----
+
+  channelByName(name: string): Channel | undefined {
+    const bare = name.startsWith("#") ? name.slice(1) : name;
+    const id = this.channelKeys.get(nameKey(bare));
+    return id === undefined ? undefined : this.channels.get(id);
+  }
+
+  directByPeer(nick: string): Direct | undefined {
+    const key = nameKey(nick);
+    for (const d of this.directs.values()) if (nameKey(d.peerName) === key) return d;
+    return undefined;
+  }
+
+  /** Channel names start with '#'. */
+  isChannelName(target: string): boolean {
+    return target.startsWith("#");
+  }
+
+  /** Creates the state of a channel about to be announced; its events wait until then. */
+  private addChannel(room: Room): Channel {
+    let ch = this.channels.get(room.id);
+    if (ch) return ch;
+    ch = {
+      id: room.id,
+      name: room.name,
+      kind: room.kind,
+      topic: room.topic,
+      createdAt: room.createdAt,
+      members: new Map(),
+      held: this.takeOrphans(room.id),
+    };
+    this.channels.set(room.id, ch);
+    this.channelKeys.set(nameKey(room.name), room.id);
+    return ch;
+  }
+
+  removeChannel(ch: Channel): void {
+    this.channels.delete(ch.id);
+    if (this.channelKeys.get(nameKey(ch.name)) === ch.id) this.channelKeys.delete(nameKey(ch.name));
+  }
+
+  private takeOrphans(roomId: Id): RoomEvent[] {
+    const list = this.orphans.get(roomId) ?? [];
+    this.orphans.delete(roomId);
+    this.orphanCount -= list.length;
+    return list;
+  }
+
+  /**
+   * Shows a room as joined: JOIN, topic, read marker and NAMES, then whatever happened in it
+   * meanwhile. Does nothing for a channel already shown.
+   */
+  async openChannel(room: Room, sink: Sink): Promise<void> {
+    const ch = this.addChannel(room);
+    if (ch.held === null) return;
+    const loaded = await this.loadChannel(ch);
+    this.announceChannel(ch, loaded, sink);
+  }
+
+  /** Reads a channel's members (and this account's read position) for its JOIN burst. */
+  async loadChannel(ch: Channel): Promise<{ members: Member[]; readTime: string | null } | null> {
+    try {
+      const members = await this.conn().members(ch.id);
+      await this.gw.resolveGuests(members);
+      let readTime: string | null = null;
+      if (this.caps.has("draft/read-marker")) {
+        const mine = members.find((m) => m.accountId === this.accountId);
+        readTime = await this.readTimestamp(ch.id, mine?.readSeq ?? 0);
+      }
+      return { members, readTime };
+    } catch {
+      return null; // the store is unreachable: the channel is shown without its member list
+    }
+  }
+
+  announceChannel(ch: Channel, loaded: { members: Member[]; readTime: string | null } | null, sink: Sink): void {
+    if (ch.held === null) return;
+    if (loaded) {
+      for (const m of loaded.members) {
+        ch.members.set(m.accountId, { accountId: m.accountId, name: m.name, role: m.role, muted: m.muted });
+      }
+    }
+    if (!ch.members.has(this.accountId) && this.account) {
+      ch.members.set(this.accountId, { accountId: this.accountId, name: this.nick, role: "member", muted: false });
+    }
+    const target = `#${ch.name}`;
+    sink.add(this.joinLine(this.accountId, this.nick, target, Date.now()));
+    if (ch.topic !== "") sink.add(this.numeric(N.RPL_TOPIC, target, this.topicText(ch.topic)));
+    if (loaded?.readTime !== undefined && loaded.readTime !== null && this.caps.has("draft/read-marker")) {
+      sink.add(this.serverMessage("MARKREAD", [target, `timestamp=${loaded.readTime}`]));
+    }
+    this.names(ch, sink);
+    const held = ch.held;
+    ch.held = null;
+    for (const e of held) renderChannelEvent(this, ch, e, sink);
+  }
+
+  /** A JOIN line for `name` joining `target`, extended when negotiated. */
+  joinLine(accountId: Id, name: string, target: string, at: number): IrcMessage {
+    const params = [target];
+    if (this.caps.has("extended-join")) {
+      params.push(this.gw.isGuest(accountId) === false ? name : "*", this.gw.realnameOf(accountId, name));
+    }
+    return { tags: this.timeTag(at), source: this.mask(name), command: "JOIN", params };
+  }
+
+  topicText(topic: string): string {
+    return topic.replace(/\r?\n/g, " ");
+  }
+
+  prefixOf(m: ChanMember): string {
+    return m.role === "member" ? "" : "@";
+  }
+
+  /** RPL_NAMREPLY lines (split to fit 512 bytes) and RPL_ENDOFNAMES. */
+  names(ch: Channel, sink: Sink): void {
+    const target = `#${ch.name}`;
+    const symbol = ch.kind === "public" ? "=" : "@";
+    const entries = [...ch.members.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((m) => this.prefixOf(m) + (this.caps.has("userhost-in-names") ? this.mask(m.name) : m.name));
+    const fixed = Buffer.byteLength(`:${this.serverName} ${N.RPL_NAMREPLY} ${this.nick} ${symbol} ${target} :\r\n`);
+    let line: string[] = [];
+    let bytes = fixed;
+    for (const e of entries) {
+      const b = Buffer.byteLength(e) + 1;
+      if (line.length > 0 && bytes + b > 512) {
+        sink.add(this.numeric(N.RPL_NAMREPLY, symbol, target, line.join(" ")));
+        line = [];
+        bytes = fixed;
+      }
+      line.push(e);
+      bytes += b;
+    }
+    if (line.length > 0) sink.add(this.numeric(N.RPL_NAMREPLY, symbol, target, line.join(" ")));
+    sink.add(this.numeric(N.RPL_ENDOFNAMES, target, "End of /NAMES list"));
+  }
+
+  /** Starts showing a direct conversation (its peer's name is read first; its events wait). */
+  async openDirect(room: Room, known?: { peerId: Id; peerName: string }): Promise<Direct> {
+    const existing = this.directs.get(room.id);
+    if (existing) return existing;
+    const peerId = known?.peerId ?? directPeer(room.name, this.accountId);
+    const d: Direct = { id: room.id, peerId, peerName: known?.peerName ?? "", held: this.takeOrphans(room.id) };
+    this.directs.set(room.id, d);
+    if (!known) {
+      try {
+        const members = await this.conn().members(room.id);
+        const peer = members.find((m) => m.accountId === peerId) ?? members.find((m) => m.accountId !== this.accountId);
+        d.peerName = peer?.name ?? (peerId === this.accountId ? this.nick : "unknown");
+        await this.gw.resolveGuests(members);
+      } catch {
+        d.peerName ||= "unknown";
+      }
+    }
+    const held = d.held ?? [];
+    d.held = null;
+    for (const e of held) renderDirectEvent(this, d, e, this.direct);
+    return d;
+  }
+
+  /** The direct conversation with `nick`, opened in the core if needed. */
+  async directWith(nick: string): Promise<Direct> {
+    const found = this.directByPeer(nick);
+    if (found) return found;
+    const m = await this.conn().openDirect(nick);
+    const peer = await this.gw.chat.findAccount(nick);
+    return this.openDirect(m.room, peer ? { peerId: peer.id, peerName: peer.name } : undefined);
+  }
+
+  /** The room id for a message target (a channel this client is in, or a nick). */
+  async roomFor(target: string): Promise<Id> {
+    if (this.isChannelName(target)) {
+      const ch = this.channelByName(target);
+      if (ch) return ch.id;
+      const room = await this.conn().roomByName(target);
+      return room.id;
+    }
+    return (await this.directWith(target)).id;
+  }
+
+  /** ISO time of the newest message at or before `seq`, or "*" when there is none. */
+  async readTimestamp(roomId: Id, seq: number): Promise<string> {
+    if (seq <= 0) return "*";
+    const page = await this.conn().history(roomId, { before: seq + 1, limit: 1 });
+    const m = page.messages[0];
+    return m ? new Date(m.createdAt).toISOString() : "*";
+  }
+
+  /** A fresh client id for a send from this connection; the echo is recognised by its prefix. */
+  nextClientId(notice: boolean): string {
+    return `${this.clientPrefix}-${notice ? "n" : ""}${++this.sent}`;
+  }
+
+  isOwnClientId(clientId: string | null): boolean {
+    return clientId?.startsWith(`${this.clientPrefix}-`) === true;
+  }
+
+  /** Is this account away (offline, or away on every IRC connection here)? Returns the message. */
+  awayMessage(accountId: Id): string | null {
+    if (!this.online.has(accountId) && accountId !== this.accountId) return "Offline";
+    return this.gw.awayOf(accountId);
+  }
+
+  /** Channels of this client that `accountId` is in. */
+  sharedChannels(accountId: Id): Channel[] {
+    return [...this.channels.values()].filter((ch) => ch.held === null && ch.members.has(accountId));
+  }
+
+  /** Sends `m` to every local IRC client with `cap` that shares a channel with this account (and to this one if `self`). */
+  notifyPeers(cap: string, m: IrcMessage, self: boolean): void {
+    for (const c of this.gw.clients) {
+      if (!c.registered || !c.caps.has(cap)) continue;
+      if (c === this) {
+        if (self) c.direct.add(m);
+        continue;
+      }
+      if (c.accountId === this.accountId || c.sharedChannels(this.accountId).length > 0) c.direct.add(m);
+    }
+  }
+
+  // ---- Peer ----
+
+  event(e: RoomEvent): void {
+    const d = this.directs.get(e.roomId);
+    if (d) {
+      if (d.held) d.held.push(e);
+      else renderDirectEvent(this, d, e, this.sinkFor(e));
+      return;
+    }
+    const ch = this.channels.get(e.roomId);
+    if (!ch) {
+      // A room this connection is joining right now: the command shows it, with these.
+      if (this.orphanCount >= MAX_ORPHANS) return;
+      const list = this.orphans.get(e.roomId) ?? [];
+      list.push(e);
+      this.orphans.set(e.roomId, list);
+      this.orphanCount++;
+      return;
+    }
+    if (ch.held) {
+      ch.held.push(e);
+      return;
+    }
+    renderChannelEvent(this, ch, e, this.sinkFor(e));
+  }
+
+  ephemeral(e: Ephemeral): void {
+    if (e.type === "joined") {
+      const room = e.membership.room;
+      if (room.kind === "direct") void this.openDirect(room).catch(() => {});
+      else if (!this.channels.has(room.id)) void this.openChannel(room, this.direct).catch(() => {});
+      return;
+    }
+    renderEphemeral(this, e);
+  }
+
+  ready(): Promise<void> {
+    return whenDrained(this.socket, () => this.socket.writableLength + this.outBytes, this.opts.maxBufferedBytes / 4);
+  }
+
+  /** Events this account caused while one of its commands runs are that command's replies. */
+  private sinkFor(e: RoomEvent): Sink {
+    return this.current && e.actorId === this.accountId ? this.current : this.direct;
+  }
+
+  // ---- input ----
+
+  private onData(data: Buffer): void {
+    this.lastInput = Date.now();
+    this.pingSent = 0;
+    let start = 0;
+    for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+      this.take(data.subarray(start, nl));
+      const wasDiscarding = this.discarding;
+      const line = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = [];
+      this.buffered = 0;
+      this.discarding = false;
+      if (wasDiscarding) this.tooLong();
+      else if (line.length > 0) this.queue.push(line);
+      start = nl + 1;
+    }
+    this.take(data.subarray(start));
+    if (this.queue.length >= this.opts.maxQueuedLines && !this.paused) {
+      // Held back by fakelag: stop reading until the backlog is handled (TCP pushes back).
+      this.paused = true;
+      this.socket.pause();
+    }
+    void this.pump();
+  }
+
+  private take(part: Buffer): void {
+    if (this.discarding || part.length === 0) return;
+    this.buffered += part.length;
+    if (this.buffered > MAX_RAW_LINE) {
+      this.chunks = [];
+      this.buffered = 0;
+      this.discarding = true;
+      return;
+    }
+    this.chunks.push(Buffer.from(part));
+  }
+
+  private tooLong(): void {
+    this.gw.metrics.errors.inc({ protocol: "irc", code: "TOO_LARGE" });
+    this.direct.add(this.numeric(N.ERR_INPUTTOOLONG, "Input line was too long"));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closing && !this.socket.destroyed) {
+        const raw = this.queue.shift()!;
+        if (this.paused && this.queue.length < this.opts.maxQueuedLines / 2) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        await this.handleLine(raw);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async handleLine(raw: Buffer): Promise<void> {
+    const parsed = parseLine(raw);
+    if (parsed === null) return;
+    if (parsed instanceof ParseError) {
+      switch (parsed.code) {
+        case "INPUT_TOO_LONG":
+        case "TAGS_TOO_LONG":
+          return this.tooLong();
+        case "INVALID_UTF8":
+          this.gw.metrics.errors.inc({ protocol: "irc", code: "INVALID_UTF8" });
+          this.direct.add(this.standard("FAIL", "*", "INVALID_UTF8", [], "Message rejected: it is not valid UTF-8"));
+          return;
+        default:
+          this.gw.metrics.errors.inc({ protocol: "irc", code: "BAD_REQUEST" });
+          this.direct.add(this.standard("FAIL", "*", "INVALID_MESSAGE", [], parsed.detail));
+          return;
+      }
+    }
+    const msg = parsed;
+    // Lines inside an open draft/multiline batch are parts of one message: collected, not run.
+    const ref = msg.tags.batch;
+    const batch = ref !== undefined ? this.inbound.get(ref) : undefined;
+    if (batch) {
+      this.collect(batch, msg);
+      return;
+    }
+    if (this.registered && !this.oper && msg.command !== "PONG" && msg.command !== "PING") {
+      const wait = this.fakelag.touch(Date.now());
+      if (wait > 0) await sleep(wait);
+      if (this.closing || this.socket.destroyed) return;
+    }
+    await this.dispatch(msg);
+  }
+
+  /** Runs one command: shared checks first (registration, parameter count), then its handler. */
+  async dispatch(msg: IrcMessage): Promise<void> {
+    const label = this.caps.has("labeled-response") && Object.hasOwn(msg.tags, "label") ? msg.tags.label! : null;
+    const rb = new ResponseBuffer(this, label);
+    const cmd = Object.hasOwn(commands, msg.command) ? commands[msg.command] : undefined;
+    this.current = rb;
+    try {
+      if (!cmd) {
+        if (!this.registered) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
+        throw new NumericReply(N.ERR_UNKNOWNCOMMAND, [msg.command, "Unknown command"]);
+      }
+      if (cmd.needsRegistration && !this.registered) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
+      if (msg.params.length < cmd.minParams) throw new NumericReply(N.ERR_NEEDMOREPARAMS, [msg.command, "Not enough parameters"]);
+      await cmd.run({ client: this, msg, rb });
+    } catch (err) {
+      this.replyError(rb, msg.command, err, msg.params[0] ?? "*");
+    } finally {
+      this.current = null;
+      rb.flush();
+    }
+  }
+
+  /** Turns anything a handler threw into its reply. Unexpected errors are logged, never fatal to the server. */
+  replyError(sink: Sink, command: string, err: unknown, target: string): void {
+    if (err instanceof NumericReply) {
+      sink.add(this.numeric(err.numeric, ...err.params));
+      this.gw.metrics.errors.inc({ protocol: "irc", code: err.numeric });
+      return;
+    }
+    if (err instanceof FailReply) {
+      sink.add(this.standard("FAIL", err.command, err.code, err.context, err.message));
+      this.gw.metrics.errors.inc({ protocol: "irc", code: err.code });
+      return;
+    }
+    if (err instanceof FatalReply) {
+      this.quit(err.message);
+      return;
+    }
+    if (!(err instanceof ChatError)) this.gw.log.error("irc command failed", { command, err });
+    const e = toChatError(err);
+    const reply = chatErrorReply(command, e, target);
+    this.replyError(sink, command, reply, target);
+    if (e.fatal) {
+      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "flood" });
+      this.quit("Excess Flood");
+    }
+  }
+
+  // ---- inbound multiline batches ----
+
+  openInbound(ref: string, batch: Omit<InboundBatch, "text" | "lines" | "failed">): void {
+    if (this.inbound.size >= 4) throw new FailReply("BATCH", "TOO_MANY_BATCHES", [ref], "Too many open batches");
+    this.inbound.set(ref, { ...batch, text: "", lines: 0, failed: false });
+  }
+
+  closeInbound(ref: string): InboundBatch | undefined {
+    const b = this.inbound.get(ref);
+    this.inbound.delete(ref);
+    return b;
+  }
+
+  private collect(b: InboundBatch, msg: IrcMessage): void {
+    if (b.failed) return;
+    const problem = this.lineProblem(b, msg);
+    if (problem) {
+      b.failed = true;
+      this.direct.add(this.standard("FAIL", "BATCH", problem[0], [], problem[1]));
+    }
+  }
+
+  /** Adds a line to a multiline batch; returns [code, description] when the batch breaks a rule. */
+  private lineProblem(b: InboundBatch, msg: IrcMessage): [string, string] | null {
+    if (b.command === "") b.command = msg.command;
+    if ((msg.command !== "PRIVMSG" && msg.command !== "NOTICE") || msg.command !== b.command) {
+      return ["MULTILINE_INVALID", "A multiline batch holds PRIVMSG (or NOTICE) lines only, all of one command"];
+    }
+    if ((msg.params[0] ?? "") !== b.target) return ["MULTILINE_INVALID_TARGET", "Every line must go to the batch's target"];
+    const text = msg.params[1] ?? "";
+    const concat = Object.hasOwn(msg.tags, "draft/multiline-concat");
+    if (concat && text === "") return ["MULTILINE_INVALID", "A concatenated line cannot be blank"];
+    b.text += b.lines === 0 || concat ? text : `\n${text}`;
+    b.lines++;
+    if (b.lines > this.opts.multilineMaxLines) return ["MULTILINE_MAX_LINES", `At most ${this.opts.multilineMaxLines} lines`];
+    if (Buffer.byteLength(b.text) > this.opts.multilineMaxBytes) {
+      return ["MULTILINE_MAX_BYTES", `At most ${this.opts.multilineMaxBytes} bytes`];
+    }
+    return null;
+  }
+
+  // ---- registration ----
+
+  /** Completes registration once NICK and USER are in, CAP negotiation is over and SASL is not mid-way. */
+  async tryRegister(sink: Sink): Promise<void> {
+    if (this.registered || this.registering || this.closing) return;
+    if (this.nick === "*" || this.user === "" || this.capNegotiating || this.saslBuffer !== null) return;
+    this.registering = true;
+    try {
+      const account = await this.resolveAccount();
+      if (this.socket.destroyed) return;
+      await this.start(account);
+    } catch (err) {
+      if (err instanceof FatalReply) {
+        this.replyError(sink, "*", err, "*");
+        return;
+      }
+      const e = err instanceof NumericReply || err instanceof FailReply ? err : chatErrorReply("NICK", err, this.nick);
+      this.replyError(sink, "NICK", e, this.nick);
+    } finally {
+      this.registering = false;
+    }
+  }
+
+  /** Who this connection is: the SASL account, a PASS login, or a guest with the nick. */
+  private async resolveAccount(): Promise<Account> {
+    const chat = this.gw.chat;
+    if (this.opts.password !== "" && !constantTimeEqual(this.pass ?? "", this.opts.password)) {
+      this.direct.add(this.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect"));
+      throw new FatalReply("Bad password");
+    }
+    if (this.saslAccount) return this.saslAccount;
+    if (this.pass !== null && this.opts.password === "") {
+      // PASS is the account's password: "password" for the account named like the nick, or "account:password".
+      const colon = this.pass.indexOf(":");
+      const [name, password] =
+        colon > 0 && !(await chat.findAccount(this.nick))
+          ? [this.pass.slice(0, colon), this.pass.slice(colon + 1)]
+          : [this.nick, this.pass];
+      try {
+        return await chat.verifyPassword(name, password);
+      } catch (err) {
+        if (toChatError(err).code !== "INVALID_CREDENTIALS") throw err;
+        this.direct.add(this.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect"));
+        throw new FatalReply("Bad password");
+      }
+    }
+    try {
+      return await chat.guest(this.nick);
+    } catch (err) {
+      const e = toChatError(err);
+      if (e.code === "GUESTS_DISABLED") {
+        this.direct.add(
+          this.standard("FAIL", "*", "ACCOUNT_REQUIRED", [], "This server has no guests: log in with SASL PLAIN or PASS"),
+        );
+        throw new FatalReply("An account is required");
+      }
+      if (e.code === "NAME_TAKEN") {
+        const registered = await chat.findAccount(this.nick).catch(() => null);
+        throw new NumericReply(N.ERR_NICKNAMEINUSE, [
+          this.nick,
+          registered ? "Nickname is registered: log in with SASL or PASS, or choose another" : "Nickname is already in use",
+        ]);
+      }
+      throw e;
+    }
+  }
+
+  /** Opens the core connection and writes the welcome burst, then each room as a joined channel. */
+  private async start(account: Account): Promise<void> {
+    this.account = account;
+    this.nick = account.name;
+    this.gw.noteAccount(account.id, account.guest);
+    const chat = this.gw.chat;
+    const [rooms, onlineCount] = await Promise.all([
+      chat.listRooms().catch(() => []),
+      Promise.resolve(chat.hub.presence.list().length),
+    ]);
+    const channels: Channel[] = [];
+    const directs: Membership[] = [];
+    const { connection } = await chat.connect(account, this, {
+      presence: true,
+      onWelcome: (connection, memberships) => {
+        this.connection = connection;
+        this.registered = true;
+        this.gw.addAccountClient(account.id, this);
+        for (const o of connection.online()) this.online.set(o.accountId, o.name);
+        this.online.set(account.id, account.name);
+        // Written at once, not with the command's replies: nothing may reach the client before 001.
+        sendWelcome(this, this.direct, { channels: rooms.length, users: Math.max(onlineCount, 1) });
+        for (const m of memberships) {
+          if (m.room.kind === "direct") directs.push(m);
+          else channels.push(this.addChannel(m.room));
+        }
+      },
+    });
+    if (this.socket.destroyed) {
+      connection.close();
+      return;
+    }
+    // Guests and accounts that left every room still start in #lobby, as on the other protocols.
+    if (channels.length === 0 && directs.length === 0) {
+      try {
+        const m = await connection.join(LOBBY);
+        channels.push(this.addChannel(m.room));
+      } catch {
+        // no lobby to join: nothing to show
+      }
+    }
+    const loaded = await Promise.all(channels.map((ch) => this.loadChannel(ch)));
+    channels.forEach((ch, i) => {
+      this.announceChannel(ch, loaded[i] ?? null, this.direct);
+    });
+    await Promise.all(directs.map((m) => this.openDirect(m.room)));
+  }
+
+  // ---- lifecycle ----
+
+  tick(now: number): void {
+    if (this.closing) return;
+    if (!this.registered) {
+      if (now - this.openedAt > this.opts.registrationTimeoutMs) {
+        this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "registration_timeout" });
+        this.quit("Registration timed out");
+      }
+      return;
+    }
+    const idle = now - this.lastInput;
+    if (this.pingSent === 0 && idle > this.opts.pingIntervalMs) {
+      this.pingSent = now;
+      this.direct.add({ tags: {}, source: null, command: "PING", params: [this.serverName] });
+    } else if (this.pingSent !== 0 && now - this.pingSent > this.opts.pingTimeoutMs) {
+      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "heartbeat" });
+      this.quit(`Ping timeout: ${Math.round((now - this.lastInput) / 1000)} seconds`);
+    }
+  }
+
+  /** Sends ERROR and closes. */
+  quit(reason: string): void {
+    if (this.closing) return;
+    this.write({ tags: {}, source: null, command: "ERROR", params: [`Closing Link: ${this.address} (${reason})`] });
+    this.closing = true;
+    this.flushOut();
+    this.socket.end();
+    // A client that does not close its side is cut off.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  closed(): void {
+    this.closing = true;
+    if (this.account) this.gw.removeAccountClient(this.account.id, this);
+    this.connection?.close();
+    this.connection = null;
+    if (this.away !== null && this.account) {
+      // Others saw this connection's away message; it is gone with it.
+      this.away = null;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.quit("Server shutting down");
+  }
+
+  // ---- small helpers used by commands ----
+
+  /** Validates a nick for this server: Parley's name rules and the configured length. */
+  checkNick(nick: string): void {
+    if ([...nick].length > this.opts.nickLength) throw new NumericReply(N.ERR_ERRONEUSNICKNAME, [nick, "Nickname too long"]);
+    try {
+      checkAccountName(nick);
+    } catch {
+      throw new NumericReply(N.ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname: use letters, digits, '_' or '-'"]);
+    }
+  }
+
+  directRoomNameWith(otherId: Id): string {
+    return directRoomName(this.accountId, otherId);
+  }
+}
+
+/** The other account of a direct room named dm:<id>:<id> (itself for a conversation with oneself). */
+function directPeer(roomName: string, me: Id): Id {
+  const [, a = "", b = ""] = roomName.split(":");
+  return a === me ? b : a;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { constantTimeEqual };

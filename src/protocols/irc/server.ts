@@ -1,0 +1,197 @@
+// The IRC gateway's listeners (plain TCP and optional TLS), the per-address connection limit,
+// and what the gateway knows across its own clients: which IRC connections an account has here
+// (for KILL, WALLOPS, AWAY and SETNAME, which have no counterpart in the core) and which
+// accounts are guests (for account tags).
+
+import { readFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { Chat } from "../../core/chat.ts";
+import type { Id } from "../../core/types.ts";
+import type { Logger } from "../../log.ts";
+import type { Metrics } from "../../metrics.ts";
+import { IrcClient } from "./client.ts";
+import type { IrcOptions } from "./options.ts";
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+export class IrcGateway {
+  private readonly servers: Server[] = [];
+  readonly clients = new Set<IrcClient>();
+  private readonly byAccount = new Map<Id, Set<IrcClient>>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly exempt: Set<string>;
+  /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
+  private readonly guests = new Map<Id, boolean>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closing = false;
+  readonly createdAt = new Date();
+  private batchCounter = 0;
+
+  constructor(
+    readonly chat: Chat,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+    readonly opts: IrcOptions,
+    readonly version: string,
+  ) {
+    this.exempt = new Set(opts.exemptAddresses);
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.clients) c.tick(now);
+    }, 1000);
+    this.sweeper.unref();
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return this.start(
+      createServer((socket) => this.accept(socket, false)),
+      port,
+      host,
+    );
+  }
+
+  listenTls(port: number, host: string, files: TlsFiles): Promise<AddressInfo> {
+    const server = createTlsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (socket) =>
+      this.accept(socket, true),
+    );
+    // A failed handshake (a plain-text client on the TLS port) is that client's problem only.
+    server.on("tlsClientError", () => {});
+    return this.start(server, port, host);
+  }
+
+  private start(server: Server, port: number, host: string): Promise<AddressInfo> {
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve(server.address() as AddressInfo));
+    });
+  }
+
+  private accept(socket: Socket, tls: boolean): void {
+    socket.on("error", () => {});
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const address = socket.remoteAddress ?? "";
+    const limit = this.opts.maxConnectionsPerAddress;
+    const count = (this.perAddress.get(address) ?? 0) + 1;
+    if (limit > 0 && count > limit && !this.exempt.has(address)) {
+      this.metrics.disconnects.inc({ protocol: "irc", reason: "too_many_connections" });
+      socket.end(`ERROR :Too many connections from your address (at most ${limit})\r\n`);
+      return;
+    }
+    this.perAddress.set(address, count);
+    const client = new IrcClient(this, socket, tls);
+    this.clients.add(client);
+    this.metrics.connections.inc({ protocol: "irc" });
+    this.metrics.connectionsTotal.inc({ protocol: "irc" });
+    socket.once("close", () => {
+      this.clients.delete(client);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+      this.metrics.connections.dec({ protocol: "irc" });
+      client.closed();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await Promise.all([...this.clients].map((c) => c.shutdown()));
+    await Promise.all(closed);
+  }
+
+  nextBatchId(): string {
+    this.batchCounter = (this.batchCounter + 1) % 1_000_000_000;
+    return `b${this.batchCounter.toString(36)}`;
+  }
+
+  // ---- IRC connections by account (this process only) ----
+
+  addAccountClient(accountId: Id, c: IrcClient): void {
+    let set = this.byAccount.get(accountId);
+    if (!set) {
+      set = new Set();
+      this.byAccount.set(accountId, set);
+    }
+    set.add(c);
+  }
+
+  removeAccountClient(accountId: Id, c: IrcClient): void {
+    const set = this.byAccount.get(accountId);
+    if (!set?.delete(c)) return;
+    if (set.size === 0) this.byAccount.delete(accountId);
+  }
+
+  clientsOf(accountId: Id): IrcClient[] {
+    return [...(this.byAccount.get(accountId) ?? [])];
+  }
+
+  /** The away message an account set over IRC here, if every one of its IRC connections is away. */
+  awayOf(accountId: Id): string | null {
+    const set = this.byAccount.get(accountId);
+    if (!set || set.size === 0) return null;
+    let message: string | null = null;
+    for (const c of set) {
+      if (c.away === null) return null;
+      message = c.away;
+    }
+    return message;
+  }
+
+  realnameOf(accountId: Id, name: string): string {
+    for (const c of this.byAccount.get(accountId) ?? []) if (c.realname) return c.realname;
+    return name;
+  }
+
+  isBot(accountId: Id): boolean {
+    for (const c of this.byAccount.get(accountId) ?? []) if (c.bot) return true;
+    return false;
+  }
+
+  isOper(accountId: Id): boolean {
+    for (const c of this.byAccount.get(accountId) ?? []) if (c.oper) return true;
+    return false;
+  }
+
+  opersOnline(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.oper) n++;
+    return n;
+  }
+
+  // ---- guests ----
+
+  /** True for a guest, false for a registered account, undefined when not known yet. */
+  isGuest(accountId: Id): boolean | undefined {
+    return this.guests.get(accountId);
+  }
+
+  noteAccount(accountId: Id, guest: boolean): void {
+    this.guests.set(accountId, guest);
+  }
+
+  /** Finds out which of these accounts are guests (a registered account is found by name with the same id). */
+  async resolveGuests(accounts: { accountId: Id; name: string }[]): Promise<void> {
+    const unknown = accounts.filter((a) => !this.guests.has(a.accountId));
+    for (let i = 0; i < unknown.length; i += 32) {
+      await Promise.all(
+        unknown.slice(i, i + 32).map(async (a) => {
+          try {
+            const found = await this.chat.findAccount(a.name);
+            this.guests.set(a.accountId, found?.id !== a.accountId);
+          } catch {
+            // unknown for now; asked again next time
+          }
+        }),
+      );
+    }
+  }
+}
