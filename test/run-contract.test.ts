@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { serveOptions } from "../src/cli/serve.ts";
 import { api, register, uniq } from "./helpers/http.ts";
 import { LineClient } from "./helpers/line-client.ts";
 import { LOOSE_LIMITS, runParley, startServer, type TestServer, tempDir } from "./helpers/server.ts";
@@ -32,6 +33,12 @@ describe("parley serve --help and usage errors", { concurrency: 3 }, () => {
     const r = await runParley(["serve", "--help"]);
     assert.equal(r.code, 0, r.stderr);
     for (const flag of FLAGS) assert.ok(r.stdout.includes(flag), `--help lacks ${flag}:\n${r.stdout}`);
+    // Every option the command accepts, not only the ones the design names.
+    for (const [name, spec] of Object.entries(serveOptions)) {
+      const flag = spec.kind === "boolean" ? `--[no-]${name} ` : `--${name} `;
+      assert.ok(r.stdout.includes(flag), `--help lacks ${flag}`);
+      assert.ok(r.stdout.includes(`PARLEY_${name.toUpperCase().replace(/-/g, "_")}`), `--help lacks the variable of --${name}`);
+    }
     for (const env of [
       "PARLEY_HOST",
       "PARLEY_PORT",
