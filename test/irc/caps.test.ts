@@ -1,24 +1,39 @@
 // IRCv3 capabilities against a real server, many of them with a WebSocket (web) user on the
 // other side: the same room, messages both ways, edits, deletions, reactions, typing, replies,
-// read markers and history.
+// read markers and history. Last, a real IRC client library (irc-framework) with a web user.
 
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
 import type { IrcMessage } from "../../src/protocols/irc/message.ts";
 import { type Json, type Registered, register, uniq } from "../helpers/http.ts";
-import { LOOSE_LIMITS, sleep, startServer, type TestServer } from "../helpers/server.ts";
+import { eventually, LOOSE_LIMITS, sleep, startServer, type TestServer } from "../helpers/server.ts";
 import { WsClient } from "../helpers/ws-client.ts";
 import { IrcTestClient, show } from "./irc-client.ts";
+
+/** The part of irc-framework's (untyped, CommonJS) API this test uses. */
+interface IrcFrameworkClient {
+  connect(o: Record<string, unknown>): void;
+  on(event: string, fn: (e: Json) => void): void;
+  join(channel: string): void;
+  say(target: string, text: string): void;
+  quit(msg?: string): void;
+  user: { nick: string };
+  network: { cap: { isEnabled(cap: string): boolean }; options: Record<string, string> };
+}
+const IRC = createRequire(import.meta.url)("irc-framework") as { Client: new () => IrcFrameworkClient };
 
 let srv: TestServer;
 const irc: IrcTestClient[] = [];
 const web: WsClient[] = [];
+const bots: IrcFrameworkClient[] = [];
 
 before(async () => {
   srv = await startServer({ irc: true, config: { limits: LOOSE_LIMITS, irc: { fakelag: { enabled: false } } } });
   await register(srv, "root");
 });
 after(async () => {
+  for (const b of bots) b.quit("done");
   for (const c of irc) c.close();
   for (const w of web) w.terminate();
   await srv.stop();
@@ -457,5 +472,70 @@ describe("read markers", () => {
       bad.map((x) => x.params[1]),
       ["INVALID_TARGET", "INVALID_PARAMS"],
     );
+  });
+});
+
+describe("interop", () => {
+  it("irc-framework and a WebSocket client talk in one room, with server-time and msgid", async () => {
+    const alice = await register(srv, uniq("alice"));
+    const bob = await register(srv, uniq("bob"));
+    const room = uniq("interop");
+
+    const ircMessages: Json[] = [];
+    const client = new IRC.Client();
+    bots.push(client);
+    const registered = new Promise<void>((resolve) => client.on("registered", () => resolve()));
+    const joined = new Promise<void>((resolve) =>
+      client.on("join", (e) => {
+        if (e.channel === `#${room}` && e.nick === alice.name) resolve();
+      }),
+    );
+    client.on("message", (e) => ircMessages.push(e));
+    client.connect({
+      host: "127.0.0.1",
+      port: srv.ircPort,
+      nick: alice.name,
+      username: alice.name,
+      gecos: "Alice via irc-framework",
+      account: { account: alice.name, password: alice.password },
+      enable_echomessage: true,
+      auto_reconnect: false,
+    });
+    await registered;
+    assert.equal(client.user.nick, alice.name);
+    for (const cap of ["sasl", "server-time", "message-tags", "batch"]) assert.ok(client.network.cap.isEnabled(cap), cap);
+    assert.equal(client.network.options.NETWORK, "Parley");
+    client.join(`#${room}`);
+    await joined;
+
+    const opened = await WsClient.open(srv.wsUrl, { token: bob.token });
+    const ws = opened.client;
+    web.push(ws);
+    const membership = (await ws.ok<Json>({ type: "join", room })).membership;
+    const roomId = membership.room.id as string;
+
+    // Web → IRC, with the message's time and id.
+    const sent = await ws.ok<Json>({ type: "send", room: roomId, clientId: "web-1", body: "hello from the web 🌍" });
+    const got = await eventually(
+      () => ircMessages.find((m) => m.message === "hello from the web 🌍"),
+      5000,
+      "the message on IRC",
+    );
+    assert.equal(got.nick, bob.name);
+    assert.equal(got.target, `#${room}`);
+    assert.equal(got.tags.msgid, sent.message.id);
+    assert.equal(got.time, sent.message.createdAt, "server-time is the time the message was stored");
+    assert.equal(got.tags.account, bob.name);
+
+    // IRC → web.
+    client.say(`#${room}`, "hello from IRC");
+    const e = await ws.waitForEvent(roomId, (ev) => ev.type === "message" && ev.message.body === "hello from IRC");
+    assert.equal(e.type === "message" && e.message.author, alice.name);
+    // echo-message: irc-framework sees its own message with the same id.
+    const echo = await eventually(() => ircMessages.find((m) => m.message === "hello from IRC"), 5000, "the echo");
+    assert.equal(echo.tags.msgid, e.type === "message" ? e.message.id : "");
+    // An action from IRC is a /me message on the web.
+    client.say(`#${room}`, "\x01ACTION waves\x01");
+    await ws.waitForEvent(roomId, (ev) => ev.type === "message" && ev.message.body === "/me waves");
   });
 });
