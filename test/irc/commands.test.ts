@@ -661,11 +661,18 @@ describe("people", () => {
     assert.deepEqual(codes(await a.c.exchange("SETNAME")), ["461"]);
   });
 
-  it("a guest may change nick; an account may not (902)", async () => {
+  it("a guest may change nick (IRC clients sharing a channel see it); an account may not (902)", async () => {
     const g = await guest();
+    const watcher = await guest();
+    const old = g.nick;
     const nick = uniq("renamed");
+    const from = watcher.messages.length;
     const r = await g.exchange(`NICK ${nick}`);
     assert.deepEqual(r.map(show), [`NICK ${nick}`]);
+    const seen = await watcher.waitFor((m) => m.command === "NICK", { from });
+    assert.equal(seen.source, `${old}!${old}@parley`);
+    const names = await watcher.exchange("NAMES #lobby");
+    assert.ok(names.some((m) => m.command === "353" && m.params[3]!.split(" ").includes(nick)));
     const a = await user();
     assert.deepEqual(codes(await a.c.exchange("NICK other")), ["902"]);
     assert.deepEqual(codes(await g.exchange(`NICK ${a.nick}`)), ["433"]);

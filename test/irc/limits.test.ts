@@ -39,6 +39,8 @@ before(async () => {
           registrationTimeoutMs: 1500,
           pingIntervalMs: 1500,
           pingTimeoutMs: 1000,
+          loginRate: { burst: 3, perSecond: 0.1 },
+          maxLinesBeforeRegistration: 40,
         },
       },
     }),
@@ -176,6 +178,28 @@ describe("line limits and bad input", () => {
     const ping = await c.waitFor((m) => m.command === "PING", { timeout: 5000 });
     assert.deepEqual(ping.params, ["parley.local"]);
     await c.waitFor((m) => m.command === "ERROR" && /Ping timeout/.test(m.params[0]!), { timeout: 5000 });
+  });
+
+  it("password checks per address are limited: the fourth SASL attempt is refused without a check", async () => {
+    const reg = await register(open, uniq("sasl"));
+    const c = await connect(open);
+    await c.exchange("CAP LS 302", "NICK x", "USER u 0 * :U", "CAP REQ :sasl");
+    const attempt = async (password: string) => {
+      await c.exchange("AUTHENTICATE PLAIN");
+      const r = await c.exchange(`AUTHENTICATE ${Buffer.from(`\0${reg.name}\0${password}`).toString("base64")}`);
+      return r.map((m) => `${m.command} ${m.params[1]}`);
+    };
+    for (let i = 0; i < 3; i++) assert.deepEqual(await attempt("wrong password"), ["904 SASL authentication failed"]);
+    const throttled = await attempt(reg.password);
+    assert.equal(throttled.length, 1);
+    assert.match(throttled[0]!, /^904 Too many login attempts/);
+  });
+
+  it("a client that sends too many lines without registering is dropped", async () => {
+    const c = await connect(open);
+    for (let i = 0; i < 45; i++) c.send(`NICK n${i}`);
+    await c.waitFor((m) => m.command === "ERROR" && /before registration/.test(m.params[0]!));
+    await c.waitClosed();
   });
 
   it("connections from one address are limited", async () => {

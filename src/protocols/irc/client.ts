@@ -119,6 +119,7 @@ export class IrcClient implements Peer, Writer {
   private readonly inbound = new Map<string, InboundBatch>();
   readonly clientPrefix = randomBytes(6).toString("base64url");
   private sent = 0;
+  private linesBeforeRegistration = 0;
   readonly address: string;
 
   constructor(
@@ -570,6 +571,11 @@ export class IrcClient implements Peer, Writer {
       }
     }
     const msg = parsed;
+    if (!this.registered && ++this.linesBeforeRegistration > this.opts.maxLinesBeforeRegistration) {
+      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "flood" });
+      this.quit("Too many lines before registration");
+      return;
+    }
     // Lines inside an open draft/multiline batch are parts of one message: collected, not run.
     const ref = msg.tags.batch;
     const batch = ref !== undefined ? this.inbound.get(ref) : undefined;
@@ -706,6 +712,10 @@ export class IrcClient implements Peer, Writer {
     }
     if (this.saslAccount) return this.saslAccount;
     if (this.pass !== null && this.opts.password === "") {
+      if (this.gw.loginWait(this.address) > 0) {
+        this.direct.add(this.numeric(N.ERR_PASSWDMISMATCH, "Too many login attempts from your address; try again later"));
+        throw new FatalReply("Too many login attempts");
+      }
       // PASS is the account's password: "password" for the account named like the nick, or "account:password".
       const colon = this.pass.indexOf(":");
       const [name, password] =

@@ -1,6 +1,7 @@
 // The IRC gateway's settings: the config file's "irc" object, checked once at startup.
 // Every key, its default and its meaning is documented in docs/irc.md.
 
+import type { Rate } from "../../core/rate-limit.ts";
 import { defaultFakelag, type FakelagOptions } from "./fakelag.ts";
 
 export interface OperCredentials {
@@ -41,6 +42,10 @@ export interface IrcOptions {
   /** Lines read but not yet handled (held back by fakelag) before the server stops reading from the socket. */
   maxQueuedLines: number;
   fakelag: FakelagOptions;
+  /** Password checks (SASL, PASS, OPER) and REGISTERs per address; exempt addresses are not limited. */
+  loginRate: Rate;
+  /** Lines a client may send before it completes registration. */
+  maxLinesBeforeRegistration: number;
   /** Accounts may be registered from IRC (draft/account-registration REGISTER). */
   registration: boolean;
   /** Largest message assembled from a draft/multiline batch, and its most lines. */
@@ -67,6 +72,8 @@ export const defaultIrcOptions: IrcOptions = {
   maxBufferedBytes: 4 * 1024 * 1024,
   maxQueuedLines: 64,
   fakelag: defaultFakelag,
+  loginRate: { burst: 10, perSecond: 0.2 },
+  maxLinesBeforeRegistration: 100,
   registration: true,
   multilineMaxBytes: 4000,
   multilineMaxLines: 100,
@@ -132,6 +139,14 @@ function check(key: string, def: unknown, value: unknown): unknown {
       out[k] = check(`fakelag.${k}`, (defaultFakelag as unknown as Record<string, unknown>)[k], v);
     }
     return out;
+  }
+  if (key === "loginRate") {
+    const r = value as Partial<Rate> | null;
+    const ok = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
+    if (typeof r !== "object" || r === null || !ok(r.burst) || !ok(r.perSecond) || Object.keys(r).length !== 2) {
+      throw new IrcConfigError('irc.loginRate must be { "burst": N, "perSecond": N } with positive numbers');
+    }
+    return { burst: r.burst, perSecond: r.perSecond };
   }
   if (typeof def === "number") {
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0)

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Chat } from "../../core/chat.ts";
+import { KeyedBuckets } from "../../core/rate-limit.ts";
 import type { Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
@@ -27,6 +28,7 @@ export class IrcGateway {
   /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
   private readonly guests = new Map<Id, boolean>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly logins: KeyedBuckets;
   private closing = false;
   readonly createdAt = new Date();
   private batchCounter = 0;
@@ -39,6 +41,7 @@ export class IrcGateway {
     readonly version: string,
   ) {
     this.exempt = new Set(opts.exemptAddresses);
+    this.logins = new KeyedBuckets(opts.loginRate);
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const c of this.clients) c.tick(now);
@@ -106,6 +109,15 @@ export class IrcGateway {
     const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     await Promise.all([...this.clients].map((c) => c.shutdown()));
     await Promise.all(closed);
+  }
+
+  /**
+   * Takes one password check (or account registration) for an address. Returns 0 when allowed,
+   * else the milliseconds to wait: each check costs a memory-hard hash, and guessing is slowed.
+   */
+  loginWait(address: string): number {
+    if (this.exempt.has(address)) return 0;
+    return this.logins.take(address, Date.now());
   }
 
   nextBatchId(): string {

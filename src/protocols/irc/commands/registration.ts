@@ -88,13 +88,24 @@ export const registration: CommandTable = {
         if (e.code === "NAME_TAKEN") throw new NumericReply(N.ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]);
         throw err;
       }
-      const old = c.source;
+      const line = { tags: {}, source: c.source, command: "NICK", params: [nick] };
       c.nick = nick;
-      for (const ch of c.channels.values()) {
-        const me = ch.members.get(account.id);
-        if (me) me.name = nick;
+      rb.add(line);
+      // IRC clients here that see this guest learn the new nick; the core has no rename event,
+      // so web clients show it once they reload the member list.
+      for (const other of c.gw.clients) {
+        if (!other.registered) continue;
+        let sees = other !== c && other.accountId === account.id;
+        for (const ch of other.channels.values()) {
+          const m = ch.members.get(account.id);
+          if (m) {
+            m.name = nick;
+            sees = true;
+          }
+        }
+        if (other.online.has(account.id)) other.online.set(account.id, nick);
+        if (sees && other !== c) other.direct.add(line);
       }
-      rb.add({ tags: {}, source: old, command: "NICK", params: [nick] });
     },
   },
 
@@ -175,6 +186,15 @@ export const registration: CommandTable = {
       if (given !== "*" && nameKey(given) !== nameKey(c.nick)) {
         throw new FailReply("REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", [name], "The account name must be your nick");
       }
+      const wait = c.gw.loginWait(c.address);
+      if (wait > 0) {
+        throw new FailReply(
+          "REGISTER",
+          "TEMPORARILY_UNAVAILABLE",
+          [name],
+          `Too many attempts; try again in ${Math.ceil(wait / 1000)} s`,
+        );
+      }
       try {
         const { account } = await c.gw.chat.register(name, password);
         c.saslAccount = account;
@@ -251,6 +271,10 @@ async function saslPlain(c: IrcClient, payload: string, rb: Sink): Promise<void>
   if (parts.length !== 3) throw fail();
   const [authzid, authcid, password] = parts as [string, string, string];
   if (authzid !== "" && nameKey(authzid) !== nameKey(authcid)) throw fail();
+  const wait = c.gw.loginWait(c.address);
+  if (wait > 0) {
+    throw new NumericReply(N.ERR_SASLFAIL, [`Too many login attempts; try again in ${Math.ceil(wait / 1000)} s`]);
+  }
   try {
     const account = await c.gw.chat.verifyPassword(authcid, password);
     c.saslAccount = account;

@@ -61,6 +61,7 @@ export const serverInfo: CommandTable = {
     needsRegistration: true,
     run({ client: c, msg, rb }) {
       const [name, password] = msg.params as [string, string];
+      if (c.gw.loginWait(c.address) > 0) throw new NumericReply(N.ERR_PASSWDMISMATCH, ["Too many attempts; try again later"]);
       const oper = c.opts.opers.find((o) => o.name === name);
       // Compared either way, so an unknown name takes as long as a wrong password.
       const ok = constantTimeEqual(password, oper?.password ?? "\0no such operator");
