@@ -182,16 +182,14 @@ export async function chat(argv: string[], env: NodeJS.ProcessEnv = process.env)
     { exitOnCtrlC: false, patchConsole: true, maxFps: 30 },
   );
   const stop = () => instance.unmount();
-  process.on("SIGTERM", stop);
-  process.on("SIGHUP", stop);
+  for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.on(sig, stop);
   let crashed: unknown = null;
   try {
     await instance.waitUntilExit();
   } catch (err) {
     crashed = err;
   } finally {
-    process.off("SIGTERM", stop);
-    process.off("SIGHUP", stop);
+    for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.off(sig, stop);
     const unsent = client.unacked;
     client.close();
     restore();
@@ -202,11 +200,14 @@ export async function chat(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return EXIT.OK;
 }
 
-/** Imports Ink, React and the app. Ink renders nothing interactive when it believes it runs under CI; this is a terminal. */
+/**
+ * Imports Ink, React and the app. Ink draws nothing until exit, and its colour library draws no
+ * colour, when the environment says CI; but this runs on a terminal, so they must not see it.
+ */
 async function loadScreen() {
   const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
-  process.env.CI = "0";
-  process.env.CONTINUOUS_INTEGRATION = "0";
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
   try {
     const [{ render }, { createElement }, { App }] = await Promise.all([
       import("ink"),

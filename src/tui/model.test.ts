@@ -104,6 +104,9 @@ describe("view model: opening", () => {
     const { s, fx } = setup(undefined, { want: "#dev" });
     assert.equal(s.current, "r-dev");
     assert.ok(fx.some((e) => e.kind === "remember" && e.room === "dev"));
+    const dm = room("r-dm", "dm:u-alice:u-bob", 3, "direct");
+    const { s: t } = setup([member(LOBBY), member(dm)], { want: "dm:u-alice:u-bob" });
+    assert.equal(t.current, "r-dm");
   });
 });
 
@@ -465,6 +468,22 @@ describe("view: layout by display width", () => {
     key(s, { kind: "insert", text: "x" });
     assert.deepEqual(render(s).cursor, { x: 3, y: 8 });
     assert.equal(plain(render(s)).length, 9);
+  });
+
+  it("survives tiny terminals", () => {
+    const { s } = setup();
+    frame(s, event(msg("r-lobby", 11, BOB, "中文 text and more text")));
+    key(s, { kind: "insert", text: "typed 你好 text that is long" });
+    for (const [cols, rows] of [
+      [1, 1],
+      [10, 3],
+      [12, 4],
+      [59, 5],
+    ] as const) {
+      act(s, { type: "resize", cols, rows });
+      const lines = screen(s);
+      for (const l of lines) assert.ok(width(l) <= Math.max(10, cols), `${cols}x${rows}: ${JSON.stringify(l)}`);
+    }
   });
 
   it("neutralises escape sequences in message bodies", () => {

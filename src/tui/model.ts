@@ -67,6 +67,8 @@ export interface RoomView {
   /** For a direct conversation, the other person's name. */
   peer: string | null;
   readInFlight: boolean;
+  /** Say that this room was opened for us once its other member's name is known. */
+  announce: boolean;
   /** When we last told the room we are typing (0: not typing). */
   typingSentAt: number;
 }
@@ -225,8 +227,28 @@ function newRoom(m: Membership, seq: number): RoomView {
     wantScroll: 0,
     peer: null,
     readInFlight: false,
+    announce: false,
     typingSentAt: 0,
   };
+}
+
+function announce(s: ChatState, room: RoomView): void {
+  room.announce = false;
+  const i = roomOrder(s).findIndex((r) => r.id === room.id);
+  const keys = i >= 0 && i < 9 ? ` (Alt+${i + 1})` : "";
+  notice(
+    s,
+    room.kind === "direct"
+      ? `${room.peer} opened a direct conversation with you: ${label(room)}${keys}.`
+      : `You are now in ${label(room)}${keys}.`,
+  );
+}
+
+/** Names a direct conversation after the other person. */
+function setPeer(s: ChatState, room: RoomView, name: string): void {
+  if (room.kind !== "direct" || room.peer !== null) return;
+  room.peer = name;
+  if (room.announce) announce(s, room);
 }
 
 /** Room id → last sequence seen, for hello.resume. */
@@ -270,10 +292,7 @@ function onWelcome(s: ChatState, w: Welcome, fx: Effect[]): void {
   if (first) {
     const want = s.wantRoom?.toLowerCase().replace(/^#/, "");
     const order = roomOrder(s);
-    const pick =
-      order.find((r) => want && (r.name.toLowerCase() === want || label(r).toLowerCase() === `@${want}`)) ??
-      order.find((r) => r.name === LOBBY) ??
-      order[0];
+    const pick = order.find((r) => want && r.name.toLowerCase() === want) ?? order.find((r) => r.name === LOBBY) ?? order[0];
     if (pick) enterRoom(s, pick.id, fx);
     notice(s, `Connected as ${w.account.name}${w.account.guest ? " (guest)" : ""}. Type /help for commands.`);
   } else {
@@ -307,7 +326,7 @@ function enterRoom(s: ChatState, id: string, fx: Effect[]): void {
   if (room.history === "none") loadHistory(room, fx);
   if (room.kind === "direct" && room.peer === null) fx.push(membersRequest(room, false));
   markRead(s, room, fx);
-  fx.push({ kind: "remember", room: room.kind === "direct" ? label(room) : room.name });
+  fx.push({ kind: "remember", room: room.name });
 }
 
 function addRoom(s: ChatState, m: Membership, fx: Effect[], peer: string | null = null): RoomView {
@@ -472,7 +491,10 @@ function onFrame(s: ChatState, f: ServerFrame, fx: Effect[]): void {
     case "joined": {
       const known = s.rooms.has(f.membership.room.id);
       const room = addRoom(s, f.membership, fx);
-      if (!known) notice(s, `You are now in ${label(room)}${room.kind === "direct" ? " (a direct conversation)" : ""}.`);
+      if (known) break;
+      // A direct conversation is announced once we know who it is with (its first events say).
+      if (room.kind === "direct" && room.peer === null) room.announce = true;
+      else announce(s, room);
       break;
     }
     default:
@@ -503,7 +525,7 @@ function onEvent(s: ChatState, e: RoomEvent, fx: Effect[]): void {
         if (mine && m.clientId) room.pending = room.pending.filter((p) => p.clientId !== m.clientId);
       });
       s.typing.get(room.id)?.delete(m.author);
-      if (room.kind === "direct" && !mine && room.peer === null) room.peer = m.author;
+      if (!mine) setPeer(s, room, m.author);
       if (live) room.markerSeq = Math.max(room.markerSeq, e.seq);
       if (mine) {
         if (room.id === s.current) room.markerSeq = Math.max(room.markerSeq, e.seq);
@@ -535,8 +557,8 @@ function onEvent(s: ChatState, e: RoomEvent, fx: Effect[]): void {
       addEvent(s, room, e, e.topic ? `${e.actor} set the topic: ${e.topic}` : `${e.actor} cleared the topic`);
       break;
     case "member": {
-      if (room.kind === "direct" && e.accountId !== me && room.peer === null) room.peer = e.name;
-      addEvent(s, room, e, memberText(e, label(room)));
+      if (e.accountId !== me) setPeer(s, room, e.name);
+      addEvent(s, room, e, memberText(e, room));
       if (e.accountId === me) {
         if (e.change === "role" && e.role) room.role = e.role;
         if (e.change === "mute" || e.change === "unmute") room.muted = e.change === "mute";
@@ -558,7 +580,8 @@ function addEvent(s: ChatState, room: RoomView, e: RoomEvent, text: string): voi
   anchored(s, room, () => insertItem(room, { kind: "event", key: e.seq, at: e.at, text }));
 }
 
-function memberText(e: Extract<RoomEvent, { type: "member" }>, where: string): string {
+function memberText(e: Extract<RoomEvent, { type: "member" }>, room: RoomView): string {
+  const where = room.kind === "direct" ? "the conversation" : label(room);
   switch (e.change) {
     case "join":
       return `${e.name} joined ${where}`;
@@ -621,7 +644,9 @@ function onReply(s: ChatState, a: Extract<Action, { type: "reply" }>, fx: Effect
       // The scroll offset counts from the bottom, so older lines added above leave the view where it is.
       for (const m of page.messages) addMessage(room, m);
       if (tag.older || room.history === "loading") room.history = page.more ? "more" : "complete";
-      if (tag.older) {
+      // A first page that does not fill the screen: fetch the one before it right away.
+      if (!tag.older && room.history === "more" && logHeight(s, room) < layout(s).logRows) loadOlder(room, fx);
+      else if (tag.older) {
         room.loadingOlder = false;
         if (room.wantScroll > room.scroll) room.scroll = Math.min(room.wantScroll, maxScroll(s, room));
         room.wantScroll = 0;
@@ -651,7 +676,7 @@ function onReply(s: ChatState, a: Extract<Action, { type: "reply" }>, fx: Effect
       const { members } = a.result as Results["members"];
       if (room?.kind === "direct") {
         const other = members.find((m) => m.accountId !== s.me?.id);
-        if (other) room.peer = other.name;
+        if (other) setPeer(s, room, other.name);
       }
       if (tag.show && room) {
         const list = members

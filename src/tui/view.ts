@@ -240,7 +240,7 @@ function roomListRows(s: ChatState, w: number, n: number): Row[] {
   order.slice(offset, offset + room).forEach((r, j) => {
     const i = offset + j;
     const key = i < 9 ? String(i + 1) : i === 9 ? "0" : " ";
-    const unread = r.id === s.current || r.unread === 0 ? "" : r.unread > 999 ? "999+" : String(r.unread);
+    const unread = r.id === s.current || r.unread === 0 ? "" : r.unread >= 1000 ? "1000+" : String(r.unread); // the server counts up to 1000
     const nameWidth = w - 3 - (unread ? width(unread) + 1 : 0);
     const text = `${key} ${fit(truncate(sanitize(label(r), false), nameWidth), nameWidth)}${unread ? ` ${unread}` : ""} `;
     rows.push([{ text: fit(text, w), inverse: r.id === s.current, bold: r.unread > 0 && r.id !== s.current }]);

@@ -63,6 +63,11 @@ describe("wrap", () => {
     assert.deepEqual(lines, [`${family}${family}`, family]);
   });
 
+  it("keeps indentation at the start of a paragraph, drops spaces at breaks", () => {
+    assert.deepEqual(wrap("  indented text here", 10), ["  indented", "text here"]);
+    assert.deepEqual(wrap("a\n  b", 10), ["a", "  b"]);
+  });
+
   it("starts a new line at each newline and keeps empty lines", () => {
     assert.deepEqual(wrap("one\n\ntwo", 10), ["one", "", "two"]);
   });

@@ -112,15 +112,18 @@ export function wrap(text: string, cols: number): string[] {
   for (const para of text.split("\n")) {
     let line = "";
     let used = 0;
+    // Spaces where a line was broken are dropped; those that start a paragraph (indentation) stay.
+    let broken = false;
     const flush = () => {
       lines.push(line.replace(/ +$/, ""));
       line = "";
       used = 0;
+      broken = true;
     };
     for (const u of units(para)) {
       if (u.space) {
         if (used + u.cols > limit) flush();
-        else if (used > 0) {
+        else if (used > 0 || !broken) {
           line += u.text;
           used += u.cols;
         }

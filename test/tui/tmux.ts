@@ -2,12 +2,16 @@
 // user's tmux), one session of a fixed size; send-keys types, capture-pane reads the screen.
 
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import stringWidth from "string-width";
 
 export class Tmux {
   readonly socket = `parley-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   readonly session = "chat";
   private started = false;
+  private readonly statusFile = join(mkdtempSync(join(tmpdir(), "parley-tmux-")), "status");
 
   constructor() {
     process.on("exit", () => this.kill());
@@ -17,11 +21,24 @@ export class Tmux {
     return execFileSync("tmux", ["-u", "-L", this.socket, "-f", "/dev/null", ...args], { encoding: "utf8", timeout: 10_000 });
   }
 
-  /** Runs `command` (a shell line) in a new detached session of cols × rows; the pane stays after it exits. */
+  /**
+   * Runs `command` (a shell line) in a new detached session of cols × rows. The shell waits for it
+   * and writes its exit status to a file (tmux's own record of it proved unreliable here: the
+   * server sometimes leaves the exited process unreaped for many seconds).
+   */
   start(command: string, cols: number, rows: number): void {
-    this.tmux(["new-session", "-d", "-s", this.session, "-x", String(cols), "-y", String(rows), command]);
+    this.tmux([
+      "new-session",
+      "-d",
+      "-s",
+      this.session,
+      "-x",
+      String(cols),
+      "-y",
+      String(rows),
+      `${command}; echo $? > ${this.statusFile}; sleep 600`,
+    ]);
     this.started = true;
-    this.tmux(["set-option", "-t", this.session, "remain-on-exit", "on"]);
   }
 
   /** Key names as tmux knows them (Enter, PPage, M-1, C-n …). */
@@ -43,14 +60,19 @@ export class Tmux {
     this.tmux(["resize-window", "-t", this.session, "-x", String(cols), "-y", String(rows)]);
   }
 
-  /**
-   * Whether the program in the pane has exited, and how (exit status, or the signal that ended
-   * it). The pane can read as dead (its terminal closed) a moment before tmux has the status.
-   */
-  paneDead(): { dead: boolean; status: number | null; signal: number | null } {
-    const out = this.tmux(["display-message", "-p", "-t", this.session, "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"]);
-    const [dead, status, signal] = out.trim().split(":");
-    return { dead: dead === "1", status: status ? Number(status) : null, signal: signal ? Number(signal) : null };
+  /** Waits until the program has exited; resolves with its exit status. */
+  async waitExit(timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (existsSync(this.statusFile)) {
+        const text = readFileSync(this.statusFile, "utf8").trim();
+        if (text !== "") return Number(text);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the program did not exit in ${timeoutMs} ms; the screen was:\n${this.screen().join("\n")}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Polls the screen until `check` accepts it; fails with the last screen. */
@@ -74,13 +96,15 @@ export class Tmux {
   }
 
   kill(): void {
-    if (!this.started) return;
-    this.started = false;
-    try {
-      this.tmux(["kill-server"]);
-    } catch {
-      // already gone
+    if (this.started) {
+      this.started = false;
+      try {
+        this.tmux(["kill-server"]);
+      } catch {
+        // already gone
+      }
     }
+    rmSync(dirname(this.statusFile), { recursive: true, force: true });
   }
 }
 
