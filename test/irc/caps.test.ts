@@ -398,10 +398,20 @@ describe("chathistory", () => {
       `CHATHISTORY FOO ${r.name} * 5`,
       `CHATHISTORY LATEST ${r.name} bogus 5`,
       `CHATHISTORY AFTER ${r.name} msgid=nosuchmessage 5`,
+      `CHATHISTORY AFTER ${r.name} seq=5 5`,
+      `CHATHISTORY LATEST #${uniq("none")} * 5`,
     );
     assert.deepEqual(
       errors.map((x) => `${x.command} ${x.params[1]}`),
-      ["FAIL INVALID_PARAMS", "FAIL INVALID_PARAMS", "FAIL UNKNOWN_COMMAND", "FAIL INVALID_PARAMS", "FAIL INVALID_MSGREFTYPE"],
+      [
+        "FAIL INVALID_PARAMS",
+        "FAIL INVALID_PARAMS",
+        "FAIL UNKNOWN_COMMAND",
+        "FAIL INVALID_PARAMS",
+        "FAIL MESSAGE_ERROR",
+        "FAIL INVALID_MSGREFTYPE",
+        "FAIL INVALID_TARGET",
+      ],
     );
   });
 

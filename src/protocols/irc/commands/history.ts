@@ -74,15 +74,13 @@ export const history: CommandTable = {
       const needed = sub === "BETWEEN" ? 5 : 4;
       if (msg.params.length < needed) throw fail("NEED_MORE_PARAMS", [sub], "Not enough parameters");
       const targetName = msg.params[1]!;
-      const ref = parseRef(msg.params[2]!);
-      const ref2 = sub === "BETWEEN" ? parseRef(msg.params[3]!) : null;
+      const ref = usable(parseRef(msg.params[2]!), sub);
+      const ref2 = sub === "BETWEEN" ? usable(parseRef(msg.params[3]!), sub) : null;
       const limit = limitOf(msg.params[needed - 1]);
-      if (ref.kind === "invalid" || ref2?.kind === "invalid")
-        throw fail("INVALID_PARAMS", [sub], "References are *, msgid=… or timestamp=…");
       if (ref.kind === "none" && sub !== "LATEST") throw fail("INVALID_PARAMS", [sub], "Only LATEST takes *");
       if (ref2?.kind === "none") throw fail("INVALID_PARAMS", [sub], "BETWEEN takes two references");
 
-      const target = await resolveTarget(c, targetName);
+      const target = await resolveTarget(c, targetName, sub);
       let messages: Message[] = [];
       if (target) {
         try {
@@ -91,7 +89,7 @@ export const history: CommandTable = {
           if (err instanceof FailReply) throw err;
           const e = toChatError(err);
           if (e.code === "NO_SUCH_MESSAGE")
-            throw fail("INVALID_MSGREFTYPE", [sub, targetName], "No such message in that conversation");
+            throw fail("MESSAGE_ERROR", [sub, targetName], "No such message in that conversation");
           if (e.code === "NOT_MEMBER" || e.code === "NO_SUCH_ROOM")
             throw fail("INVALID_TARGET", [sub, targetName], "No history there");
           throw err;
@@ -111,7 +109,7 @@ export const history: CommandTable = {
     needsRegistration: true,
     async run({ client: c, msg, rb }) {
       const name = msg.params[0]!;
-      const target = await resolveTarget(c, name, true);
+      const target = await resolveTarget(c, name, null);
       if (!target) throw new FailReply("MARKREAD", "INVALID_TARGET", [name], "You are not in that conversation");
       let seq = 0;
       if (msg.params.length > 1) {
@@ -132,18 +130,32 @@ export const history: CommandTable = {
   },
 };
 
-function parseRef(raw: string): Ref | { kind: "invalid" } {
+function parseRef(raw: string): Ref | { kind: "invalid" } | { kind: "unsupported"; type: string } {
   if (raw === "*") return { kind: "none" };
   if (raw.startsWith("msgid=") && raw.length > 6) return { kind: "msgid", id: raw.slice(6) };
   if (raw.startsWith("timestamp=")) {
     const at = Date.parse(raw.slice(10));
-    if (Number.isFinite(at)) return { kind: "time", at };
+    return Number.isFinite(at) ? { kind: "time", at } : { kind: "invalid" };
   }
+  const eq = raw.indexOf("=");
+  if (eq > 0) return { kind: "unsupported", type: raw.slice(0, eq) };
   return { kind: "invalid" };
 }
 
+/** The reference, or the standard reply for one of a type Parley does not know (or a malformed one). */
+function usable(r: ReturnType<typeof parseRef>, sub: string): Ref {
+  if (r.kind === "unsupported") {
+    throw new FailReply("CHATHISTORY", "INVALID_MSGREFTYPE", [sub, r.type], "References are msgid=… or timestamp=…");
+  }
+  if (r.kind === "invalid") {
+    throw new FailReply("CHATHISTORY", "INVALID_PARAMS", [sub], "References are *, msgid=<id> or timestamp=<ISO 8601>");
+  }
+  return r;
+}
+
 /** A channel (joined, or public) or a nick with whom a direct conversation exists; null when there is none. */
-async function resolveTarget(c: IrcClient, name: string, joinedOnly = false): Promise<Target | null> {
+async function resolveTarget(c: IrcClient, name: string, sub: string | null): Promise<Target | null> {
+  const joinedOnly = sub === null;
   if (c.isChannelName(name)) {
     const ch = c.channelByName(name);
     if (ch) return { roomId: ch.id, name: `#${ch.name}`, peer: null };
@@ -152,7 +164,7 @@ async function resolveTarget(c: IrcClient, name: string, joinedOnly = false): Pr
       const room = await c.conn().roomByName(name);
       return { roomId: room.id, name: `#${room.name}`, peer: null };
     } catch {
-      throw new FailReply("CHATHISTORY", "INVALID_TARGET", ["*", name], "No such channel");
+      throw new FailReply("CHATHISTORY", "INVALID_TARGET", [sub ?? "*", name], "No such channel");
     }
   }
   const d = c.directByPeer(name);
@@ -173,7 +185,7 @@ async function bound(c: IrcClient, roomId: Id, ref: Ref, side: "before" | "after
     case "msgid": {
       const m = await c.conn().message(ref.id);
       if (m.roomId !== roomId)
-        throw new FailReply("CHATHISTORY", "INVALID_MSGREFTYPE", [ref.id], "That message is not in this conversation");
+        throw new FailReply("CHATHISTORY", "MESSAGE_ERROR", [ref.id], "That message is not in this conversation");
       return m.seq;
     }
     case "time":
