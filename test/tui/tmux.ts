@@ -7,6 +7,16 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import stringWidth from "string-width";
 
+/** Whether tmux can be run here. */
+export function haveTmux(): boolean {
+  try {
+    execFileSync("tmux", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class Tmux {
   readonly socket = `parley-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   readonly session = "chat";
@@ -51,9 +61,11 @@ export class Tmux {
     this.tmux(["send-keys", "-t", this.session, "-l", text]);
   }
 
-  /** The screen, one string per row (trailing spaces trimmed by tmux). */
-  screen(): string[] {
-    return this.tmux(["capture-pane", "-p", "-t", this.session]).replace(/\n$/, "").split("\n");
+  /** The screen, one string per row (trailing spaces trimmed by tmux); with the SGR escapes when `styles`. */
+  screen(styles = false): string[] {
+    return this.tmux(["capture-pane", "-p", ...(styles ? ["-e"] : []), "-t", this.session])
+      .replace(/\n$/, "")
+      .split("\n");
   }
 
   resize(cols: number, rows: number): void {
