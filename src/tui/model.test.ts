@@ -248,6 +248,8 @@ describe("view model: delivery", () => {
     frame(s, event(msg("r-lobby", 11, BOB, "before")));
     reduce(s, { type: "status", status: { state: "offline", attempt: 1, retryAt: T0, reason: "lost" }, now: T0 });
     reduce(s, { type: "status", status: { state: "online" }, now: T0 });
+    assert.ok(screen(s).some((l) => l.includes("!! Disconnected: lost. Reconnecting…")));
+    assert.ok(screen(s).some((l) => l.includes("-- Reconnected.")));
     reduce(s, {
       type: "welcome",
       welcome: { account: ME, rooms: [member(room("r-lobby", "lobby", 14), 11, 3)], limits: LIMITS },

@@ -607,6 +607,7 @@ function memberText(e: Extract<RoomEvent, { type: "member" }>, room: RoomView): 
 function onStatus(s: ChatState, st: Status): void {
   const was = s.conn.state;
   s.conn = st;
+  if (st.state === "online" && was !== "online" && s.me !== null) notice(s, "Reconnected.");
   if (st.state === "offline" && was === "online") {
     notice(s, `Disconnected: ${st.reason}. Reconnecting…`, "error");
     for (const r of s.rooms.values()) r.readInFlight = false;
