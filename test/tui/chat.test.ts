@@ -86,7 +86,8 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     assert.ok(rows.some((r) => /│ \d\d:\d\d <bob> hello alice, from bob/.test(r)));
     // The author's name has a colour of its own (and brackets, for terminals without colour).
     const styled = tmux.screen(true).find((r) => r.includes("hello alice, from bob"))!;
-    assert.match(styled, /\x1b\[3[1-7]m(?:\x1b\[[0-9;]*m)*<bob> /);
+    const ESC = String.fromCharCode(27);
+    assert.match(styled, new RegExp(`${ESC}\\[3[1-7]m(?:${ESC}\\[[0-9;]*m)*<bob> `));
   });
 
   it("sends what is typed (Enter), and the other participant receives it", async () => {
