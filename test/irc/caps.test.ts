@@ -326,6 +326,18 @@ describe("both ways with the web", () => {
     assert.equal(bad[0]?.params[1], "MULTILINE_INVALID_TARGET");
   });
 
+  it("a long topic set on the web is cut to fit 512 bytes on IRC", async () => {
+    const a = await account();
+    const r = await room(a);
+    const from = a.c.messages.length;
+    await a.w.ok({ type: "topic", room: r.id, topic: "語".repeat(300) });
+    await a.c.waitFor((x) => x.command === "TOPIC", { from });
+    const raw = a.c.raw.find((l) => l.includes(" TOPIC "))!;
+    const body = raw.slice(raw.indexOf(" ") + 1);
+    assert.ok(Buffer.byteLength(body) + 2 <= 512, `${Buffer.byteLength(body)} bytes`);
+    assert.ok(!raw.includes("\uFFFD"));
+  });
+
   it("a long web message is split to fit 512 bytes (multiline: concat lines)", async () => {
     const a = await account();
     const plain = await account([]);

@@ -6,8 +6,9 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { api, register, uniq } from "../helpers/http.ts";
+import { api, type Json, register, uniq } from "../helpers/http.ts";
 import { freePort, LOOSE_LIMITS, startServer, type TestServer, tempDir } from "../helpers/server.ts";
+import { WsClient } from "../helpers/ws-client.ts";
 import { IrcTestClient } from "./irc-client.ts";
 
 let open: TestServer;
@@ -40,6 +41,7 @@ before(async () => {
           pingIntervalMs: 1500,
           pingTimeoutMs: 1000,
           loginRate: { burst: 3, perSecond: 0.1 },
+          maxBufferedBytes: 256 * 1024,
           maxLinesBeforeRegistration: 40,
         },
       },
@@ -200,6 +202,29 @@ describe("line limits and bad input", () => {
     for (let i = 0; i < 45; i++) c.send(`NICK n${i}`);
     await c.waitFor((m) => m.command === "ERROR" && /before registration/.test(m.params[0]!));
     await c.waitClosed();
+  });
+
+  it("a client that stops reading is dropped once its output passes maxBufferedBytes; the server goes on", async () => {
+    const reg = await register(open, uniq("slow"));
+    const { client: w } = await WsClient.open(open.wsUrl, { token: reg.token });
+    try {
+      const room = (await w.ok<Json>({ type: "create", name: uniq("big") })).membership.room;
+      const body = "x".repeat(3900);
+      for (let i = 0; i < 100; i++) await w.ok({ type: "send", room: room.id, clientId: `b${i}`, body });
+      const c = await guest();
+      c.socket.pause();
+      // Each answer is about 400 KB; the kernel's buffers take a few MB, then the bound is hit.
+      for (let i = 0; i < 60; i++) c.send(`CHATHISTORY LATEST #${room.name} * 100`);
+      await new Promise((r) => setTimeout(r, 1500));
+      c.socket.resume();
+      await c.waitClosed(15_000);
+      const metrics = await api(open, "GET", "/metrics");
+      assert.match(metrics.text, /parley_disconnects_total\{protocol="irc",reason="slow_consumer"\} [1-9]/);
+      const other = await guest();
+      assert.ok(other.open);
+    } finally {
+      await w.close();
+    }
   });
 
   it("connections from one address are limited", async () => {

@@ -11,13 +11,13 @@ import type { Socket } from "node:net";
 import { LOBBY } from "../../core/chat.ts";
 import type { Connection, Peer } from "../../core/connection.ts";
 import { ChatError, toChatError } from "../../core/errors.ts";
-import { checkAccountName, directRoomName, nameKey } from "../../core/names.ts";
+import { checkAccountName, nameKey } from "../../core/names.ts";
 import type { Account, Ephemeral, Id, Member, Membership, Role, Room, RoomEvent } from "../../core/types.ts";
 import { whenDrained } from "../backpressure.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { defaultLineLimits, type IrcMessage, ParseError, parseLine, serialize } from "./message.ts";
+import { defaultLineLimits, type IrcMessage, ParseError, parseLine, serialize, truncateUtf8 } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
 import { chatErrorReply, FailReply, FatalReply, NumericReply } from "./replies.ts";
@@ -161,9 +161,9 @@ export class IrcClient implements Peer, Writer {
   write(m: IrcMessage): void {
     if (this.closing && m.command !== "ERROR") return;
     if (this.socket.destroyed || !this.socket.writable) return;
-    const line = `${serialize(m)}\r\n`;
+    const line = `${fit(m)}\r\n`;
     this.out.push(line);
-    this.outBytes += line.length;
+    this.outBytes += Buffer.byteLength(line);
     if (this.outBytes + this.socket.writableLength > this.opts.maxBufferedBytes) {
       // It stopped reading: drop it rather than buffer without bound. It can fetch what it
       // missed with CHATHISTORY when it comes back.
@@ -836,10 +836,6 @@ export class IrcClient implements Peer, Writer {
     if (this.account) this.gw.removeAccountClient(this.account.id, this);
     this.connection?.close();
     this.connection = null;
-    if (this.away !== null && this.account) {
-      // Others saw this connection's away message; it is gone with it.
-      this.away = null;
-    }
   }
 
   async shutdown(): Promise<void> {
@@ -857,10 +853,21 @@ export class IrcClient implements Peer, Writer {
       throw new NumericReply(N.ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname: use letters, digits, '_' or '-'"]);
     }
   }
+}
 
-  directRoomNameWith(otherId: Id): string {
-    return directRoomName(this.accountId, otherId);
-  }
+/**
+ * Serializes a message, cutting its last parameter (at a UTF-8 boundary) if the line would pass
+ * 512 bytes: long texts (messages) are split before they get here, so this only trims the odd
+ * long topic, real name or away message.
+ */
+function fit(m: IrcMessage): string {
+  const line = serialize(m);
+  const bodyStart = line.startsWith("@") ? line.indexOf(" ") + 1 : 0;
+  const over = Buffer.byteLength(line) - Buffer.byteLength(line.slice(0, bodyStart)) + 2 - 512;
+  if (over <= 0 || m.params.length === 0) return line;
+  const last = m.params[m.params.length - 1]!;
+  const cut = truncateUtf8(last, Math.max(0, Buffer.byteLength(last) - over));
+  return serialize({ ...m, params: [...m.params.slice(0, -1), cut] });
 }
 
 /** The other account of a direct room named dm:<id>:<id> (itself for a conversation with oneself). */
