@@ -94,6 +94,17 @@ export class IrcTestClient {
     for (const w of ws) w();
   }
 
+  /** Resolves when something arrives (or the connection closes), or after `ms`; leaves no timer behind. */
+  private changed(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   send(line: string | Buffer): void {
     this.socket.write(typeof line === "string" ? `${line}\r\n` : Buffer.concat([line, Buffer.from("\r\n")]));
   }
@@ -111,7 +122,7 @@ export class IrcTestClient {
       if (this.socket.destroyed) throw new Error(`connection closed while waiting; got:\n${this.raw.slice(-30).join("\n")}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting; got:\n${this.raw.slice(-40).join("\n")}`);
-      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), new Promise((r) => setTimeout(r, left))]);
+      await this.changed(left);
     }
   }
 
@@ -135,7 +146,17 @@ export class IrcTestClient {
   }
 
   async waitClosed(timeout = 5000): Promise<void> {
-    await Promise.race([this.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("still open")), timeout))]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.closed,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("still open")), timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   close(): void {
