@@ -276,6 +276,11 @@ describe("both ways with the web", () => {
     await a.w.ok({ type: "typing", room: r.id, typing: true });
     const t = await b.c.waitFor((x) => x.command === "TAGMSG" && x.tags["+typing"] === "active", { from });
     assert.equal(t.source?.split("!")[0], a.nick);
+    // Typing at a nick with no conversation yet opens none, and says nothing.
+    assert.deepEqual(await b.c.exchange(`@+typing=active TAGMSG ${a.nick}`), []);
+    const { client: again, welcome } = await WsClient.open(srv.wsUrl, { token: a.reg.token });
+    web.push(again);
+    assert.ok(!(welcome.rooms as Json[]).some((m) => m.room.kind === "direct"));
   });
 
   it("multiline: web text with newlines is one batch for draft/multiline clients, separate lines otherwise", async () => {

@@ -396,13 +396,21 @@ export class IrcClient implements Peer, Writer {
     return this.openDirect(m.room, peer ? { peerId: peer.id, peerName: peer.name } : undefined);
   }
 
-  /** The room id for a message target (a channel this client is in, or a nick). */
-  async roomFor(target: string): Promise<Id> {
+  /**
+   * The room id for a message target: a channel, or a nick (its direct conversation, opened in the
+   * core when `open`; otherwise only an existing one, NO_SUCH_ACCOUNT when there is none).
+   */
+  async roomFor(target: string, open = true): Promise<Id> {
     if (this.isChannelName(target)) {
       const ch = this.channelByName(target);
       if (ch) return ch.id;
       const room = await this.conn().roomByName(target);
       return room.id;
+    }
+    if (!open) {
+      const d = this.directByPeer(target);
+      if (!d) throw new ChatError("NO_SUCH_ACCOUNT", "no conversation with that nick");
+      return d.id;
     }
     return (await this.directWith(target)).id;
   }

@@ -36,7 +36,9 @@ export const messages: CommandTable = {
       const target = msg.params[0]!;
       const tags = msg.tags;
       try {
-        const roomId = await c.roomFor(target);
+        // Typing or reacting does not start a conversation with a nick; without one it goes nowhere.
+        if (!c.isChannelName(target) && !c.directByPeer(target)) return;
+        const roomId = await c.roomFor(target, false);
         const typing = tags["+typing"];
         if (typing !== undefined && Object.hasOwn(tags, "+typing")) {
           await c.conn().typing(roomId, typing === "active");
@@ -101,7 +103,7 @@ export const messages: CommandTable = {
       const [target, msgid] = msg.params as [string, string];
       let roomId: Id;
       try {
-        roomId = await c.roomFor(target);
+        roomId = await c.roomFor(target, false);
       } catch {
         throw new FailReply("REDACT", "INVALID_TARGET", [target], "You cannot delete messages there");
       }
