@@ -2,7 +2,17 @@
 // Run with --help for the flags; docs/benchmarks.md explains the method and the results.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
@@ -56,6 +66,8 @@ Flags:
   --connect-batch N     clients connecting at once (default 100)
   --body-bytes N        message body size (default 64)
   --no-pin              do not pin the server and the generators to separate cores with taskset
+  --node-flags "F …"    extra node flags for the server process, e.g. "--trace-gc" (split on spaces)
+  --keep-logs           copy each server's stdout/stderr to the --out dir (server-<target>-<run>-<time>.log)
   --profile             run the server once with node --cpu-prof and print its top self-time functions
                         (Parley only, unless --targets is given)
   --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
@@ -90,6 +102,8 @@ interface Options {
   bodyBytes: number;
   pin: boolean;
   profile: boolean;
+  nodeFlags: string[];
+  keepLogs: boolean;
   maxMinutes: number;
   quietWaitS: number;
   quietCores: number;
@@ -122,6 +136,8 @@ function parseFlags(argv: string[]): Options | null {
     bodyBytes: 64,
     pin: true,
     profile: false,
+    nodeFlags: [],
+    keepLogs: false,
     maxMinutes: 40,
     quietWaitS: quick ? 5 : 60,
     quietCores: 0.3,
@@ -203,6 +219,13 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--no-pin":
         o.pin = false;
+        break;
+      case "--node-flags":
+        o.nodeFlags = (v() ?? "").split(" ").filter((f) => f.length > 0);
+        for (const f of o.nodeFlags) if (!f.startsWith("--")) throw new Error(`--node-flags: ${f} is not a node flag`);
+        break;
+      case "--keep-logs":
+        o.keepLogs = true;
         break;
       case "--profile":
         o.profile = true;
@@ -505,7 +528,7 @@ function placement(o: Options): Placement {
   return { serverCpu: 0, genCpus, genCores: Math.min(o.generators, n - 1) };
 }
 
-function targetCommand(t: TargetName, port: number, dataDir: string, profileDir: string | null): string[] {
+function targetCommand(t: TargetName, port: number, dataDir: string, profileDir: string | null, flags: string[]): string[] {
   const node = process.execPath;
   if (t === "parley") {
     const config = join(dataDir, "bench.json");
@@ -521,6 +544,7 @@ function targetCommand(t: TargetName, port: number, dataDir: string, profileDir:
     const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
     return [
       node,
+      ...flags,
       ...prof,
       "bin/parley.js",
       "serve",
@@ -542,6 +566,7 @@ function targetCommand(t: TargetName, port: number, dataDir: string, profileDir:
   }
   return [
     node,
+    ...flags,
     ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
     "--import",
     "tsx",
@@ -586,7 +611,11 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const port = await freePort();
   const logFile = join(tmp, "server.log");
-  const server = startChild(targetCommand(t, port, tmp, profileDir), { log: logFile, cpu: place.serverCpu, ipc: false });
+  const server = startChild(targetCommand(t, port, tmp, profileDir, o.nodeFlags), {
+    log: logFile,
+    cpu: place.serverCpu,
+    ipc: false,
+  });
   const gens: Generator[] = [];
   try {
     await waitHealthy(port, server, 30_000);
@@ -763,6 +792,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
     for (const g of gens) g.send({ cmd: "close" });
     await Promise.all(gens.map((g) => stopChild(g.child, 2000)));
     await stopChild(server, 15_000);
+    if (o.keepLogs && existsSync(logFile)) copyFileSync(logFile, join(o.out, `server-${t}-${run}-${stamp()}.log`));
     rmSync(tmp, { recursive: true, force: true });
     tmpDirs.delete(tmp);
   }
