@@ -17,8 +17,7 @@ import { type LineOptions, LineServer } from "./protocols/line/server.ts";
 import { WsGateway, type WsOptions } from "./protocols/ws/server.ts";
 import { PgStore } from "./store/postgres/index.ts";
 import { SqliteStore } from "./store/sqlite/index.ts";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "./version.ts";
 
 export interface ServerConfig {
   host: string;

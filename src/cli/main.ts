@@ -1,6 +1,6 @@
 // `parley`: the command-line entry point. Each subcommand lives in its own module.
 
-import { VERSION } from "../server.ts";
+import { VERSION } from "../version.ts";
 import { serve } from "./serve.ts";
 
 const HELP = `Usage: parley <command> [options]

@@ -6,7 +6,8 @@ import { createLogger, type Level } from "../log.ts";
 import { IrcConfigError, type IrcOptions, resolveIrcOptions } from "../protocols/irc/options.ts";
 import { defaultLineOptions } from "../protocols/line/server.ts";
 import { defaultWsOptions } from "../protocols/ws/server.ts";
-import { startServer, VERSION } from "../server.ts";
+import { startServer } from "../server.ts";
+import { VERSION } from "../version.ts";
 import { helpText, type OptionTable, parseOptions, UsageError } from "./options.ts";
 
 export const serveOptions = {

@@ -482,7 +482,10 @@ export class Connection implements Subscriber {
   /** Spends one message token from this connection and from the account; persistent flooding is fatal. */
   private spend(): void {
     const now = this.ctx.clock.now();
-    const wait = Math.max(this.bucket.take(now), this.ctx.accountMessages.take(this.accountId, now));
+    // The account's budget is shared by all its connections: a connection already over its own
+    // limit must not drain it for the others.
+    const connWait = this.bucket.take(now);
+    const wait = connWait > 0 ? connWait : this.ctx.accountMessages.take(this.accountId, now);
     if (wait === 0) {
       this.strikes = 0;
       return;
