@@ -2,6 +2,7 @@
 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { LocalBus } from "./bus/local.ts";
 import { RedisBus } from "./bus/redis.ts";
 import { Chat } from "./core/chat.ts";
@@ -9,6 +10,7 @@ import type { Limits } from "./core/limits.ts";
 import type { Bus, Store } from "./core/ports.ts";
 import { argon2Hasher } from "./hasher/argon2.ts";
 import { createHttpServer } from "./http/server.ts";
+import { loadStaticSite } from "./http/static.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import type { IrcOptions } from "./protocols/irc/options.ts";
@@ -38,6 +40,8 @@ export interface ServerConfig {
   limits: Partial<Limits>;
   ws: Partial<WsOptions>;
   line: Partial<LineOptions>;
+  /** The built web client to serve (default: the package's web/dist). */
+  webDir?: string;
   log: Logger;
 }
 
@@ -69,7 +73,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   await chat.start();
 
   const ws = new WsGateway(chat, cfg.log.child({ protocol: "ws" }), metrics, cfg.ws);
-  const http = createHttpServer({ chat, ws, metrics, log: cfg.log.child({ protocol: "http" }), version: VERSION });
+  const webDir = cfg.webDir ?? fileURLToPath(new URL("../web/dist", import.meta.url));
+  const site = loadStaticSite(webDir);
+  if (!site) cfg.log.warn("no web client build; serving the API only (npm run build:web builds it)", { webDir });
+  const http = createHttpServer({ chat, ws, metrics, log: cfg.log.child({ protocol: "http" }), version: VERSION, site });
   const httpAddress = await new Promise<AddressInfo>((resolve, reject) => {
     http.once("error", reject);
     http.listen(cfg.port, cfg.host, () => resolve(http.address() as AddressInfo));

@@ -8,6 +8,7 @@ import type { Account } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { WsGateway } from "../protocols/ws/server.ts";
+import type { StaticSite } from "./static.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -64,6 +65,8 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   version: string;
+  /** The built web client; null serves the API only (GET / then lists the endpoints). */
+  site?: StaticSite | null;
 }
 
 export function createHttpServer(deps: HttpDeps): Server {
@@ -163,6 +166,9 @@ export function createHttpServer(deps: HttpDeps): Server {
     const url = new URL(req.url ?? "/", "http://localhost");
     let reply: Reply;
     try {
+      if (deps.site && (req.method === "GET" || req.method === "HEAD") && isSitePath(url.pathname)) {
+        if (deps.site.serve(req, res, url.pathname)) return;
+      }
       const route = routes.find(([m, p]) => p.test(url.pathname) && (m === req.method || (m === "GET" && req.method === "HEAD")));
       if (!route) {
         const known = routes.some(([, p]) => p.test(url.pathname));
@@ -205,6 +211,11 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
   return server;
+}
+
+/** Paths the API owns; everything else may be the web client. */
+function isSitePath(pathname: string): boolean {
+  return !/^\/(?:api(?:\/|$)|ws$|healthz$|metrics$)/.test(pathname);
 }
 
 function errorBody(e: ChatError) {

@@ -6,6 +6,9 @@ import Type from "typebox";
 import type { ErrorCode } from "../../core/errors.ts";
 import type { Account, Ephemeral, HistoryPage, Member, Membership, Message, Room, RoomEvent } from "../../core/types.ts";
 
+// The data the frames carry, re-exported so that clients take every wire type from this module.
+export type { Account, ErrorCode, HistoryPage, Member, Membership, Message, Room, RoomEvent };
+
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const RequestId = Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]));
 const Seq = Type.Integer({ minimum: 0 });

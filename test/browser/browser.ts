@@ -1,0 +1,75 @@
+// Real headless Chromium (Debian's `chromium` package) driven by playwright-core, for the web
+// client's browser tests. One browser per test file; each simulated person gets their own origin
+// (127.0.0.1 and localhost), so their localStorage sessions never mix.
+
+import { existsSync } from "node:fs";
+import { type BrowserContext, type ConsoleMessage, chromium, type Page } from "playwright-core";
+import { tempDir } from "../helpers/server.ts";
+
+export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium";
+
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Why the browser tests cannot run here, or null. Under CI a missing browser is a failure. */
+export function missingBrowser(): string | null {
+  if (existsSync(CHROMIUM)) return null;
+  const why = `Chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set PARLEY_CHROMIUM)`;
+  if (process.env.CI) throw new Error(why);
+  return why;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  /** Console errors and uncaught page errors seen on any page so far. */
+  errors: string[];
+  newPage(opts?: { width?: number; height?: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(opts: { locale?: string; colorScheme?: "light" | "dark" } = {}): Promise<Browser> {
+  const context = await chromium.launchPersistentContext(tempDir("parley-chromium-"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    locale: opts.locale ?? "en-US",
+    colorScheme: opts.colorScheme ?? "light",
+    viewport: { width: 1280, height: 800 },
+    timezoneId: "UTC",
+  });
+  context.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  const watch = (page: Page) => {
+    page.on("console", (m: ConsoleMessage) => {
+      if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
+  };
+  for (const p of context.pages()) watch(p);
+  context.on("page", watch);
+  return {
+    context,
+    errors,
+    async newPage(size = {}) {
+      const page = context.pages().find((p) => p.url() === "about:blank") ?? (await context.newPage());
+      await page.setViewportSize({ width: size.width ?? 1280, height: size.height ?? 800 });
+      return page;
+    },
+    close: () => context.close(),
+  };
+}
+
+/** The same server under a second loopback origin (its own storage), for a second person. */
+export function otherOrigin(httpUrl: string): string {
+  const url = new URL(httpUrl);
+  url.hostname = "localhost";
+  return url.origin;
+}
