@@ -73,3 +73,22 @@ export function otherOrigin(httpUrl: string): string {
   url.hostname = "localhost";
   return url.origin;
 }
+
+/**
+ * The little of the DOM that page functions in these tests use. The tests type-check with the
+ * Node libraries only (the DOM's globals would clash with Node's), so page code casts to these.
+ */
+export interface El {
+  tagName: string;
+  textContent: string | null;
+  innerText: string;
+  outerHTML: string;
+  scrollTop: number;
+  href?: string;
+  labels?: { length: number } | null;
+  classList: { contains(name: string): boolean };
+  getAttribute(name: string): string | null;
+  getAttributeNames(): string[];
+  querySelector(selector: string): El | null;
+  closest(selector: string): El | null;
+}

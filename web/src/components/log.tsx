@@ -51,6 +51,18 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
   const shown = rows.slice(startIdx, endIdx);
   const pending = win.end === null ? client.outbox.forRoom(room.id) : [];
 
+  /** The key of the first message row at or after index i: day and divider rows move when pages load. */
+  const keyAt = (i: number): string | null => {
+    for (let k = i; k < rows.length; k++) if (rows[k]!.kind === "msg") return rows[k]!.key;
+    return null;
+  };
+  /** The window end for index e (exclusive): null when it reaches the newest row. */
+  const endKey = (e: number): string | null => {
+    if (e >= rows.length) return null;
+    for (let k = e - 1; k >= 0; k--) if (rows[k]!.kind === "msg") return rows[k]!.key;
+    return null;
+  };
+
   /** Remembers where the first visible row is, so it can be put back after the window moves. */
   const rememberAnchor = () => {
     const el = scroller.current;
@@ -68,17 +80,17 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
     if (!el || rows.length === 0) return;
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
     if (el.scrollTop < EDGE_PX) {
-      if (startIdx > 0) {
+      const s = Math.max(0, startIdx - STEP_ROWS);
+      if (keyAt(s) !== keyAt(startIdx)) {
         rememberAnchor();
-        const s = Math.max(0, startIdx - STEP_ROWS);
         const e = Math.min(endIdx, s + MAX_ROWS);
-        setWin({ start: rows[s]!.key, end: e >= rows.length ? null : rows[e - 1]!.key });
+        setWin({ start: keyAt(s), end: endKey(e) });
         return;
       }
       if (room.olderMore && room.loaded === "yes" && !loadingOlder.current) {
         loadingOlder.current = true;
         rememberAnchor();
-        setWin((w) => ({ ...w, start: rows[startIdx]?.key ?? null }));
+        setWin((w) => ({ ...w, start: keyAt(startIdx) }));
         void client.loadOlder(room.id).finally(() => {
           loadingOlder.current = false;
         });
@@ -89,7 +101,7 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
       rememberAnchor();
       const e = Math.min(rows.length, endIdx + STEP_ROWS);
       const s = Math.max(startIdx, e - MAX_ROWS);
-      setWin({ start: rows[s]!.key, end: e >= rows.length ? null : rows[e - 1]!.key });
+      setWin({ start: keyAt(s), end: endKey(e) });
     }
   };
 
@@ -110,7 +122,7 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
     positioned.current = true;
     const divider = rows.findIndex((r) => r.kind === "unread");
     if (divider !== -1 && divider < rows.length - WINDOW_ROWS) {
-      setWin({ start: rows[Math.max(0, divider - 20)]!.key, end: null });
+      setWin({ start: keyAt(Math.max(0, divider - 20)), end: null });
     }
     if (divider !== -1) {
       requestAnimationFrame(() => {
@@ -140,6 +152,17 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
     if (stick.current && win.end === null && endIdx - startIdx > MAX_ROWS) setWin({ start: null, end: null });
   });
 
+  // A resize (phone rotation, window drag, the composer growing) keeps a followed bottom in view.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
   // Keep loading or sliding while the viewport still sits at an edge (e.g. a tall screen).
   useEffect(() => {
     const timer = setTimeout(slide, 0);
@@ -154,6 +177,7 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
     client.readActive();
   };
 
+  const showsOldest = keyAt(0) === keyAt(startIdx);
   const name = room.membership.room.kind === "direct" ? `@${room.peer ?? ""}` : `#${room.membership.room.name}`;
   return (
     <div class="log-wrap">
@@ -161,10 +185,10 @@ export function MessageLog(props: { client: ChatClient; room: RoomState; onCompo
       <div class="log" ref={scroller} onScroll={onScroll} role="log" aria-label={t("log.label", { room: name })} tabIndex={0}>
         {room.loaded !== "yes" ? (
           <p class="muted center">{t("log.loading")}</p>
-        ) : startIdx === 0 && !room.olderMore ? (
+        ) : showsOldest && !room.olderMore ? (
           <p class="muted center start">{t("log.start", { room: name })}</p>
         ) : (
-          startIdx === 0 && <p class="muted center">{t("log.loading")}</p>
+          showsOldest && <p class="muted center">{t("log.loading")}</p>
         )}
         {shown.map((r) => renderRow(r))}
         {pending.map((e) => (

@@ -38,6 +38,6 @@ function renderNode(n: MdNode, me: string): ComponentChildren {
         </a>
       );
     case "mention":
-      return <span class={n.name.toLowerCase() === me ? "mention me" : "mention"}>@{n.name}</span>;
+      return <span class={n.name.toLowerCase() === me ? "mention mention-me" : "mention"}>@{n.name}</span>;
   }
 }
