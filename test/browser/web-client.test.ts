@@ -94,6 +94,11 @@ describe("web client in Chromium", { skip }, () => {
     const b = await signUp(B, bob);
     assert.equal(await b.locator(".me .tag", { hasText: "admin" }).count(), 0);
 
+    // Typing shows on the other side, and goes away when the message arrives.
+    await composer(b).pressSequentially("typing…");
+    await a.locator(".typing", { hasText: `${bob} is typing…` }).waitFor();
+    await composer(b).fill("");
+
     await say(a, `hello from ${ann}`);
     await seen(b, `hello from ${ann}`);
     await say(b, `hi ${ann}, **bold** and \`code\``);

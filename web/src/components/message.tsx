@@ -15,7 +15,7 @@ export function formatTime(lang: string, ms: number, full = false): string {
   const key = `${lang}|${full}`;
   let f = timeFormats.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(lang, full ? { dateStyle: "full", timeStyle: "short" } : { hour: "2-digit", minute: "2-digit" });
+    f = new Intl.DateTimeFormat(lang, full ? { dateStyle: "full", timeStyle: "short" } : { hour: "numeric", minute: "2-digit" });
     timeFormats.set(key, f);
   }
   return f.format(ms);

@@ -63,10 +63,20 @@ export function RoomView(props: {
               {t("header.invite")}
             </button>
           )}
-          <button type="button" aria-pressed={props.membersOpen} onClick={props.onToggleMembers} title={t("header.showMembers")}>
+          <button
+            type="button"
+            aria-pressed={props.membersOpen}
+            onClick={props.onToggleMembers}
+            title={t("header.showMembers")}
+            aria-label={members === undefined ? t("header.showMembers") : t("header.members", { n: members })}
+          >
             <Icon name="members" />
-            <span class="count">{members ?? ""}</span>
-            <span class="label">{members === undefined ? t("header.showMembers") : t("header.members", { n: members })}</span>
+            <span class="count" aria-hidden="true">
+              {members ?? ""}
+            </span>
+            <span class="label" aria-hidden="true">
+              {members === undefined ? t("header.showMembers") : t("header.members", { n: members })}
+            </span>
           </button>
           <button
             type="button"
