@@ -16,8 +16,8 @@ try {
   const carol = await register(srv, "carol", "correct horse");
   const open = async (token: string) => (await WsClient.open(srv.wsUrl, { token })).client;
   const [cb, cc] = [await open(bob.token), await open(carol.token)];
-  const rust = (await cb.request({ type: "create", name: "rust", topic: "Systems programming, borrow checker support group" })).result
-    .membership.room.id as string;
+  const rust = (await cb.request({ type: "create", name: "rust", topic: "Systems programming, borrow checker support group" }))
+    .result.membership.room.id as string;
   await cc.request({ type: "join", room: "rust" });
   await cb.request({ type: "create", name: "design" });
   let n = 0;
@@ -28,7 +28,7 @@ try {
   const q = await say(cb, "The `impl Trait` capture rules changed a bit.");
   await say(cc, "Yes! Migration was mostly `cargo fix --edition`.", q);
   await say(cc, "Notes here: https://doc.rust-lang.org/edition-guide/");
-  await say(cb, "```rust\nfn main() {\n    println!(\"hello, 2024\");\n}\n```");
+  await say(cb, '```rust\nfn main() {\n    println!("hello, 2024");\n}\n```');
   const e = await say(cc, "@mei you wanted to see this");
   await cc.request({ type: "react", message: e, emoji: "🎉" });
   await say(cb, "/me waves");

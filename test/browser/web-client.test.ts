@@ -20,7 +20,8 @@ describe("web client in Chromium", { skip }, () => {
   let B: string; // origin of person B (its own localStorage)
 
   before(async () => {
-    [srv, browser] = await Promise.all([startServer({ config: { limits: LOOSE_LIMITS } }), launchBrowser()]);
+    srv = await startServer({ config: { limits: LOOSE_LIMITS } });
+    browser = await launchBrowser();
     A = srv.httpUrl;
     B = otherOrigin(srv.httpUrl);
   });
@@ -106,7 +107,7 @@ describe("web client in Chromium", { skip }, () => {
     assert.equal(await a.locator(".log article strong", { hasText: "bold" }).count(), 1);
     assert.equal(await a.locator(".log article code", { hasText: "code" }).count(), 1);
     // Both sides show each message once, confirmed (no pending row left).
-    await eventually(async () => (await a.locator(".log article.pending").count()) === 0, 5000, "no pending rows");
+    await eventually(async () => (await a.locator(".log article.pending").count()) === 0, 15_000, "no pending rows");
     for (const page of [a, b]) {
       const texts = await bodies(page);
       assert.equal(texts.filter((t) => t.includes(`hello from ${ann}`)).length, 1);
@@ -170,11 +171,11 @@ describe("web client in Chromium", { skip }, () => {
     await post("unread 3");
     const lobbyLink = await roomButton(a, "lobby");
     await lobbyLink.locator(".badge", { hasText: "1" }).waitFor(); // the mention badge
-    await eventually(async () => (await a.title()) === "(3) Parley", 5000, "title with 3 unread");
+    await eventually(async () => (await a.title()) === "(3) Parley", 15_000, "title with 3 unread");
 
     await a.reload();
     await a.locator("#room-title", { hasText: mine }).waitFor(); // same room after reload
-    await eventually(async () => (await a.title()) === "(3) Parley", 5000, "title after reload");
+    await eventually(async () => (await a.title()) === "(3) Parley", 15_000, "title after reload");
     assert.match((await lobbyLink.getAttribute("aria-label")) ?? "", /3 unread/);
 
     await lobbyLink.click();
@@ -191,7 +192,7 @@ describe("web client in Chromium", { skip }, () => {
     assert.equal(rows[divider - 1], "before 2");
     assert.equal(rows[divider + 1], "unread 1");
     // Reading the room (it is at the bottom) clears the count, and a reload keeps it cleared.
-    await eventually(async () => (await a.title()) === "Parley", 5000, "title back to Parley");
+    await eventually(async () => (await a.title()) === "Parley", 15_000, "title back to Parley");
     await a.reload();
     await seen(a, "unread 3");
     assert.equal(await a.locator(".log .divider").count(), 0);
@@ -207,10 +208,10 @@ describe("web client in Chromium", { skip }, () => {
     const a = await signUp(A, ann);
     const { client: bob, welcome } = await WsClient.open(srv.wsUrl, { token: other.token });
     const lobby = (welcome.rooms as { room: { id: string; name: string } }[]).find((m) => m.room.name === "lobby")!.room.id;
-    await a.locator(".conn[data-status=online]").waitFor();
+    await a.locator(".sidebar .conn[data-status=online]").waitFor();
 
     await browser.context.setOffline(true);
-    await a.locator(".conn[data-status=offline]").waitFor();
+    await a.locator(".sidebar .conn[data-status=offline]").waitFor();
     const stamp = Date.now();
     for (let i = 1; i <= 5; i++) {
       const r = await bob.request({ type: "send", room: lobby, clientId: `off-${stamp}-${i}`, body: `while away ${i}` });
@@ -222,15 +223,19 @@ describe("web client in Chromium", { skip }, () => {
     assert.equal(await a.locator(".log article.pending").count(), 2);
 
     await browser.context.setOffline(false);
-    await a.locator(".conn[data-status=online]").waitFor();
+    await a.locator(".sidebar .conn[data-status=online]").waitFor();
     await seen(a, "while away 5");
     await seen(a, "written offline 2");
-    await eventually(async () => (await a.locator(".log article.pending").count()) === 0, 5000, "pending rows confirmed");
+    await eventually(async () => (await a.locator(".log article.pending").count()) === 0, 15_000, "pending rows confirmed");
     const texts = await bodies(a);
     for (let i = 1; i <= 5; i++) assert.equal(texts.filter((t) => t === `while away ${i}`).length, 1, `while away ${i} once`);
     for (const t of ["written offline 1", "written offline 2"]) assert.equal(texts.filter((x) => x === t).length, 1, `${t} once`);
     // The server stored each of ann's offline messages once, in order.
-    await eventually(() => (bob.events.get(lobby) ?? []).filter((e) => e.type === "message" && e.actor === ann).length === 2);
+    await eventually(
+      () => (bob.events.get(lobby) ?? []).filter((e) => e.type === "message" && e.actor === ann).length === 2,
+      15_000,
+      "the offline messages reach bob",
+    );
     const page = await bob.request({ type: "history", room: lobby, limit: 20 });
     const own = (page.result as { messages: { author: string; body: string }[] }).messages.filter((m) => m.author === ann);
     assert.deepEqual(
@@ -348,7 +353,7 @@ describe("web client in Chromium", { skip }, () => {
     await a.keyboard.press("Control+k");
     await a.locator("dialog[open]").waitFor();
     await a.keyboard.press("Escape");
-    await eventually(async () => (await a.locator("dialog[open]").count()) === 0, 3000, "dialog closed");
+    await eventually(async () => (await a.locator("dialog[open]").count()) === 0, 15_000, "dialog closed");
     // Up on an empty composer edits my last message.
     await say(a, "first version");
     await seen(a, "first version");
@@ -430,7 +435,7 @@ describe("web client in Chromium", { skip }, () => {
     // Bob leaves the public room: it disappears from his sidebar.
     await (await roomButton(b, pub)).click();
     await b.getByRole("button", { name: "Leave room" }).click();
-    await eventually(async () => (await (await roomButton(b, pub)).count()) === 0, 5000, "room gone from the sidebar");
+    await eventually(async () => (await (await roomButton(b, pub)).count()) === 0, 15_000, "room gone from the sidebar");
     await a.close();
     await b.close();
   });

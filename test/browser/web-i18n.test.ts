@@ -13,7 +13,8 @@ describe("web client languages", { skip }, () => {
   let browser: Browser;
 
   before(async () => {
-    [srv, browser] = await Promise.all([startServer(), launchBrowser({ locale: "zh-TW" })]);
+    srv = await startServer();
+    browser = await launchBrowser({ locale: "zh-TW" });
   });
 
   after(async () => {
@@ -35,7 +36,7 @@ describe("web client languages", { skip }, () => {
     await box.press("Enter");
     await page.locator(".log article strong", { hasText: "粗體" }).waitFor();
     await page.getByRole("heading", { name: "聊天室" }).waitFor();
-    await page.locator(".conn", { hasText: "已連線" }).waitFor();
+    await page.locator(".sidebar .conn", { hasText: "已連線" }).waitFor();
 
     await page.getByRole("button", { name: "設定" }).click();
     await page.getByLabel("語言").selectOption("zh-CN");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { mentions, parseMarkdown, safeHref } from "./markdown.ts";
+import { XSS_PAYLOADS } from "../../test/browser/xss-payloads.ts";
+import { type MdNode, mentions, parseMarkdown, safeHref } from "./markdown.ts";
 
 describe("parseMarkdown", () => {
   it("keeps plain text as one text node", () => {
@@ -84,5 +85,21 @@ describe("safeHref", () => {
     assert.equal(safeHref(" javascript:alert(1)"), null);
     assert.equal(safeHref("java\tscript:alert(1)"), null);
     assert.equal(safeHref("//evil.example"), null);
+  });
+});
+
+describe("hostile input (OWASP XSS filter evasion cheat sheet)", () => {
+  it("yields only http(s)/mailto links and keeps every angle bracket and quote as text", () => {
+    const flatten = (nodes: MdNode[]): string =>
+      nodes.map((n) => ("text" in n ? n.text : n.k === "mention" ? `@${n.name}` : flatten(n.children))).join("");
+    const links = (nodes: MdNode[]): string[] =>
+      nodes.flatMap((n) => (n.k === "link" ? [n.href, ...links(n.children)] : "children" in n ? links(n.children) : []));
+    for (const payload of XSS_PAYLOADS) {
+      const nodes = parseMarkdown(payload);
+      for (const href of links(nodes)) assert.match(href, /^(https?|mailto):/, payload);
+      // Angle brackets and quotes all survive as text: nothing was taken for markup.
+      const text = flatten(nodes);
+      for (const ch of ["<", ">", '"']) assert.equal(text.split(ch).length, payload.split(ch).length, `${ch} in ${payload}`);
+    }
   });
 });

@@ -4,7 +4,8 @@ import { useEffect, useState } from "preact/hooks";
 import type { ChatClient } from "../client.ts";
 import { usePrefs } from "../prefs.ts";
 
-export function ConnectionBadge({ client }: { client: ChatClient }) {
+/** `live`: announce changes to screen readers (one badge on the page should, not two). */
+export function ConnectionBadge({ client, live = true }: { client: ChatClient; live?: boolean }) {
   const { t } = usePrefs();
   const [now, setNow] = useState(Date.now());
   const s = client.conn;
@@ -20,7 +21,7 @@ export function ConnectionBadge({ client }: { client: ChatClient }) {
         ? t("conn.connecting")
         : t("conn.offline", { s: Math.max(0, Math.ceil((s.retryAt - now) / 1000)) });
   return (
-    <span class={`conn conn-${s.status}`} role="status" data-status={s.status}>
+    <span class={`conn conn-${s.status}`} role={live ? "status" : undefined} data-status={s.status}>
       <span class="dot" aria-hidden="true" />
       <span class="conn-text">{text}</span>
       {s.status === "offline" && (

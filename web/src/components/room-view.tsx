@@ -5,6 +5,7 @@ import type { ChatClient } from "../client.ts";
 import { errorText, usePrefs } from "../prefs.ts";
 import { displayName, type RoomState, typingNames } from "../rooms.ts";
 import { Composer } from "./composer.tsx";
+import { ConnectionBadge } from "./connection-badge.tsx";
 import { Icon } from "./icon.tsx";
 import { MessageLog } from "./log.tsx";
 import type { Compose } from "./message.tsx";
@@ -56,6 +57,9 @@ export function RoomView(props: {
           ) : (
             r.topic && <span class="topic">{r.topic}</span>
           )}
+        </div>
+        <div class="header-conn">
+          <ConnectionBadge client={client} live={false} />
         </div>
         <div class="room-actions">
           {r.kind === "private" && !client.account?.guest && (
