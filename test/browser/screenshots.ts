@@ -11,7 +11,7 @@ const OUT = join(ROOT, "docs", "screenshots");
 const srv = await startServer({ config: { limits: LOOSE_LIMITS } });
 const browser = await launchBrowser();
 try {
-  const mei = await register(srv, "mei", "correct horse");
+  await register(srv, "mei", "correct horse"); // first account: the admin whose view the screenshots show
   const bob = await register(srv, "bob", "correct horse");
   const carol = await register(srv, "carol", "correct horse");
   const open = async (token: string) => (await WsClient.open(srv.wsUrl, { token })).client;

@@ -480,6 +480,43 @@ describe("web client in Chromium", { skip }, () => {
     await a.close();
   });
 
+  it("notifies of mentions and direct messages while the tab is hidden, and counts them in the title", async () => {
+    const ann = uniq("ann");
+    const other = await register(srv, uniq("bob"));
+    const a = await signUp(A, ann);
+    // A hidden tab with notifications allowed; Notification records what it is asked to show.
+    await a.evaluate(() => {
+      const g = globalThis as unknown as { notes: string[]; Notification: unknown; document: object };
+      g.notes = [];
+      g.Notification = class {
+        static permission = "granted";
+        onclick: unknown = null;
+        constructor(title: string, opts?: { body?: string }) {
+          g.notes.push(`${title} | ${opts?.body ?? ""}`);
+        }
+        close() {}
+      };
+      Object.defineProperty(g.document, "visibilityState", { get: () => "hidden", configurable: true });
+    });
+    const { client: bob, welcome } = await WsClient.open(srv.wsUrl, { token: other.token });
+    const lobby = (welcome.rooms as { room: { id: string; name: string } }[]).find((m) => m.room.name === "lobby")!.room.id;
+    const stamp = Date.now();
+    await bob.request({ type: "send", room: lobby, clientId: `n-${stamp}-1`, body: "nothing for ann" });
+    await bob.request({ type: "send", room: lobby, clientId: `n-${stamp}-2`, body: `@${ann} look at this` });
+    const dm = await bob.request({ type: "direct", account: ann });
+    const dmId = (dm.result as { membership: { room: { id: string } } }).membership.room.id;
+    await bob.request({ type: "send", room: dmId, clientId: `n-${stamp}-3`, body: "just between us" });
+    const notes = () => a.evaluate(() => (globalThis as unknown as { notes: string[] }).notes);
+    await eventually(async () => (await notes()).length === 2, 15_000, "two notifications");
+    assert.deepEqual(await notes(), [
+      `${other.name} mentioned you in #lobby | @${ann} look at this`,
+      `${other.name} sent you a message | just between us`,
+    ]);
+    await eventually(async () => (await a.title()) === "(3) Parley", 15_000, "title counts the unread messages");
+    bob.close();
+    await a.close();
+  });
+
   it("logged no console errors and no uncaught exceptions", () => {
     assert.deepEqual(browser.errors, []);
   });
