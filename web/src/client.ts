@@ -368,8 +368,7 @@ export class ChatClient {
   }
 
   private saveOutbox(): void {
-    if (this.account)
-      save(this.key("outbox"), this.outbox.pending().length || this.outbox.toJSON().length ? this.outbox : undefined);
+    if (this.account) save(this.key("outbox"), this.outbox.toJSON().length > 0 ? this.outbox : undefined);
   }
 
   typing(roomId: string, active: boolean): void {
