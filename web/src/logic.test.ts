@@ -146,6 +146,26 @@ describe("decodeFrame", () => {
     assert.equal(frame.event.message.replyTo, null);
   });
 
+  it("takes the fields a compact message leaves out from its event", () => {
+    const frame = decodeFrame(
+      JSON.stringify({
+        type: "event",
+        event: {
+          roomId: "r",
+          seq: 9,
+          at: 5,
+          actorId: "a1",
+          actor: "ann",
+          type: "message",
+          message: { id: "m", body: "x", clientId: "c" },
+        },
+      }),
+    );
+    assert.ok(frame?.type === "event" && frame.event.type === "message");
+    const m = frame.event.message;
+    assert.deepEqual([m.roomId, m.seq, m.authorId, m.author, m.createdAt, m.clientId], ["r", 9, "a1", "ann", 5, "c"]);
+  });
+
   it("returns null for frames that are not JSON objects with a type", () => {
     assert.equal(decodeFrame("{oops"), null);
     assert.equal(decodeFrame("[1]"), null);

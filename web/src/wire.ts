@@ -1,6 +1,8 @@
 // The client's view of the wire: types come from the server's protocol module, and frames are
 // decoded tolerantly. The server may leave out fields that hold their default value (empty
-// reactions, no edit, not deleted, no reply), so absent optional fields read as those defaults.
+// reactions, no edit, not deleted, no reply) and, inside a message event, the message fields that
+// repeat the event's; absent fields read as those defaults. (Decoding here rather than with the
+// server module's helpers keeps its runtime dependencies out of the browser bundle.)
 
 import type { Message, RoomEvent, ServerFrame } from "../../src/protocols/ws/wire.ts";
 
@@ -51,8 +53,17 @@ export function decodeFrame(text: string): ServerFrame | null {
   if (typeof value !== "object" || value === null || typeof (value as { type?: unknown }).type !== "string") return null;
   const frame = value as ServerFrame;
   if (frame.type === "event" && frame.event?.type === "message") {
+    // A message inside its event may also leave out what repeats the event: room, seq, author, time.
     const e = frame.event as RoomEvent & { type: "message" };
-    e.message = normalizeMessage(e.message);
+    const m: Loose<Message> = e.message ?? {};
+    e.message = normalizeMessage({
+      ...m,
+      roomId: m.roomId ?? e.roomId,
+      seq: m.seq ?? e.seq,
+      authorId: m.authorId ?? e.actorId,
+      author: m.author ?? e.actor,
+      createdAt: m.createdAt ?? e.at,
+    });
   }
   return frame;
 }
