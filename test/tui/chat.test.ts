@@ -241,8 +241,14 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     await bob.ok({ type: "send", room: dev, clientId: "find-1", body: "the 部署 checklist is in the wiki" });
     tmux.type("/search 部署 WIKI");
     tmux.keys("Enter");
-    const rows = await tmux.waitFor((r) => r.some((l) => /1\. #dev \d\d:\d\d <bob> the 部署 checklist is in the wiki/.test(l)), "a result");
-    assert.ok(rows.some((l) => l.includes('Search "部署 WIKI", newest first:')), rows.join("\n"));
+    const rows = await tmux.waitFor(
+      (r) => r.some((l) => /1\. #dev \d\d:\d\d <bob> the 部署 checklist is in the wiki/.test(l)),
+      "a result",
+    );
+    assert.ok(
+      rows.some((l) => l.includes('Search "部署 WIKI", newest first:')),
+      rows.join("\n"),
+    );
     // The terms are in reverse video (SGR 7), in any case.
     const styled = tmux.screen(true).find((r) => r.includes("checklist"))!;
     const ESC = String.fromCharCode(27);
