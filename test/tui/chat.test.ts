@@ -40,7 +40,7 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
 
   before(async () => {
     server = await startServer({ config: { limits: LOOSE_LIMITS } });
-    await register(server, "alice", PASSWORD);
+    const alice = await register(server, "alice", PASSWORD);
     const b = await register(server, "bob", "bobs password");
     bobToken = b.token;
     const opened = await WsClient.open(server.wsUrl, { token: bobToken });
@@ -50,6 +50,13 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     for (let i = 1; i <= 80; i++) {
       await bob.ok({ type: "send", room: lobby, clientId: `old-${i}`, body: `old ${String(i).padStart(3, "0")}` });
     }
+    // A room alice is in but does not open: /goto must load its older pages to reach the needle.
+    const archive = (await bob.ok({ type: "create", name: "zarchive" })).membership.room.id;
+    const aliceWs = await WsClient.open(server.wsUrl, { token: alice.token });
+    await aliceWs.client.ok({ type: "join", room: "zarchive" });
+    await aliceWs.client.close();
+    await bob.ok({ type: "send", room: archive, clientId: "needle", body: "the haystack needle 针" });
+    for (let i = 1; i <= 120; i++) await bob.ok({ type: "send", room: archive, clientId: `hay-${i}`, body: `hay ${i}` });
   });
 
   after(async () => {
@@ -255,18 +262,25 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     assert.match(styled, new RegExp(`${ESC}\\[[0-9;]*7[0-9;]*m(?:${ESC}\\[[0-9;]*m)*部署`), JSON.stringify(styled));
     assert.match(styled, new RegExp(`${ESC}\\[[0-9;]*7[0-9;]*m(?:${ESC}\\[[0-9;]*m)*wiki`), JSON.stringify(styled));
 
-    tmux.type('/search "old 012"');
+    // A result far back in a room not opened yet: its pages load until the message is on screen.
+    tmux.type("/search 针 haystack");
     tmux.keys("Enter");
-    await tmux.waitFor((r) => r.some((l) => /1\. #lobby .*<bob> old 012/.test(l)), "the old lobby message");
+    await tmux.waitFor((r) => r.some((l) => /1\. #zarchive .*<bob> the haystack needle 针/.test(l)), "the needle");
     tmux.type("/goto 1");
     tmux.keys("Enter");
     const shown = await tmux.waitFor(
-      (r) => r[ROWS - 3]!.includes("scrolled up") && logRows(r).some((l) => /^\d\d:\d\d <bob> old 012$/.test(l)),
-      "#lobby scrolled to old 012",
+      (r) => r[ROWS - 3]!.includes("scrolled up") && logRows(r).some((l) => /^\d\d:\d\d <bob> the haystack needle 针$/.test(l)),
+      "#zarchive scrolled to the needle",
     );
-    assert.match(shown[ROWS - 3]!, /#lobby/);
+    assert.match(shown[ROWS - 3]!, /#zarchive/);
+    assert.ok(
+      logRows(shown).some((l) => l.includes("beginning of #zarchive")),
+      shown.join("\n"),
+    );
     tmux.keys("Escape");
-    await tmux.waitFor((r) => !r[ROWS - 3]!.includes("scrolled up"), "back at the bottom");
+    await tmux.waitFor((r) => !r[ROWS - 3]!.includes("scrolled up") && r.join("\n").includes("hay 120"), "back at the bottom");
+    tmux.keys("M-1");
+    await tmux.waitFor((r) => r[ROWS - 3]!.includes("#lobby"), "back in #lobby");
 
     const from = bob.frames.length;
     await bob.ok({ type: "send", room: lobby, clientId: "react-me", body: "react to this one" });
