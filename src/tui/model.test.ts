@@ -568,6 +568,32 @@ describe("view model: scrollback", () => {
   });
 });
 
+describe("view model: resizing while scrolled up", () => {
+  it("keeps the first visible message at the top when the terminal changes size", () => {
+    const { s } = setup([member(room("r-lobby", "lobby", 60))]);
+    const long = "a long message that wraps differently at every width of the terminal, ".repeat(3);
+    const messages = Array.from({ length: 60 }, (_, i) => msg("r-lobby", i + 1, BOB, `n${i + 1} ${long}`));
+    act(s, {
+      type: "reply",
+      tag: { kind: "history", room: "r-lobby", older: false },
+      ok: true,
+      result: { messages, more: false },
+      now: T0,
+    });
+    for (let i = 0; i < 4; i++) key(s, { kind: "pageUp" });
+    const topOf = () =>
+      screen(s)
+        .find((l) => /<bob> n\d+ /.test(l))!
+        .match(/n(\d+) /)![1];
+    const before = topOf();
+    act(s, { type: "resize", cols: 70, rows: 20 });
+    assert.equal(topOf(), before);
+    act(s, { type: "resize", cols: 140, rows: 40 });
+    assert.equal(topOf(), before);
+    assert.ok(s.rooms.get("r-lobby")!.scroll > 0);
+  });
+});
+
 describe("view model: typing", () => {
   it("shows who is typing in the status line until it expires", () => {
     const { s } = setup();

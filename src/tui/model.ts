@@ -202,11 +202,18 @@ export function reduce(s: ChatState, a: Action): Effect[] {
     case "key":
       onKey(s, a.key, fx);
       break;
-    case "resize":
+    case "resize": {
+      // A room scrolled up keeps its first visible message where it was; the rest stay at the bottom.
+      const kept = [...s.rooms.values()].flatMap((r) => {
+        const top = r.scroll > 0 ? topMessage(s, r) : null;
+        return top ? [{ room: r, ...top }] : [];
+      });
       s.cols = a.cols;
       s.rows = a.rows;
       for (const r of s.rooms.values()) r.scroll = Math.min(r.scroll, maxScroll(s, r));
+      for (const k of kept) scrollTo(s, k.room, k.id, k.offset);
       break;
+    }
     case "tick":
       expireTyping(s);
       break;
@@ -1250,11 +1257,28 @@ function continueJump(s: ChatState, room: RoomView, fx: Effect[]): void {
 /** Scrolls so that a message is a third of the way down the log, and marks it. */
 function reveal(s: ChatState, room: RoomView, id: string): void {
   setHighlight(room, id);
+  scrollTo(s, room, id, Math.floor(layout(s).logRows / 3));
+}
+
+/** Scrolls so that the first line of a message is `offset` rows below the top of the log. */
+function scrollTo(s: ChatState, room: RoomView, id: string, offset: number): void {
   const starts = new Map<string, number>();
   const total = logLines(s, room, layout(s).logWidth, starts).length;
-  const rows = layout(s).logRows;
-  const end = Math.min(total, (starts.get(id) ?? total) + rows - Math.floor(rows / 3));
-  room.scroll = Math.min(total - end, maxScroll(s, room));
+  const start = starts.get(id);
+  if (start === undefined) return;
+  const end = Math.min(total, start - offset + layout(s).logRows);
+  room.scroll = Math.max(0, Math.min(total - end, maxScroll(s, room)));
+}
+
+/** The first message whose first line is visible, and how many rows below the top it starts. */
+function topMessage(s: ChatState, room: RoomView): { id: string; offset: number } | null {
+  const starts = new Map<string, number>();
+  const total = logLines(s, room, layout(s).logWidth, starts).length;
+  const top = Math.max(0, total - Math.min(room.scroll, maxScroll(s, room)) - layout(s).logRows);
+  let best: { id: string; offset: number } | null = null;
+  for (const [id, start] of starts)
+    if (start >= top && (best === null || start - top < best.offset)) best = { id, offset: start - top };
+  return best;
 }
 
 function setHighlight(room: RoomView, id: string | null): void {
