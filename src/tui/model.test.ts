@@ -495,6 +495,12 @@ describe("view model: search", () => {
     key(s, { kind: "escape" });
     assert.equal(s.rooms.get("r-dev")!.scroll, 0);
     assert.equal(s.rooms.get("r-dev")!.highlight, null);
+    // A search typed while scrolled up shows its results: the log returns to the bottom.
+    key(s, { kind: "pageUp" });
+    assert.ok(s.rooms.get("r-dev")!.scroll > 0);
+    search(s, "needle", [found("r-dev", 120, "the needle")], false);
+    assert.equal(s.rooms.get("r-dev")!.scroll, 0);
+    assert.ok(screen(s).some((l) => /1\. #dev .*the needle/.test(l)));
   });
 });
 

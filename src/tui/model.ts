@@ -720,9 +720,13 @@ function onReply(s: ChatState, a: Extract<Action, { type: "reply" }>, fx: Effect
       continueJump(s, room, fx);
       break;
     }
-    case "search":
+    case "search": {
+      // Results go at the bottom of the open room: go there, or they would be out of sight.
+      const room = currentRoom(s);
+      if (room) scrollBy(s, room, -room.scroll, fx);
       showResults(s, tag, a.result as Results["search"]);
       break;
+    }
     case "own": {
       const room = s.rooms.get(tag.room);
       if (!room) break;
