@@ -603,6 +603,22 @@ describe("read marks and unread counts", () => {
     const stranger = await user();
     assert.equal((await stranger.ws.error({ type: "read", room: roomId, seq: 1 })).code, "NOT_MEMBER");
   });
+
+  it("a read mark reaches every connection of the account at once as a `read` frame, and no one else", async () => {
+    const owner = await user("own");
+    const bob = await user("bob");
+    const roomId = await room(owner, [bob]);
+    const bobPhone = await connect(bob.reg);
+    const one = await say(owner, roomId, "one");
+    await bobPhone.ws.waitForEvent(roomId, isMessage(one.messageId));
+    const fromOwner = owner.ws.frames.length;
+    const fromPhone = bobPhone.ws.frames.length;
+    await bob.ws.ok({ type: "read", room: roomId, seq: one.seq });
+    const pushed = await bobPhone.ws.waitFor((f) => f.type === "read", { from: fromPhone, what: "read push" });
+    assert.deepEqual(pushed, { type: "read", roomId, readSeq: one.seq });
+    await bob.ws.waitFor((f) => f.type === "read" && f.readSeq === one.seq, { what: "read push to the marking connection" });
+    await nothing(owner, (f) => f.type === "read", 300, fromOwner);
+  });
 });
 
 describe("moderation", () => {

@@ -236,10 +236,62 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     assert.equal(new Set(messages).size, messages.length, messages.join("\n"));
   });
 
-  it("/search says it is not available; /quit exits with 0 and remembers the room", async () => {
-    tmux.type("/search deploy");
+  it("/search lists highlighted results from every room, /goto opens one, /react reacts", async () => {
+    const dev = (await bob.ok({ type: "join", room: "dev" })).membership.room.id;
+    await bob.ok({ type: "send", room: dev, clientId: "find-1", body: "the 部署 checklist is in the wiki" });
+    tmux.type("/search 部署 WIKI");
     tmux.keys("Enter");
-    await tmux.waitFor("Search is not available");
+    const rows = await tmux.waitFor(
+      (r) => r.some((l) => /1\. #dev \d\d:\d\d <bob> the 部署 checklist is in the wiki/.test(l)),
+      "a result",
+    );
+    assert.ok(
+      rows.some((l) => l.includes('Search "部署 WIKI", newest first:')),
+      rows.join("\n"),
+    );
+    // The terms are in reverse video (SGR 7), in any case.
+    const styled = tmux.screen(true).find((r) => r.includes("checklist"))!;
+    const ESC = String.fromCharCode(27);
+    assert.match(styled, new RegExp(`${ESC}\\[[0-9;]*7[0-9;]*m(?:${ESC}\\[[0-9;]*m)*部署`), JSON.stringify(styled));
+    assert.match(styled, new RegExp(`${ESC}\\[[0-9;]*7[0-9;]*m(?:${ESC}\\[[0-9;]*m)*wiki`), JSON.stringify(styled));
+
+    tmux.type('/search "old 012"');
+    tmux.keys("Enter");
+    await tmux.waitFor((r) => r.some((l) => /1\. #lobby .*<bob> old 012/.test(l)), "the old lobby message");
+    tmux.type("/goto 1");
+    tmux.keys("Enter");
+    const shown = await tmux.waitFor(
+      (r) => r[ROWS - 3]!.includes("scrolled up") && logRows(r).some((l) => /^\d\d:\d\d <bob> old 012$/.test(l)),
+      "#lobby scrolled to old 012",
+    );
+    assert.match(shown[ROWS - 3]!, /#lobby/);
+    tmux.keys("Escape");
+    await tmux.waitFor((r) => !r[ROWS - 3]!.includes("scrolled up"), "back at the bottom");
+
+    const from = bob.frames.length;
+    await bob.ok({ type: "send", room: lobby, clientId: "react-me", body: "react to this one" });
+    await tmux.waitFor("react to this one");
+    tmux.type("/react 👍");
+    tmux.keys("Enter");
+    const reacted = await bob.waitFor((f) => f.type === "event" && f.event.type === "react", { from, timeout: 10_000 });
+    assert.equal(reacted.event.emoji, "👍");
+    assert.equal(reacted.event.on, true);
+    await tmux.waitFor((r) => r.some((l) => l.includes("react to this one [👍 1]")), "the reaction shown");
+  });
+
+  it("a read position set by another client of the same account clears the unread count live", async () => {
+    const dev = (await bob.ok({ type: "join", room: "dev" })).membership.room.id;
+    await bob.ok({ type: "send", room: dev, clientId: "sync-1", body: "unread one" });
+    const last = await bob.ok<{ seq: number }>({ type: "send", room: dev, clientId: "sync-2", body: "unread two" });
+    await tmux.waitFor((r) => r.some((l) => /^2 #dev\s+2 │/.test(l)), "2 unread in #dev");
+    const token = JSON.parse(readFileSync(configFile, "utf8")).servers[server.httpUrl].token;
+    const web = await WsClient.open(server.wsUrl, { token });
+    await web.client.ok({ type: "read", room: dev, seq: last.seq });
+    await web.client.close();
+    await tmux.waitFor((r) => r.some((l) => /^2 #dev\s+│/.test(l)), "the count cleared without a reconnect");
+  });
+
+  it("/quit exits with 0 and remembers the room", async () => {
     tmux.keys("C-n");
     await tmux.waitFor((r) => r[ROWS - 3]!.includes("#dev"), "#dev");
     tmux.type("/quit");

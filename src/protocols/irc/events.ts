@@ -253,6 +253,8 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       return;
     case "joined":
       return; // handled by the client (it starts showing the room)
+    case "read":
+      return; // not forwarded to IRC yet: draft/read-marker would send MARKREAD to the account's other clients
     case "revoked":
       // IRC connections log in with a password, never a session token; but one told to go goes.
       c.quit("Session revoked");
