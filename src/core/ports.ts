@@ -73,6 +73,8 @@ export interface Store {
   /** Rooms the account belongs to, with unread counts (messages after the read position not written by the account). */
   memberships(accountId: Id): Promise<Membership[]>;
   isBanned(roomId: Id, accountId: Id): Promise<boolean>;
+  /** The accounts banned from a room, by name. */
+  listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]>;
   isInvited(roomId: Id, accountId: Id): Promise<boolean>;
   /** Moves the read position forward (never back). Returns the position now stored. */
   markRead(roomId: Id, accountId: Id, seq: number): Promise<number>;
@@ -104,6 +106,8 @@ export type BusMessage =
   | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
   | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string }
+  /** An account's read position in a room moved. */
+  | { kind: "read"; accountId: Id; roomId: Id; seq: number }
   /** A session was revoked (logout), or all of an account's (`session: null`, password change). */
   | { kind: "revoked"; accountId: Id; session: string | null };
 

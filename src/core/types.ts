@@ -93,7 +93,7 @@ export type EventDraft =
   | { type: "delete"; actorId: Id; messageId: Id }
   | { type: "react"; actorId: Id; messageId: Id; emoji: string }
   | { type: "topic"; actorId: Id; topic: string }
-  | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role };
+  | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role; reason?: string };
 
 /**
  * A durable room event, in the room's sequence. Every member of a room sees every one of its
@@ -111,7 +111,15 @@ export type RoomEvent = {
   | { type: "delete"; messageId: Id }
   | { type: "react"; messageId: Id; emoji: string; on: boolean }
   | { type: "topic"; topic: string }
-  | { type: "member"; accountId: Id; name: string; change: MemberChange; role: Role | null }
+  | {
+      type: "member";
+      accountId: Id;
+      name: string;
+      change: MemberChange;
+      role: Role | null;
+      /** Why a moderator kicked or banned; absent when none was given (and on events stored before reasons were kept). */
+      reason?: string;
+    }
 );
 
 /** Events that are not stored and carry no sequence. */
@@ -121,6 +129,8 @@ export type Ephemeral =
   | { type: "invited"; roomId: Id; room: string; by: string }
   /** This account was added to a room by another connection or another person (a direct conversation). */
   | { type: "joined"; membership: Membership }
+  /** This account's read position in a room moved (on any connection, any process). */
+  | { type: "read"; roomId: Id; seq: number }
   /** The session this connection runs on was revoked: the protocol closes the connection. */
   | { type: "revoked" };
 

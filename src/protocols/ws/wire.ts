@@ -106,6 +106,7 @@ export type ServerFrame =
   | ({ type: "typing" } & Omit<Extract<Ephemeral, { type: "typing" }>, "type">)
   | ({ type: "presence" } & Omit<Extract<Ephemeral, { type: "presence" }>, "type">)
   | ({ type: "invited" } & Omit<Extract<Ephemeral, { type: "invited" }>, "type">)
+  | ({ type: "read" } & Omit<Extract<Ephemeral, { type: "read" }>, "type">)
   | { type: "joined"; membership: Membership };
 
 /**
