@@ -193,6 +193,19 @@ describe("Chat: accounts and sessions", () => {
     assert.equal(await chat.findAccount("bob"), null, "a refused registration stores nothing");
   });
 
+  test("createAccount registers without a session: in #lobby, logs in by password, names unique", async ({
+    chat,
+    store,
+    lobby,
+  }) => {
+    const a = await chat.createAccount("dora", "dora-password");
+    assert.equal(a.guest, false);
+    assert.ok(await store.getMember(lobby.id, a.id));
+    assert.equal((await chat.verifyPassword("DORA", "dora-password")).id, a.id);
+    await rejectsWith(chat.createAccount("Dora", "another-password"), "NAME_TAKEN");
+    await rejectsWith(chat.createAccount("eve", "short"), "WEAK_PASSWORD");
+  });
+
   test("login with the right password, not with a wrong one or an unknown name", async ({ chat }) => {
     const { account } = await chat.register("alice", "correct horse");
     const { account: again, token } = await chat.login("ALICE", "correct horse");
