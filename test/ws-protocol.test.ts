@@ -595,8 +595,15 @@ describe("read marks and unread counts", () => {
     assert.equal(m.unread, 3);
     assert.equal(m.room.lastSeq, five.seq);
 
+    const watcher = await connect(bob.reg);
     const clamped = await again.ws.ok({ type: "read", room: roomId, seq: five.seq + 1000 });
     assert.equal(clamped.readSeq, five.seq, "a read mark past the end is clamped to the last seq");
+    // Every connection of the account hears the new position.
+    for (const c of [again, watcher]) {
+      const f = await c.ws.waitFor((x) => x.type === "read" && x.roomId === roomId && x.readSeq === five.seq);
+      assert.deepEqual(f, { type: "read", roomId, readSeq: five.seq });
+    }
+    await watcher.ws.close();
     const third = await connect(bob.reg);
     const m3 = third.welcome.rooms.find((x: Json) => x.room.id === roomId);
     assert.equal(m3.unread, 0);

@@ -107,6 +107,12 @@ export class Chat implements ChatContext {
   // ---- accounts and sessions ----
 
   async register(name: string, password: string): Promise<{ account: Account; token: string }> {
+    const account = await this.createAccount(name, password);
+    return { account, token: await this.issueSession(account.id) };
+  }
+
+  /** A new account in #lobby, without a session: for protocols that log in with the password (IRC). */
+  async createAccount(name: string, password: string): Promise<Account> {
     checkAccountName(name);
     checkPassword(password);
     const now = this.clock.now();
@@ -114,7 +120,7 @@ export class Chat implements ChatContext {
     const account = await this.store.createAccount({ id: newId(now), name, guest: false, passwordHash, createdAt: now });
     if (!account) throw new ChatError("NAME_TAKEN");
     await this.joinLobby(account);
-    return { account, token: await this.issueSession(account.id) };
+    return account;
   }
 
   async login(name: string, password: string): Promise<{ account: Account; token: string }> {

@@ -340,7 +340,8 @@ export class Connection implements Subscriber {
     return this.adopt(created.room, created.events);
   }
 
-  async moderate(roomId: Id, name: string, action: Moderation): Promise<RoomEvent> {
+  /** `reason` is kept with kicks and bans (cut to the topic length), so every client shows the same. */
+  async moderate(roomId: Id, name: string, action: Moderation, reason = ""): Promise<RoomEvent> {
     const cursor = this.cursor(roomId);
     if (!this.moderates(cursor.role)) throw new ChatError("FORBIDDEN");
     if (action === "op" || action === "deop") {
@@ -355,7 +356,21 @@ export class Connection implements Subscriber {
     }
     const change: MemberChange = action === "op" || action === "deop" ? "role" : action;
     const role: Role | undefined = action === "op" ? "moderator" : action === "deop" ? "member" : undefined;
-    return this.commit(roomId, { type: "member", actorId: this.accountId, accountId: target.id, change, role });
+    const why = change === "kick" || change === "ban" ? this.reason(reason) : "";
+    return this.commit(roomId, {
+      type: "member",
+      actorId: this.accountId,
+      accountId: target.id,
+      change,
+      role,
+      ...(why ? { reason: why } : {}),
+    });
+  }
+
+  /** The accounts banned from a room; its members may read the list. */
+  async bans(roomId: Id): Promise<{ accountId: Id; name: string }[]> {
+    this.cursor(roomId);
+    return this.ctx.store.listBans(roomId);
   }
 
   async members(roomId: Id): Promise<(Member & { online: boolean })[]> {
@@ -437,6 +452,11 @@ export class Connection implements Subscriber {
     const cursor = this.rooms.get(roomId);
     if (!cursor) throw new ChatError("NOT_MEMBER");
     return cursor;
+  }
+
+  private reason(text: string): string {
+    checkText(text, "reasons");
+    return [...text.trim()].slice(0, this.ctx.limits.maxTopicChars).join("");
   }
 
   private moderates(role: Role): boolean {

@@ -75,6 +75,8 @@ export interface Store {
   /** Rooms the account belongs to, with unread counts (messages after the read position not written by the account). */
   memberships(accountId: Id): Promise<Membership[]>;
   isBanned(roomId: Id, accountId: Id): Promise<boolean>;
+  /** The accounts banned from a room, by name. */
+  listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]>;
   isInvited(roomId: Id, accountId: Id): Promise<boolean>;
   /** Moves the read position forward (never back). Returns the position now stored. */
   markRead(roomId: Id, accountId: Id, seq: number): Promise<number>;

@@ -93,7 +93,7 @@ export type EventDraft =
   | { type: "delete"; actorId: Id; messageId: Id }
   | { type: "react"; actorId: Id; messageId: Id; emoji: string }
   | { type: "topic"; actorId: Id; topic: string }
-  | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role };
+  | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role; reason?: string };
 
 /**
  * A durable room event, in the room's sequence. Every member of a room sees every one of its
@@ -111,7 +111,15 @@ export type RoomEvent = {
   | { type: "delete"; messageId: Id }
   | { type: "react"; messageId: Id; emoji: string; on: boolean }
   | { type: "topic"; topic: string }
-  | { type: "member"; accountId: Id; name: string; change: MemberChange; role: Role | null }
+  | {
+      type: "member";
+      accountId: Id;
+      name: string;
+      change: MemberChange;
+      role: Role | null;
+      /** Why a moderator kicked or banned; absent when none was given (and on events stored before reasons were kept). */
+      reason?: string;
+    }
 );
 
 /** Events that are not stored and carry no sequence. */

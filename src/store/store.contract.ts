@@ -479,6 +479,44 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         assert.equal(await store.isBanned(r.id, bob.id), false);
       });
 
+      test("listBans names the banned accounts, by name, and follows unban", async (store) => {
+        const alice = await account(store, "alice");
+        const bob = await account(store, "bob");
+        const carol = await account(store, "Carol");
+        const r = await room(store, "general", alice);
+        const other = await room(store, "other", alice);
+        assert.deepEqual(await store.listBans(r.id), []);
+        await member(store, r.id, alice, carol.id, "ban");
+        await member(store, r.id, alice, bob.id, "ban");
+        await member(store, other.id, alice, alice.id, "ban");
+        assert.deepEqual(await store.listBans(r.id), [
+          { accountId: bob.id, name: "bob" },
+          { accountId: carol.id, name: "Carol" },
+        ]);
+        await member(store, r.id, alice, bob.id, "unban");
+        assert.deepEqual(await store.listBans(r.id), [{ accountId: carol.id, name: "Carol" }]);
+      });
+
+      test("a kick's or ban's reason is kept with its event", async (store) => {
+        const alice = await account(store, "alice");
+        const bob = await account(store, "bob");
+        const r = await room(store, "general", alice, [
+          { accountId: alice.id, role: "owner" },
+          { accountId: bob.id, role: "member" },
+        ]);
+        const kick = (
+          await store.append(r.id, { type: "member", actorId: alice.id, accountId: bob.id, change: "kick", reason: "spam" }, T0)
+        ).event;
+        assert.ok(kick.type === "member");
+        assert.equal(kick.reason, "spam");
+        const plain = await member(store, r.id, alice, alice.id, "leave");
+        assert.ok(plain.type === "member");
+        assert.equal(plain.reason, undefined);
+        const [stored] = await store.eventsAfter(r.id, kick.seq - 1, 1);
+        assert.ok(stored?.type === "member");
+        assert.equal(stored.reason, "spam");
+      });
+
       test("markRead moves forward only, clamps to lastSeq, and refuses non-members", async (store) => {
         const alice = await account(store, "alice");
         const bob = await account(store, "bob");

@@ -32,7 +32,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return empty;
   },
   direct: async (c, f) => ({ membership: await c.openDirect(f.account) }),
-  moderate: async (c, f) => ({ seq: (await c.moderate(f.room, f.account, f.action)).seq }),
+  moderate: async (c, f) => ({ seq: (await c.moderate(f.room, f.account, f.action, f.reason)).seq }),
   members: async (c, f) => ({ members: await c.members(f.room) }),
   online: async (c) => ({ accounts: c.online() }),
   rooms: async (c) => ({ rooms: await c.listRooms() }),

@@ -60,6 +60,7 @@ export const ClientFrameSchema = Type.Union([
       Type.Literal("op"),
       Type.Literal("deop"),
     ]),
+    reason: Type.Optional(Type.String({ maxLength: 4096 })),
   }),
   frame("members", { room: Id }),
   frame("online", {}),

@@ -302,6 +302,11 @@ export class PgStore implements Store {
     return (await this.read("banned", [roomId, accountId])) !== null;
   }
 
+  async listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]> {
+    const rows = await this.readAll("bansOf", [roomId]);
+    return rows.map((r) => ({ accountId: r.account_id as Id, name: r.name as string }));
+  }
+
   async isInvited(roomId: Id, accountId: Id): Promise<boolean> {
     return (await this.read("invited", [roomId, accountId])) !== null;
   }
@@ -501,7 +506,8 @@ export class PgStore implements Store {
       case "member": {
         const role = await this.applyMemberChange(c, roomId, d.accountId, d.change, d.role ?? null, seq, at);
         const name = d.accountId === d.actorId ? actor : await this.accountName(c, d.accountId);
-        return this.logged(c, base, { type: "member", accountId: d.accountId, name, change: d.change, role });
+        const reason = d.reason ? { reason: d.reason } : {};
+        return this.logged(c, base, { type: "member", accountId: d.accountId, name, change: d.change, role, ...reason });
       }
     }
   }
@@ -757,6 +763,8 @@ function statements(s: string) {
       SET read_seq = GREATEST(m.read_seq, LEAST($1::bigint, (SELECT r.last_seq FROM ${s}.rooms r WHERE r.id = m.room_id)))
       WHERE m.room_id = $2 AND m.account_id = $3 RETURNING m.read_seq`,
     banned: `SELECT 1 FROM ${s}.bans WHERE room_id = $1 AND account_id = $2`,
+    bansOf: `SELECT b.account_id, a.name FROM ${s}.bans b JOIN ${s}.accounts a ON a.id = b.account_id
+      WHERE b.room_id = $1 ORDER BY a.name_key`,
     insertBan: `INSERT INTO ${s}.bans (room_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
     deleteBan: `DELETE FROM ${s}.bans WHERE room_id = $1 AND account_id = $2`,
     invited: `SELECT 1 FROM ${s}.invites WHERE room_id = $1 AND account_id = $2`,

@@ -211,6 +211,10 @@ export class SqliteStore implements Store {
     return this.s.banned.get(roomId, accountId) !== undefined;
   }
 
+  async listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]> {
+    return (this.s.bansOf.all(roomId) as Row[]).map((r) => ({ accountId: r.account_id as Id, name: r.name as string }));
+  }
+
   async isInvited(roomId: Id, accountId: Id): Promise<boolean> {
     return this.s.invited.get(roomId, accountId) !== undefined;
   }
@@ -391,7 +395,8 @@ export class SqliteStore implements Store {
       case "member": {
         const role = this.applyMemberChange(roomId, d.accountId, d.change, d.role ?? null, seq, at);
         const name = d.accountId === d.actorId ? actor : this.actorName(d.accountId);
-        return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role });
+        const reason = d.reason ? { reason: d.reason } : {};
+        return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role, ...reason });
       }
     }
   }
@@ -523,6 +528,8 @@ function prepare(db: Database.Database) {
     markRead: q(`UPDATE members SET read_seq = MAX(read_seq, MIN(?, (SELECT last_seq FROM rooms WHERE id = room_id)))
       WHERE room_id = ? AND account_id = ? RETURNING read_seq`),
     banned: q("SELECT 1 FROM bans WHERE room_id = ? AND account_id = ?"),
+    bansOf: q(`SELECT b.account_id, a.name FROM bans b JOIN accounts a ON a.id = b.account_id
+      WHERE b.room_id = ? ORDER BY a.name_key`),
     insertBan: q("INSERT OR IGNORE INTO bans (room_id, account_id) VALUES (?, ?)"),
     deleteBan: q("DELETE FROM bans WHERE room_id = ? AND account_id = ?"),
     invited: q("SELECT 1 FROM invites WHERE room_id = ? AND account_id = ?"),
