@@ -574,6 +574,40 @@ describe("view model: scrollback", () => {
   });
 });
 
+describe("view model: moderation", () => {
+  const memberEvent = (seq: number, who: { id: string; name: string }, change: "kick" | "ban", reason?: string): ServerFrame => ({
+    type: "event",
+    event: {
+      roomId: "r-lobby",
+      seq,
+      at: T0,
+      actorId: "u-carol",
+      actor: "carol",
+      type: "member",
+      accountId: who.id,
+      name: who.name,
+      change,
+      role: null,
+      ...(reason ? { reason } : {}),
+    },
+  });
+
+  it("shows the moderator's reason for a kick or ban, and none when none was given", () => {
+    const { s } = setup();
+    frame(s, memberEvent(11, BOB, "kick", "off topic"));
+    frame(s, memberEvent(12, BOB, "ban"));
+    const lines = screen(s);
+    assert.ok(
+      lines.some((l) => l.includes("-- bob was kicked by carol (off topic)")),
+      lines.join("\n"),
+    );
+    assert.ok(lines.some((l) => /-- bob was banned by carol\s*$/.test(l)));
+    frame(s, memberEvent(13, ME, "ban", "spam"));
+    assert.ok(!s.rooms.has("r-lobby"));
+    assert.ok(screen(s).some((l) => l.includes("You were banned from #lobby by carol (spam).")));
+  });
+});
+
 describe("view model: resizing while scrolled up", () => {
   it("keeps the first visible message at the top when the terminal changes size", () => {
     const { s } = setup([member(room("r-lobby", "lobby", 60))]);

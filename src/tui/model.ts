@@ -630,7 +630,7 @@ function onEvent(s: ChatState, e: RoomEvent, fx: Effect[]): void {
           const why =
             e.change === "leave"
               ? `You left ${label(room)}.`
-              : `You were ${e.change === "kick" ? "kicked" : "banned"} from ${label(room)} by ${e.actor}.`;
+              : `You were ${e.change === "kick" ? "kicked" : "banned"} from ${label(room)} by ${e.actor}${because(e)}.`;
           removeRoom(s, room.id, why, fx);
         }
       }
@@ -644,6 +644,11 @@ function addEvent(s: ChatState, room: RoomView, e: RoomEvent, text: string): voi
   anchored(s, room, () => insertItem(room, { kind: "event", key: e.seq, at: e.at, text }));
 }
 
+/** The moderator's reason for a kick or ban, when one was given. */
+function because(e: Extract<RoomEvent, { type: "member" }>): string {
+  return e.reason ? ` (${e.reason})` : "";
+}
+
 function memberText(e: Extract<RoomEvent, { type: "member" }>, room: RoomView): string {
   const where = room.kind === "direct" ? "the conversation" : label(room);
   switch (e.change) {
@@ -652,9 +657,9 @@ function memberText(e: Extract<RoomEvent, { type: "member" }>, room: RoomView): 
     case "leave":
       return `${e.name} left ${where}`;
     case "kick":
-      return `${e.name} was kicked by ${e.actor}`;
+      return `${e.name} was kicked by ${e.actor}${because(e)}`;
     case "ban":
-      return `${e.name} was banned by ${e.actor}`;
+      return `${e.name} was banned by ${e.actor}${because(e)}`;
     case "unban":
       return `${e.name} was unbanned by ${e.actor}`;
     case "mute":
