@@ -2,10 +2,18 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Receiver } from "ws";
+import * as wsLib from "ws";
 import type { Message, RoomEvent } from "../../core/types.ts";
 import { textFrame } from "./frame.ts";
 import { decodeServerFrame, eventToWire, messageToWire, type WireServerFrame } from "./wire.ts";
+
+/** ws's frame parser (exported by the package, missing from its type definitions). */
+interface FrameParser {
+  on(event: "message", cb: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: "error", cb: (err: Error) => void): void;
+  write(chunk: Buffer): void;
+}
+const { Receiver } = wsLib as unknown as { Receiver: new (o: { skipUTF8Validation: boolean }) => FrameParser };
 
 const message: Message = {
   id: "m1",
