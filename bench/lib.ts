@@ -177,6 +177,9 @@ export function peakRssMiB(pid: number): number {
 
 export type Protocol = "parley" | "bare";
 
+/** The name of the room client `i` uses when the clients are spread over several rooms. */
+export const benchRoom = (i: number, rooms: number) => `bench-${i % rooms}`;
+
 export interface LoadConfig {
   url: string;
   protocol: Protocol;
@@ -192,6 +195,8 @@ export interface LoadConfig {
   transport: "raw" | "ws";
   /** Prefix of guest names (Parley). */
   namePrefix: string;
+  /** 1: everyone in #lobby. More: client i joins room `bench-<i % rooms>` (created beforehand for Parley). */
+  rooms: number;
 }
 
 export type ToLoad =
