@@ -11,19 +11,31 @@
 //
 // Run with --help for the flags; docs/benchmarks.md has the method and the figures.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
-import { createServer, connect as netConnect } from "node:net";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import WebSocket from "ws";
 import { cpuSeconds, mono } from "./lib.ts";
+import {
+  freePort,
+  HOST,
+  killChildren,
+  type Placement,
+  parleyCommand,
+  placement,
+  ROOT,
+  rssKiB,
+  sleep,
+  start,
+  stop,
+  waitHealthy,
+} from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const HOST = "127.0.0.1"; // loopback only
+/** Thousands of logins from one address in a few seconds are the point here, not abuse. */
+const LIMITS = { joins: { burst: 100_000, perSecond: 100_000 } };
 
 type MemoryTarget = "ws" | "line" | "bare";
 const MEMORY_TARGETS: MemoryTarget[] = ["ws", "line", "bare"];
@@ -126,108 +138,6 @@ function parseFlags(argv: string[]): Options | null {
   return o;
 }
 
-// ---- processes ----
-
-const children = new Set<ChildProcess>();
-
-function start(cmd: string[], cpu: number | null, ipc: boolean): ChildProcess {
-  const argv = cpu === null ? cmd : ["taskset", "-c", String(cpu), ...cmd];
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: ROOT,
-    stdio: ipc ? ["ignore", "inherit", "inherit", "ipc"] : ["ignore", "ignore", "pipe"],
-    env: { ...process.env, NODE_ENV: "production" },
-  });
-  child.stderr?.on("data", (d: Buffer) => process.stderr.write(d));
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  process.kill(child.pid, "SIGTERM");
-  const timer = setTimeout(
-    () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, "SIGKILL"),
-    10_000,
-  );
-  await exited;
-  clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, HOST, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function waitHealthy(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited during startup (code ${child.exitCode})`);
-    const status = await new Promise<number>((r) => {
-      const req = request({ host: HOST, port, path: "/healthz", timeout: 1000 }, (res) => {
-        res.resume();
-        r(res.statusCode ?? 0);
-      });
-      req.on("error", () => r(0));
-      req.on("timeout", () => req.destroy());
-      req.end();
-    });
-    if (status === 200) return;
-    await sleep(100);
-  }
-  throw new Error("server not healthy after 30 s");
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) : Number.NaN;
-}
-
-/** Parley as `npm start` runs it, with line mode on when asked, data in `dir`. */
-function parleyCommand(dir: string, port: number, linePort: number): string[] {
-  const config = join(dir, "bench.json");
-  // Thousands of logins from one address in a few seconds are the point here, not abuse.
-  writeFileSync(config, JSON.stringify({ limits: { joins: { burst: 100_000, perSecond: 100_000 } } }));
-  return [
-    process.execPath,
-    "bin/parley.js",
-    "serve",
-    "--host",
-    HOST,
-    "--port",
-    String(port),
-    "--line-port",
-    String(linePort),
-    "--irc-port",
-    "0",
-    "--data",
-    join(dir, "data"),
-    "--log-level",
-    "warn",
-    "--config",
-    config,
-  ];
-}
-
-interface Placement {
-  server: number | null;
-  worker: number | null;
-}
-
-function placement(pin: boolean): Placement {
-  const ok = pin && availableParallelism() >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  return ok ? { server: 0, worker: 1 } : { server: null, worker: null };
-}
-
 /** Starts the worker, has it open every connection, and resolves once they are all logged in. */
 async function openAll(cfg: WorkerConfig, cpu: number | null): Promise<{ worker: ChildProcess; open: FromWorker }> {
   const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker", JSON.stringify(cfg)], cpu, true);
@@ -278,7 +188,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       await seeder.accounts("idle", o.connections, { guest: true, tokens: false });
       await seeder.close();
       names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
-      server = start(parleyCommand(dir, port, linePort), place.server, false);
+      server = start(parleyCommand(dir, port, linePort, LIMITS), place.server, false);
     }
     await waitHealthy(port, server);
     await sleep(1000);
@@ -329,7 +239,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
     await seeder.close();
-    server = start(parleyCommand(dir, port, 0), place.server, false);
+    server = start(parleyCommand(dir, port, 0, LIMITS), place.server, false);
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);
@@ -546,9 +456,6 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
 }
 
-function killChildren(): void {
-  for (const c of children) if (c.pid !== undefined && c.exitCode === null) process.kill(c.pid, "SIGKILL");
-}
 process.on("SIGINT", () => {
   killChildren();
   process.exit(130);
