@@ -78,11 +78,18 @@ export function rssKiB(pid: number): number {
 }
 
 /** Parley as `npm start` runs it, with line mode on when asked, data in `dir`. */
-export function parleyCommand(dir: string, port: number, linePort: number, limits: Record<string, unknown> = {}): string[] {
+export function parleyCommand(
+  dir: string,
+  port: number,
+  linePort: number,
+  limits: Record<string, unknown> = {},
+  nodeFlags: string[] = [],
+): string[] {
   const config = join(dir, "bench.json");
   writeFileSync(config, JSON.stringify({ limits }));
   return [
     process.execPath,
+    ...nodeFlags,
     "bin/parley.js",
     "serve",
     "--host",

@@ -34,6 +34,8 @@ import {
 } from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
+const profileFlags = (o: Options) => (o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []);
+
 /** Thousands of logins from one address in a few seconds are the point here, not abuse. */
 const LIMITS = { joins: { burst: 100_000, perSecond: 100_000 } };
 
@@ -66,6 +68,7 @@ Flags:
   --sessions K         new WebSocket sessions for the connection rate (default 5000; 0 skips)
   --concurrency C      connections being opened at once (default 100)
   --runs N             repetitions (default 3; --quick 1); medians with [min–max]
+  --profile DIR        run the servers under node --cpu-prof, writing the profiles to DIR
   --no-pin             do not pin with taskset
   --out DIR            where the JSON goes (default .bench)
   --help               this text`;
@@ -77,6 +80,7 @@ interface Options {
   concurrency: number;
   runs: number;
   pin: boolean;
+  profile: string | null;
   out: string;
   quick: boolean;
 }
@@ -90,6 +94,7 @@ function parseFlags(argv: string[]): Options | null {
     concurrency: 100,
     runs: quick ? 1 : 3,
     pin: true,
+    profile: null,
     out: join(ROOT, ".bench"),
     quick,
   };
@@ -125,6 +130,9 @@ function parseFlags(argv: string[]): Options | null {
       case "--runs":
         o.runs = int(v(), a, 1, 20);
         break;
+      case "--profile":
+        o.profile = resolve(v() ?? "");
+        break;
       case "--no-pin":
         o.pin = false;
         break;
@@ -140,7 +148,9 @@ function parseFlags(argv: string[]): Options | null {
 
 /** Starts the worker, has it open every connection, and resolves once they are all logged in. */
 async function openAll(cfg: WorkerConfig, cpu: number | null): Promise<{ worker: ChildProcess; open: FromWorker }> {
-  const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker", JSON.stringify(cfg)], cpu, true);
+  // The logins go over IPC: thousands of tokens do not fit in a command line.
+  const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker"], cpu, true);
+  worker.send(cfg);
   const open = await new Promise<FromWorker>((resolveOpen, reject) => {
     const timer = setTimeout(() => reject(new Error("connecting took over 300 s")), 300_000);
     worker.once("message", (m: FromWorker) => {
@@ -188,7 +198,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       await seeder.accounts("idle", o.connections, { guest: true, tokens: false });
       await seeder.close();
       names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
-      server = start(parleyCommand(dir, port, linePort, LIMITS), place.server, false);
+      server = start(parleyCommand(dir, port, linePort, LIMITS, profileFlags(o)), place.server, false);
     }
     await waitHealthy(port, server);
     await sleep(1000);
@@ -239,7 +249,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
     await seeder.close();
-    server = start(parleyCommand(dir, port, 0, LIMITS), place.server, false);
+    server = start(parleyCommand(dir, port, 0, LIMITS, profileFlags(o)), place.server, false);
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);
@@ -373,7 +383,7 @@ const spread = (xs: number[], digits: number) =>
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "--worker") {
-    await connectingProcess(JSON.parse(argv[1] ?? "{}") as WorkerConfig);
+    process.once("message", (cfg: WorkerConfig) => void connectingProcess(cfg));
     return;
   }
   let o: Options | null;
