@@ -180,6 +180,9 @@ export function peakRssMiB(pid: number): number {
 
 export type Protocol = "parley" | "bare" | "irc";
 
+/** The name of the room client `i` uses when the clients are spread over several rooms. */
+export const benchRoom = (i: number, rooms: number) => `bench-${i % rooms}`;
+
 export interface LoadConfig {
   url: string;
   protocol: Protocol;
@@ -195,6 +198,8 @@ export interface LoadConfig {
   transport: "raw" | "ws";
   /** Prefix of guest names (Parley). */
   namePrefix: string;
+  /** 1: everyone in #lobby. More: client i joins room `bench-<i % rooms>` (created beforehand for Parley). */
+  rooms: number;
 }
 
 export type ToLoad =

@@ -19,6 +19,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  benchRoom,
   cpuSeconds,
   type FromLoad,
   Histogram,
@@ -40,7 +41,8 @@ const HOST = "127.0.0.1"; // loopback only
 const HELP = `npm run bench -- [flags]          (or: npx tsx bench/run.ts [flags])
 
 Fan-out benchmark: N WebSocket clients in one room, S of them sending at an open-loop rate that
-rises in steps; every client receives every message. Measures per step the deliveries/s achieved,
+rises in steps; every client receives every message. With --rooms R the clients are spread over
+R rooms (client i in room i mod R) and every member of a room receives its messages. Measures per step the deliveries/s achieved,
 loss, p50/p90/p99 end-to-end latency, and the server's CPU time; per run the peak RSS. The
 sustained rate is the highest step with zero loss and p99 below --p99-ms.
 
@@ -60,6 +62,8 @@ Flags:
   --runs N              repetitions of each target (default 3; --quick 1)
   --clients N           WebSocket clients, all in one room (default 1000)
   --senders N           clients that send (default 10); the step rate is split evenly among them
+  --rooms R             spread the clients over R rooms of N/R members ("busy small rooms", e.g.
+                        --rooms 100 --senders 1000 --steps 2500,5000,10000,14000); default 1
   --steps A,B,…         total messages/s of each step (default 50,70,100,140,200,280,400,560,800,1130,1600)
   --duration SEC        length of each step (default 5; --quick 2)
   --warmup SEC          unrecorded step at the first rate before the ladder (default 1)
@@ -97,6 +101,7 @@ interface Options {
   runs: number;
   clients: number;
   senders: number;
+  rooms: number;
   steps: number[];
   durationMs: number;
   warmupMs: number;
@@ -133,6 +138,7 @@ function parseFlags(argv: string[]): Options | null {
     runs: quick ? 1 : 3,
     clients: 1000,
     senders: 10,
+    rooms: 1,
     steps: quick ? [50, 100, 200, 400, 800, 1600] : [50, 70, 100, 140, 200, 280, 400, 560, 800, 1130, 1600],
     durationMs: quick ? 2000 : 5000,
     warmupMs: 1000,
@@ -190,7 +196,10 @@ function parseFlags(argv: string[]): Options | null {
         o.clients = int(v(), a, 1, 20_000);
         break;
       case "--senders":
-        o.senders = int(v(), a, 1, 1000);
+        o.senders = int(v(), a, 1, 20_000);
+        break;
+      case "--rooms":
+        o.rooms = int(v(), a, 1, 10_000);
         break;
       case "--steps": {
         const list = (v() ?? "").split(",").map((s) => num(s, a, 0.1, 100_000));
@@ -274,6 +283,7 @@ function parseFlags(argv: string[]): Options | null {
     }
   }
   if (o.senders > o.clients) throw new Error("--senders cannot exceed --clients");
+  if (o.clients % o.rooms !== 0) throw new Error("--clients must be a multiple of --rooms");
   if (o.profile) {
     if (!argv.includes("--targets")) o.targets = [o.protocol === "irc" ? "parley-irc" : "parley"];
     o.runs = 1;
@@ -396,6 +406,35 @@ async function waitListening(port: number, child: ChildProcess, ms: number): Pro
     await sleep(100);
   }
   throw new Error(`server not listening after ${ms} ms`);
+}
+
+function httpPost(port: number, path: string, body: unknown, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolveReply, reject) => {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = request({ host: HOST, port, path, method: "POST", headers, timeout: 10_000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        text += d;
+      });
+      res.on("end", () => resolveReply({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`POST ${path} timed out`)));
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** Guests cannot create rooms: a registered account creates the rooms that the clients then join by name. */
+async function createParleyRooms(port: number, rooms: number): Promise<void> {
+  const reg = await httpPost(port, "/api/register", { name: "benchowner", password: "bench-owner-password" });
+  if (reg.status !== 201) throw new Error(`register: HTTP ${reg.status} ${reg.body.slice(0, 200)}`);
+  const { token } = JSON.parse(reg.body) as { token: string };
+  for (let k = 0; k < rooms; k++) {
+    const r = await httpPost(port, "/api/rooms", { name: benchRoom(k, rooms) }, token);
+    if (r.status !== 201 && r.status !== 200) throw new Error(`create room: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+  }
 }
 
 async function waitHealthy(port: number, child: ChildProcess, ms: number): Promise<void> {
@@ -574,6 +613,8 @@ function targetCommand(t: TargetName, port: number, dataDir: string, profileDir:
         limits: {
           connectionMessages: { burst: 100_000, perSecond: 100_000 },
           accountMessages: { burst: 100_000, perSecond: 100_000 },
+          roomCreations: { burst: 100_000, perSecond: 100_000 },
+          maxRoomsPerAccount: 100_000,
         },
       }),
     );
@@ -665,6 +706,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   try {
     if (t === "inspircd" || t === "ngircd") await waitListening(port, server, 30_000);
     else await waitHealthy(httpPort, server, 30_000);
+    if (t === "parley" && o.rooms > 1) await createParleyRooms(port, o.rooms);
     const protocol: Protocol = isIrc(t) ? "irc" : t === "parley" ? "parley" : "bare";
     const url = isIrc(t) ? `irc://${HOST}:${port}` : `ws://${HOST}:${port}${t === "parley" ? "/ws" : "/"}`;
     for (let g = 0; g < o.generators; g++) {
@@ -680,6 +722,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         // ngIRCd's nicks are at most 9 characters.
         namePrefix: isIrc(t) ? "b" : "bench",
         transport: o.transport,
+        rooms: o.rooms,
       };
       const script = protocol === "irc" ? "bench/irc-load.ts" : "bench/load.ts";
       const child = startChild([process.execPath, "--import", "tsx", script, JSON.stringify(cfg)], {
@@ -719,7 +762,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       );
       const totalSent = sent.reduce((s, x) => s + x.sent, 0);
       // An IRC server does not echo a message to its sender.
-      const expected = totalSent * (protocol === "irc" ? result.connected - 1 : result.connected);
+      const expected = (totalSent * (protocol === "irc" ? result.connected - 1 : result.connected)) / o.rooms;
       const drainUntil = mono() + o.drainMs;
       let received = 0;
       for (;;) {
@@ -979,7 +1022,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
   const lines: string[] = [];
   const summary: Record<string, unknown> = {};
   lines.push(
-    `${o.clients} clients in one room, ${o.senders} senders, ${o.durationMs / 1000} s per step, ${o.runs} run(s) per target; ` +
+    `${o.clients} clients in ${o.rooms === 1 ? "one room" : `${o.rooms} rooms of ${o.clients / o.rooms}`}, ${o.senders} senders, ${o.durationMs / 1000} s per step, ${o.runs} run(s) per target; ` +
       `medians [min–max] over runs; pass = zero loss and p99 < ${o.p99Ms} ms.`,
   );
   lines.push("");
@@ -997,7 +1040,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
     for (const s of steps) {
       us.set(s.rate, median(s.usPerDelivery));
       lines.push(
-        `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * (o.protocol === "irc" ? o.clients - 1 : o.clients))} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
+        `| ${t} | ${fmt(s.rate)} | ${fmtK((s.rate * (o.protocol === "irc" ? o.clients - 1 : o.clients)) / o.rooms)} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
           `${spread(s.p50, fmtMs)} | ${spread(s.p90, fmtMs)} | ${spread(s.p99, fmtMs)} | ${fmt(median(s.serverCpuPct))} | ` +
           `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
       );

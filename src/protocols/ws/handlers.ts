@@ -2,10 +2,10 @@
 // Shape checks happened in decode.ts; authorization happens in the core.
 
 import type { Connection } from "../../core/connection.ts";
-import type { ClientFrame, ClientFrameType, Results } from "./wire.ts";
+import { type ClientFrame, type ClientFrameType, messageToWire, type WireResults } from "./wire.ts";
 
 type RequestType = Exclude<ClientFrameType, "hello">;
-type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<Results[T]>;
+type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<WireResults[T]>;
 
 const empty = {} as Record<string, never>;
 
@@ -17,7 +17,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   },
   send: async (c, f) => {
     const { message, duplicate } = await c.send(f.room, f.body, f.clientId, f.replyTo ?? null);
-    return { messageId: message.id, seq: message.seq, clientId: f.clientId, duplicate, message };
+    return { messageId: message.id, seq: message.seq, clientId: f.clientId, duplicate, message: messageToWire(message) };
   },
   edit: async (c, f) => ({ seq: (await c.edit(f.message, f.body)).seq }),
   delete: async (c, f) => ({ seq: (await c.remove(f.message)).seq }),
@@ -36,7 +36,10 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   members: async (c, f) => ({ members: await c.members(f.room) }),
   online: async (c) => ({ accounts: c.online() }),
   rooms: async (c) => ({ rooms: await c.listRooms() }),
-  history: async (c, f) => c.history(f.room, { before: f.before, after: f.after, limit: f.limit }),
+  history: async (c, f) => {
+    const page = await c.history(f.room, { before: f.before, after: f.after, limit: f.limit });
+    return { messages: page.messages.map((m) => messageToWire(m)), more: page.more };
+  },
   search: async (c, f) => c.search({ query: f.query, room: f.room, before: f.before, limit: f.limit }),
   read: async (c, f) => ({ readSeq: await c.markRead(f.room, f.seq) }),
   typing: async (c, f) => {
