@@ -830,8 +830,8 @@ describe("Chat: rooms and messages", () => {
     await bob.conn.join("open");
     for (let i = 0; i < 3; i++) await alice.conn.send(room.id, `m${i}`, null, null);
     const seq = await alice.conn.markRead(room.id, room.lastSeq + 3);
-    await eventually(() => assert.deepEqual(other.peer.ofType("read"), [{ type: "read", roomId: room.id, seq }]));
-    assert.deepEqual(alice.peer.ofType("read"), [{ type: "read", roomId: room.id, seq }]);
+    await eventually(() => assert.deepEqual(other.peer.ofType("read"), [{ type: "read", roomId: room.id, readSeq: seq }]));
+    assert.deepEqual(alice.peer.ofType("read"), [{ type: "read", roomId: room.id, readSeq: seq }]);
     await settle();
     assert.deepEqual(bob.peer.ofType("read"), []);
   });

@@ -6,7 +6,7 @@
 // events from the store before it takes live ones again. That one mechanism gives resume,
 // gap-free delivery and no duplicates.
 
-import type { ChatContext } from "./chat.ts";
+import type { ChatContext, SearchQuery, SearchResult } from "./chat.ts";
 import { ChatError } from "./errors.ts";
 import { accountTopic, roomTopic, type Subscriber } from "./hub.ts";
 import { newId } from "./ids.ts";
@@ -404,6 +404,10 @@ export class Connection implements Subscriber {
     return this.ctx.history(this.account, roomId, q);
   }
 
+  search(q: SearchQuery): Promise<SearchResult> {
+    return this.ctx.search(this.account, q);
+  }
+
   /** A message (deleted ones too) in a room this account may read: how IRC turns a msgid into a position. */
   async message(messageId: Id): Promise<Message> {
     const message = await this.ctx.store.getMessage(messageId);
@@ -418,14 +422,18 @@ export class Connection implements Subscriber {
     return this.ctx.store.seqAt(roomId, at);
   }
 
-  /** Moves the read position forward; the account's other connections (everywhere) hear the new position. */
+  /**
+   * Moves the account's read position forward and tells all its connections (on every process),
+   * this one included, with a `read` ephemeral — whatever protocol they speak.
+   */
   async markRead(roomId: Id, seq: number): Promise<number> {
     this.cursor(roomId);
-    const stored = await this.ctx.store.markRead(roomId, this.accountId, seq);
+    const readSeq = await this.ctx.store.markRead(roomId, this.accountId, seq);
+    // Best effort, like typing: a lost notice leaves another client's count stale until it reconnects.
     await this.ctx.bus
-      .publish(accountTopic(this.accountId), { kind: "read", accountId: this.accountId, roomId, seq: stored })
-      .catch(() => {}); // a lost notice leaves other clients with an older position until they ask
-    return stored;
+      .publish(accountTopic(this.accountId), { kind: "read", accountId: this.accountId, roomId, readSeq })
+      .catch(() => {});
+    return readSeq;
   }
 
   async typing(roomId: Id, typing: boolean): Promise<void> {

@@ -160,7 +160,7 @@ export class Hub {
         return;
       }
       case "read": {
-        const e: Ephemeral = { type: "read", roomId: msg.roomId, seq: msg.seq };
+        const e: Ephemeral = { type: "read", roomId: msg.roomId, readSeq: msg.readSeq };
         for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);
         return;
       }

@@ -11,6 +11,8 @@ import type {
   Message,
   Room,
   RoomEvent,
+  SearchCursor,
+  SearchPage,
   Session,
   StoredAccount,
 } from "./types.ts";
@@ -96,6 +98,12 @@ export interface Store {
    * `at`, or 0 when there is none: where history by time starts (IRC CHATHISTORY, MARKREAD).
    */
   seqAt(roomId: Id, at: number): Promise<number>;
+  /**
+   * Live (not deleted) messages of the given rooms whose body contains every term, ignoring case
+   * (terms come lower-cased from core/search.ts), newest first (by createdAt, then id), older than
+   * `before` when given, at most `limit`.
+   */
+  search(roomIds: Id[], terms: string[], q: { before?: SearchCursor; limit: number }): Promise<SearchPage>;
 
   close(): Promise<void>;
 }
@@ -106,8 +114,8 @@ export type BusMessage =
   | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
   | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string }
-  /** An account's read position in a room moved. */
-  | { kind: "read"; accountId: Id; roomId: Id; seq: number }
+  /** The account's read position in a room moved (on any of its connections). */
+  | { kind: "read"; accountId: Id; roomId: Id; readSeq: number }
   /** A session was revoked (logout), or all of an account's (`session: null`, password change). */
   | { kind: "revoked"; accountId: Id; session: string | null };
 

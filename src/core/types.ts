@@ -130,15 +130,31 @@ export type Ephemeral =
   | { type: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { type: "presence"; accountId: Id; name: string; online: boolean }
   | { type: "invited"; roomId: Id; room: string; by: string }
+  /**
+   * This account's read position in a room moved, on this or another of its connections: every
+   * client of the account moves its unread count and "new messages" marker without reconnecting.
+   */
+  | { type: "read"; roomId: Id; readSeq: number }
   /** This account was added to a room by another connection or another person (a direct conversation). */
   | { type: "joined"; membership: Membership }
-  /** This account's read position in a room moved (on any connection, any process). */
-  | { type: "read"; roomId: Id; seq: number }
   /** The session this connection runs on was revoked: the protocol closes the connection. */
   | { type: "revoked" };
 
 export interface HistoryPage {
   messages: Message[];
   /** True when older (for `before`) or newer (for `after`) messages remain. */
+  more: boolean;
+}
+
+/** Where a page of search results starts: strictly older than this message (by time, then id). */
+export interface SearchCursor {
+  at: number;
+  id: Id;
+}
+
+export interface SearchPage {
+  /** Matching messages, newest first. */
+  messages: Message[];
+  /** True when older matches remain: ask again with `before` set to the last message's id. */
   more: boolean;
 }

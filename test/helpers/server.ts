@@ -268,7 +268,7 @@ async function waitHealthy(base: string, child: ChildProcess, exited: Promise<Ex
   void exited.then((e) => {
     gone = e;
   });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (gone) {
       const e = gone as Exit;

@@ -514,7 +514,7 @@ export class IrcClient implements Peer, Writer {
 
   ephemeral(e: Ephemeral): void {
     if (e.type === "read") {
-      void this.pushRead(e.roomId, e.seq).catch(() => {}); // the store is unreachable: the next MARKREAD tells
+      void this.pushRead(e.roomId, e.readSeq).catch(() => {}); // the store is unreachable: the next MARKREAD tells
       return;
     }
     if (e.type === "joined") {

@@ -265,6 +265,8 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       return;
     case "joined":
       return; // handled by the client (it starts showing the room)
+    case "read":
+      return; // handled by the client: a MARKREAD push to clients with draft/read-marker
     case "revoked":
       // IRC connections log in with a password, never a session token; but one told to go goes.
       c.quit("Session revoked");

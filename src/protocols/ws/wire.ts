@@ -4,7 +4,17 @@
 
 import Type from "typebox";
 import type { ErrorCode } from "../../core/errors.ts";
-import type { Account, Ephemeral, HistoryPage, Member, Membership, Message, Room, RoomEvent } from "../../core/types.ts";
+import type {
+  Account,
+  Ephemeral,
+  HistoryPage,
+  Member,
+  Membership,
+  Message,
+  Room,
+  RoomEvent,
+  SearchPage,
+} from "../../core/types.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const RequestId = Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]));
@@ -62,6 +72,12 @@ export const ClientFrameSchema = Type.Union([
     after: Type.Optional(Seq),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   }),
+  frame("search", {
+    query: Type.String({ maxLength: 1024 }),
+    room: Type.Optional(Id),
+    before: Type.Optional(Id),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  }),
   frame("read", { room: Id, seq: Seq }),
   frame("typing", { room: Id, typing: Type.Boolean() }),
   frame("ping", {}),
@@ -90,6 +106,7 @@ export interface Results {
   online: { accounts: { accountId: string; name: string }[] };
   rooms: { rooms: (Room & { members: number })[] };
   history: HistoryPage;
+  search: SearchPage & { terms: string[] };
   read: { readSeq: number };
   typing: Record<string, never>;
   ping: Record<string, never>;
