@@ -162,7 +162,8 @@ function parseFlags(argv: string[]): Options | null {
     tmp: tmpdir(),
     out: join(ROOT, ".bench"),
     quick,
-    protocol: argv.includes("irc") && argv[argv.indexOf("irc") - 1] === "--protocol" ? "irc" : "ws",
+    // Read first: the default targets depend on it.
+    protocol: argv[argv.indexOf("--protocol") + 1] === "irc" && argv.includes("--protocol") ? "irc" : "ws",
   };
   if (o.protocol === "irc") o.targets = [...IRC_TARGETS];
   const int = (v: string | undefined, name: string, min: number, max: number): number => {

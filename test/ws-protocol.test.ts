@@ -660,6 +660,29 @@ describe("moderation", () => {
     await say(bob, roomId, "thanks");
   });
 
+  it("settings: moderators make the room private (unlisted, invite-only) and public; kick reasons reach everyone", async () => {
+    assert.equal((await carol.ws.error({ type: "settings", room: roomId, private: true })).code, "FORBIDDEN");
+    const made = await owner.ws.ok({ type: "settings", room: roomId, private: true });
+    await bob.ws.waitForSeq(roomId, made.seq);
+    assert.ok(bob.ws.eventsIn(roomId).some((e) => e.seq === made.seq && e.type === "settings" && e.kind === "private"));
+    assert.deepEqual(await owner.ws.ok({ type: "settings", room: roomId, private: true }), { seq: null });
+    const outsider = await user("out");
+    assert.ok(!(await outsider.ws.ok({ type: "rooms" })).rooms.some((r: Json) => r.id === roomId));
+    assert.equal((await outsider.ws.error({ type: "join", room: roomName })).code, "INVITE_ONLY");
+    await owner.ws.ok({ type: "settings", room: roomId, private: false });
+    await outsider.ws.ok({ type: "join", room: roomName });
+    const kicked = await owner.ws.ok({
+      type: "moderate",
+      room: roomId,
+      account: outsider.name,
+      action: "kick",
+      reason: "test over",
+    });
+    await bob.ws.waitForSeq(roomId, kicked.seq);
+    const e = bob.ws.eventsIn(roomId).find((x) => x.seq === kicked.seq);
+    assert.equal(e?.type === "member" ? e.reason : undefined, "test over");
+  });
+
   it("a plain member cannot moderate (FORBIDDEN)", async () => {
     const r = await carol.ws.error({ type: "moderate", room: roomId, account: bob.name, action: "kick" });
     assert.equal(r.code, "FORBIDDEN");

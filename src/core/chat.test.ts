@@ -561,6 +561,34 @@ describe("Chat: rooms and messages", () => {
     await eventually(() => assert.equal(carol.conn.following(room.id), false));
   });
 
+  test("setKind: moderators make a room private or public; members stay, newcomers need an invitation", async ({
+    chat,
+    user,
+  }) => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const carol = await user("carol");
+    const room = (await alice.conn.createRoom("club", "public")).room;
+    await bob.conn.join("club");
+    await rejectsWith(bob.conn.setKind(room.id, "private"), "FORBIDDEN");
+    const e = await alice.conn.setKind(room.id, "private");
+    assert.ok(e?.type === "settings" && e.kind === "private");
+    await eventually(() => assert.ok(bob.peer.in(room.id).some((x) => x.type === "settings" && x.kind === "private")));
+    assert.equal(await alice.conn.setKind(room.id, "private"), null, "already private: no event");
+    assert.ok(bob.conn.following(room.id), "members stay");
+    assert.ok(!(await chat.listRooms()).some((r) => r.id === room.id), "no longer listed");
+    await rejectsWith(carol.conn.join("club"), "INVITE_ONLY");
+    await alice.conn.setKind(room.id, "public");
+    await carol.conn.join("club");
+    const guest = await chat.guest("gus");
+    const { connection: g } = await chat.connect(guest, { event() {}, ephemeral() {}, ready: async () => {} });
+    await g.join("club");
+    await rejectsWith(g.setKind(room.id, "private"), "FORBIDDEN");
+    g.close();
+    const dm = await alice.conn.openDirect("bob");
+    await rejectsWith(alice.conn.setKind(dm.room.id, "public"), "FORBIDDEN");
+  });
+
   test("a private room needs an invitation", async ({ user }) => {
     const alice = await user("alice");
     const bob = await user("bob");

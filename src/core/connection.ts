@@ -286,6 +286,19 @@ export class Connection implements Subscriber {
     return this.commit(roomId, { type: "topic", actorId: this.accountId, topic });
   }
 
+  /**
+   * Makes a room public or private (invite-only); moderators only. Members stay members; from now
+   * on only invited accounts may join a private room, and guests none. Null when it is so already.
+   */
+  async setKind(roomId: Id, kind: "public" | "private"): Promise<RoomEvent | null> {
+    const cursor = this.cursor(roomId);
+    const room = await this.room(roomId);
+    if (room.kind === "direct") throw new ChatError("FORBIDDEN", "direct conversations have no settings");
+    if (!this.moderates(cursor.role)) throw new ChatError("FORBIDDEN", "only moderators change a room's settings");
+    if (room.kind === kind) return null;
+    return this.commit(roomId, { type: "settings", actorId: this.accountId, kind });
+  }
+
   async createRoom(name: string, kind: "public" | "private", topic = ""): Promise<Membership> {
     this.checkRoomCount();
     const created = await this.ctx.createRoom(this.account, name, kind, topic);

@@ -93,6 +93,7 @@ export type EventDraft =
   | { type: "delete"; actorId: Id; messageId: Id }
   | { type: "react"; actorId: Id; messageId: Id; emoji: string }
   | { type: "topic"; actorId: Id; topic: string }
+  | { type: "settings"; actorId: Id; kind: "public" | "private" }
   | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role; reason?: string };
 
 /**
@@ -111,6 +112,8 @@ export type RoomEvent = {
   | { type: "delete"; messageId: Id }
   | { type: "react"; messageId: Id; emoji: string; on: boolean }
   | { type: "topic"; topic: string }
+  /** A moderator changed the room's settings: today its kind (public, or private = invite-only). */
+  | { type: "settings"; kind: "public" | "private" }
   | {
       type: "member";
       accountId: Id;

@@ -497,6 +497,25 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         assert.deepEqual(await store.listBans(r.id), [{ accountId: carol.id, name: "Carol" }]);
       });
 
+      test("a settings event changes the room's kind, is logged, and moves it in or out of the public list", async (store) => {
+        const alice = await account(store, "alice");
+        const r = await room(store, "general", alice);
+        const e = (await store.append(r.id, { type: "settings", actorId: alice.id, kind: "private" }, T0)).event;
+        assert.ok(e.type === "settings" && e.kind === "private");
+        assert.equal((await store.getRoom(r.id))?.kind, "private");
+        assert.deepEqual(
+          (await store.listPublicRooms()).map((x) => x.name),
+          [],
+        );
+        const [logged] = await store.eventsAfter(r.id, e.seq - 1, 1);
+        assert.deepEqual(logged, e);
+        await store.append(r.id, { type: "settings", actorId: alice.id, kind: "public" }, T0);
+        assert.deepEqual(
+          (await store.listPublicRooms()).map((x) => x.name),
+          ["general"],
+        );
+      });
+
       test("a kick's or ban's reason is kept with its event", async (store) => {
         const alice = await account(store, "alice");
         const bob = await account(store, "bob");

@@ -743,12 +743,29 @@ describe("modes", () => {
     assert.deepEqual((await a.c.exchange(`MODE ${name} +v ${b.nick}`)).map(show), [`MODE ${name} -q ${b.nick}!*@*`]);
   });
 
-  it("i n s t are fixed (FAIL, or nothing when already so); unknown modes are 472; other users' modes 502", async () => {
+  it("n t are fixed (FAIL, or nothing when already so); unknown modes are 472; other users' modes 502", async () => {
     const a = await user();
     const name = await channel(a);
     assert.deepEqual(await a.c.exchange(`MODE ${name} +nt`), []);
-    const r = await a.c.exchange(`MODE ${name} +i`, `MODE ${name} +m`, `MODE ${name} +k key`, "MODE someone +i");
+    const r = await a.c.exchange(`MODE ${name} -t`, `MODE ${name} +m`, `MODE ${name} +k key`, "MODE someone +i");
     assert.deepEqual(codes(r), ["FAIL", "472", "472", "502"]);
+  });
+
+  it("+i/+s make the room private (invite-only, unlisted), -i/-s public again; operators only", async () => {
+    const a = await user();
+    const b = await user();
+    const c = await user();
+    const name = await channel(a, b);
+    assert.deepEqual(codes(await b.c.exchange(`MODE ${name} +i`)), ["482"]);
+    const from = b.c.messages.length;
+    assert.deepEqual((await a.c.exchange(`MODE ${name} +is`)).map(show), [`MODE ${name} +is`], "one change for both letters");
+    await b.c.waitFor((m) => show(m) === `MODE ${name} +is`, { from });
+    assert.deepEqual(await a.c.exchange(`MODE ${name} +s`), [], "already so");
+    assert.equal((await a.c.exchange(`MODE ${name}`)).map(show)[0], `324 ${a.nick} ${name} +inst`);
+    assert.ok(!(await c.c.exchange("LIST")).some((m) => m.command === "322" && m.params[1] === name), "unlisted");
+    assert.deepEqual(codes(await c.c.exchange(`JOIN ${name}`)), ["473"]);
+    assert.deepEqual((await a.c.exchange(`MODE ${name} -i`)).map(show), [`MODE ${name} -is`]);
+    assert.ok((await c.c.exchange(`JOIN ${name}`)).some((m) => m.command === "JOIN"));
   });
 
   it("user modes: query 221, +B (bot, shown in WHO and WHOIS), +w, unknown 501", async () => {

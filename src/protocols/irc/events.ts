@@ -148,6 +148,18 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
     sink.add({ tags: c.timeTag(e.at), source: c.mask(e.actor), command: "TOPIC", params: [target, c.topicText(e.topic)] });
     return;
   }
+  if (e.type === "settings") {
+    if (ch.kind === e.kind) return;
+    ch.kind = e.kind;
+    // A private room is invite-only and secret: +i and +s go together.
+    sink.add({
+      tags: c.timeTag(e.at),
+      source: c.mask(e.actor),
+      command: "MODE",
+      params: [target, e.kind === "private" ? "+is" : "-is"],
+    });
+    return;
+  }
   if (e.type !== "member") return;
   const me = e.accountId === c.accountId;
   const actor = c.mask(e.actor);

@@ -26,6 +26,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return { seq: e.seq, on: e.type === "react" && e.on };
   },
   topic: async (c, f) => ({ seq: (await c.setTopic(f.room, f.topic)).seq }),
+  settings: async (c, f) => ({ seq: (await c.setKind(f.room, f.private ? "private" : "public"))?.seq ?? null }),
   create: async (c, f) => ({ membership: await c.createRoom(f.name, f.private ? "private" : "public", f.topic ?? "") }),
   invite: async (c, f) => {
     await c.invite(f.room, f.account);

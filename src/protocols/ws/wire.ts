@@ -45,6 +45,7 @@ export const ClientFrameSchema = Type.Union([
   frame("delete", { message: Id }),
   frame("react", { message: Id, emoji: Type.String({ minLength: 1, maxLength: 64 }) }),
   frame("topic", { room: Id, topic: Type.String({ maxLength: 4096 }) }),
+  frame("settings", { room: Id, private: Type.Boolean() }),
   frame("create", { name: Name, private: Type.Optional(Type.Boolean()), topic: Type.Optional(Type.String({ maxLength: 4096 })) }),
   frame("invite", { room: Id, account: Name }),
   frame("direct", { account: Name }),
@@ -96,6 +97,7 @@ export interface Results {
   delete: { seq: number };
   react: { seq: number; on: boolean };
   topic: { seq: number };
+  settings: { seq: number | null };
   create: { membership: Membership };
   invite: Record<string, never>;
   direct: { membership: Membership };

@@ -503,6 +503,9 @@ export class PgStore implements Store {
       case "topic":
         await this.run(c, "setTopic", [d.topic, roomId]);
         return this.logged(c, base, { type: "topic", topic: d.topic });
+      case "settings":
+        await this.run(c, "setKind", [d.kind, roomId]);
+        return this.logged(c, base, { type: "settings", kind: d.kind });
       case "member": {
         const role = await this.applyMemberChange(c, roomId, d.accountId, d.change, d.role ?? null, seq, at);
         const name = d.accountId === d.actorId ? actor : await this.accountName(c, d.accountId);
@@ -745,6 +748,7 @@ function statements(s: string) {
     nextSeq: `UPDATE ${s}.rooms SET last_seq = last_seq + 1 WHERE id = $1
       RETURNING last_seq, COALESCE((SELECT name FROM ${s}.accounts WHERE id = $2), '') AS actor`,
     setTopic: `UPDATE ${s}.rooms SET topic = $1 WHERE id = $2`,
+    setKind: `UPDATE ${s}.rooms SET kind = $1 WHERE id = $2 AND kind <> 'direct'`,
     member: `SELECT m.*, a.name FROM ${s}.members m JOIN ${s}.accounts a ON a.id = m.account_id
       WHERE m.room_id = $1 AND m.account_id = $2`,
     members: `SELECT m.*, a.name FROM ${s}.members m JOIN ${s}.accounts a ON a.id = m.account_id

@@ -392,6 +392,9 @@ export class SqliteStore implements Store {
       case "topic":
         this.s.setTopic.run(d.topic, roomId);
         return this.logged(base, { type: "topic", topic: d.topic });
+      case "settings":
+        this.s.setKind.run(d.kind, roomId);
+        return this.logged(base, { type: "settings", kind: d.kind });
       case "member": {
         const role = this.applyMemberChange(roomId, d.accountId, d.change, d.role ?? null, seq, at);
         const name = d.accountId === d.actorId ? actor : this.actorName(d.accountId);
@@ -511,6 +514,7 @@ function prepare(db: Database.Database) {
       FROM rooms WHERE kind = 'public' ORDER BY name_key`),
     nextSeq: q("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"),
     setTopic: q("UPDATE rooms SET topic = ? WHERE id = ?"),
+    setKind: q("UPDATE rooms SET kind = ? WHERE id = ? AND kind <> 'direct'"),
     member: q(`SELECT m.*, a.name FROM members m JOIN accounts a ON a.id = m.account_id
       WHERE m.room_id = ? AND m.account_id = ?`),
     members: q(`SELECT m.*, a.name FROM members m JOIN accounts a ON a.id = m.account_id
