@@ -111,6 +111,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       await Promise.all([ws.close(), line?.close(), irc?.close()]);
       http.closeAllConnections();
       await httpClosed;
+      await chat.stop();
       await store.close();
       await bus.close();
     },
