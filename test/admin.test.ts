@@ -146,25 +146,33 @@ describe("parley admin", () => {
         /the file says 3 accounts but holds 2/,
       ],
     ];
-    const target = tempDir("parley-bad-target-");
-    for (const [what, content, error] of cases) {
-      const file = join(dir, `${what.replace(/ /g, "-")}.jsonl`);
-      writeFileSync(file, `${content.join("\n")}\n`);
-      const r = await runParley(["admin", "import", "--to", target, "--in", file]);
+    // Each case on its own empty target, all at once (every run is a process start).
+    const targets = cases.map(() => tempDir("parley-bad-target-"));
+    const results = await Promise.all(
+      cases.map(([what, content], k) => {
+        const file = join(dir, `${what.replace(/ /g, "-")}.jsonl`);
+        writeFileSync(file, `${content.join("\n")}\n`);
+        return runParley(["admin", "import", "--to", targets[k]!, "--in", file]);
+      }),
+    );
+    for (const [k, [what, , error]] of cases.entries()) {
+      const r = results[k]!;
       assert.equal(r.code, 1, `${what}: ${r.stderr}`);
       assert.match(r.stderr, error, what);
       assert.match(r.stderr, /nothing was written/);
     }
-    // Nothing was written: the good file still goes into the same target without --replace.
-    const ok = await runParley(["admin", "import", "--to", target, "--in", good]);
+    // Nothing was written: the good file still goes into a target without --replace.
+    const ok = await runParley(["admin", "import", "--to", targets[0]!, "--in", good]);
     assert.equal(ok.code, 0, ok.stderr);
 
-    const usage = await runParley(["admin", "export"]);
+    const [usage, unknown, unreachable] = await Promise.all([
+      runParley(["admin", "export"]),
+      runParley(["admin", "frobnicate"]),
+      runParley(["admin", "export", "--from", "postgres://postgres@127.0.0.1:1/test"]),
+    ]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--from is required/);
-    const unknown = await runParley(["admin", "frobnicate"]);
     assert.equal(unknown.code, 2);
-    const unreachable = await runParley(["admin", "export", "--from", "postgres://postgres@127.0.0.1:1/test"]);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /the database is unreachable/);
   });
