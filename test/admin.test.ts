@@ -47,7 +47,7 @@ function rowsOf(file: string): string[] {
 }
 
 async function pgServer(): Promise<TestServer> {
-  return startServer({ args: ["--database-url", PG_URL, "--database-schema", db.schema], startTimeoutMs: 60_000 });
+  return startServer({ args: ["--database-url", PG_URL, "--database-schema", db.schema] });
 }
 
 describe("parley admin", () => {

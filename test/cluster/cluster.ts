@@ -43,7 +43,7 @@ export function startNode(o: NodeOptions): Promise<TestServer> {
   return startServer({
     irc: o.irc,
     // Three processes compiling TypeScript at once on a busy machine can take a while.
-    startTimeoutMs: 90_000,
+    startTimeoutMs: 120_000,
     config: { limits: LOOSE_LIMITS },
     args: [
       "--database-url",

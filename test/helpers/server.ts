@@ -34,7 +34,7 @@ export interface StartOptions {
   dataDir?: string;
   /** Start the IRC gateway on a free port (ircPort); off otherwise. */
   irc?: boolean;
-  /** How long the server may take to answer /healthz. Default 20 s. */
+  /** How long the server may take to answer /healthz. Default 60 s (a busy CI machine compiling TypeScript is slow). */
   startTimeoutMs?: number;
 }
 
@@ -199,7 +199,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         resolve({ code, signal });
       });
     });
-    await waitHealthy(`http://127.0.0.1:${port}`, child, exited, () => output, opts.startTimeoutMs ?? 20_000);
+    await waitHealthy(`http://127.0.0.1:${port}`, child, exited, () => output, opts.startTimeoutMs ?? 60_000);
   };
 
   await launch();
