@@ -58,6 +58,8 @@ at every client but its sender), against (bench/peers/irc-servers.ts):
 
 Flags:
   --protocol ws|irc     the wire the clients speak (default ws); irc changes the default targets
+  --scale               the scale-out comparison instead: SQLite vs PostgreSQL+Redis on 1 and 2
+                        workers (bench/scale.ts; --scale --help for its flags)
   --quick               1 run, 2 s steps, doubling steps 50..1600: finishes in under two minutes
   --runs N              repetitions of each target (default 3; --quick 1)
   --clients N           WebSocket clients, all in one room (default 1000)
@@ -1156,6 +1158,8 @@ function machine(place: Placement, o: Options) {
 // ---- main ----
 
 async function main(): Promise<number> {
+  // The scale-out comparison (several deployments) is its own module: docs/scaling.md.
+  if (process.argv.includes("--scale")) return (await import("./scale.ts")).main(process.argv.slice(2));
   let o: Options | null;
   try {
     o = parseFlags(process.argv.slice(2));

@@ -104,6 +104,11 @@ export class Chat implements ChatContext {
     await this.lobby();
   }
 
+  /** Stops the presence heartbeat and tells the other server processes this one is leaving. */
+  async stop(): Promise<void> {
+    await this.hub.stop();
+  }
+
   // ---- accounts and sessions ----
 
   async register(name: string, password: string): Promise<{ account: Account; token: string }> {
@@ -306,13 +311,11 @@ export class Chat implements ChatContext {
   }
 
   async announce(account: Account, online: boolean): Promise<void> {
-    await this.bus.publish(PRESENCE_TOPIC, {
-      kind: "presence",
-      accountId: account.id,
-      name: account.name,
-      online,
-      node: this.hub.node,
-    });
+    this.hub.setLocal(account.id, account.name, online);
+    // A lost announcement is repaired by the next heartbeat, which lists every local account.
+    await this.bus
+      .publish(PRESENCE_TOPIC, { kind: "presence", accountId: account.id, name: account.name, online, node: this.hub.node })
+      .catch(() => {});
   }
 
   // ---- helpers ----

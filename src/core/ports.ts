@@ -113,6 +113,12 @@ export type BusMessage =
   | { kind: "room"; event: RoomEvent }
   | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
+  /**
+   * A node's heartbeat: every account it has online, repeated every few seconds, so a node that
+   * missed announcements or just started learns the truth, and a node that stops beating is
+   * known to be gone. `gone` says the node is shutting down.
+   */
+  | { kind: "node"; node: string; accounts: { accountId: Id; name: string }[]; gone?: boolean }
   | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string }
   /** The account's read position in a room moved (on any of its connections). */
   | { kind: "read"; accountId: Id; roomId: Id; readSeq: number }
