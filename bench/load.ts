@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
 import WebSocket from "ws";
-import { type FromLoad, Histogram, type LoadConfig, makeBody, mono, readBody, type ToLoad } from "./lib.ts";
+import { benchRoom, type FromLoad, Histogram, type LoadConfig, makeBody, mono, readBody, type ToLoad } from "./lib.ts";
 
 if (!process.send) {
   process.stderr.write("bench/load.ts is started by bench/run.ts (it needs an IPC channel)\n");
@@ -41,7 +41,7 @@ interface Conn {
 interface Client {
   i: number;
   conn: Conn;
-  /** Room to send to (Parley: #lobby's id). */
+  /** Room to send to (Parley: the room's id; #lobby's unless --rooms). */
   room: string;
   sent: number;
 }
@@ -268,6 +268,10 @@ async function connectOne(i: number): Promise<Client> {
       const lobby = f.rooms?.find((m) => m.room.name === "lobby");
       if (!lobby) throw new Error("welcome has no #lobby");
       client.room = lobby.room.id;
+      if (cfg.rooms > 1) client.room = await Promise.race([parleyJoin(c, benchRoom(i, cfg.rooms)), timeout]);
+    } else if (cfg.rooms > 1) {
+      client.room = benchRoom(i, cfg.rooms);
+      conn.send(JSON.stringify({ type: "join", room: client.room }));
     }
     conn.onText = onFrame;
     open++;
@@ -279,6 +283,24 @@ async function connectOne(i: number): Promise<Client> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Joins a Parley room by name and resolves with its id (frames arriving meanwhile are events of #lobby). */
+function parleyJoin(c: Conn, name: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    c.onText = (data) => {
+      const f = JSON.parse(data.toString("utf8")) as {
+        type?: string;
+        id?: unknown;
+        result?: { membership?: { room: { id: string } } };
+      };
+      if (f.id !== 2) return;
+      const id = f.type === "ok" ? f.result?.membership?.room.id : undefined;
+      if (id) resolve(id);
+      else reject(new Error(`join ${name} refused: ${data.toString("utf8", 0, 200)}`));
+    };
+    c.send(JSON.stringify({ type: "join", id: 2, room: name }));
+  });
 }
 
 async function connectAll(): Promise<void> {

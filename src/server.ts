@@ -34,8 +34,12 @@ export interface ServerConfig {
   dataDir: string;
   /** postgres://… to use PostgreSQL instead of SQLite in dataDir. */
   databaseUrl: string;
+  /** PostgreSQL schema of the tables (default "public"). */
+  databaseSchema?: string;
   /** redis://… to use Redis as the bus between server processes. */
   redisUrl: string;
+  /** Prefix of the Redis channel names (default "parley:"), so deployments can share one Redis. */
+  redisPrefix?: string;
   allowGuests: boolean;
   limits: Partial<Limits>;
   ws: Partial<WsOptions>;
@@ -57,10 +61,16 @@ export interface RunningServer {
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const metrics = createMetrics();
   const store: Store = cfg.databaseUrl
-    ? await PgStore.open(cfg.databaseUrl, { onError: (err) => cfg.log.warn("database connection error", { err }) })
+    ? await PgStore.open(cfg.databaseUrl, {
+        schema: cfg.databaseSchema,
+        onError: (err) => cfg.log.warn("database connection error", { err }),
+      })
     : new SqliteStore({ path: join(cfg.dataDir, "parley.db") });
   const bus: Bus = cfg.redisUrl
-    ? new RedisBus(cfg.redisUrl, { onError: (err) => cfg.log.warn("redis connection error", { err }) })
+    ? new RedisBus(cfg.redisUrl, {
+        prefix: cfg.redisPrefix,
+        onError: (err) => cfg.log.warn("redis connection error", { err }),
+      })
     : new LocalBus();
   const chat = new Chat({
     store,
@@ -108,6 +118,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       await Promise.all([ws.close(), line?.close(), irc?.close()]);
       http.closeAllConnections();
       await httpClosed;
+      await chat.stop();
       await store.close();
       await bus.close();
     },

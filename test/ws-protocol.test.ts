@@ -595,13 +595,36 @@ describe("read marks and unread counts", () => {
     assert.equal(m.unread, 3);
     assert.equal(m.room.lastSeq, five.seq);
 
+    const watcher = await connect(bob.reg);
     const clamped = await again.ws.ok({ type: "read", room: roomId, seq: five.seq + 1000 });
     assert.equal(clamped.readSeq, five.seq, "a read mark past the end is clamped to the last seq");
+    // Every connection of the account hears the new position.
+    for (const c of [again, watcher]) {
+      const f = await c.ws.waitFor((x) => x.type === "read" && x.roomId === roomId && x.readSeq === five.seq);
+      assert.deepEqual(f, { type: "read", roomId, readSeq: five.seq });
+    }
+    await watcher.ws.close();
     const third = await connect(bob.reg);
     const m3 = third.welcome.rooms.find((x: Json) => x.room.id === roomId);
     assert.equal(m3.unread, 0);
     const stranger = await user();
     assert.equal((await stranger.ws.error({ type: "read", room: roomId, seq: 1 })).code, "NOT_MEMBER");
+  });
+
+  it("a read mark reaches every connection of the account at once as a `read` frame, and no one else", async () => {
+    const owner = await user("own");
+    const bob = await user("bob");
+    const roomId = await room(owner, [bob]);
+    const bobPhone = await connect(bob.reg);
+    const one = await say(owner, roomId, "one");
+    await bobPhone.ws.waitForEvent(roomId, isMessage(one.messageId));
+    const fromOwner = owner.ws.frames.length;
+    const fromPhone = bobPhone.ws.frames.length;
+    await bob.ws.ok({ type: "read", room: roomId, seq: one.seq });
+    const pushed = await bobPhone.ws.waitFor((f) => f.type === "read", { from: fromPhone, what: "read push" });
+    assert.deepEqual(pushed, { type: "read", roomId, readSeq: one.seq });
+    await bob.ws.waitFor((f) => f.type === "read" && f.readSeq === one.seq, { what: "read push to the marking connection" });
+    await nothing(owner, (f) => f.type === "read", 300, fromOwner);
   });
 });
 
@@ -635,6 +658,29 @@ describe("moderation", () => {
     await owner.ws.ok({ type: "moderate", room: roomId, account: bob.name, action: "unmute" });
     await bob.ws.waitForEvent(roomId, (e) => e.type === "member" && e.change === "unmute");
     await say(bob, roomId, "thanks");
+  });
+
+  it("settings: moderators make the room private (unlisted, invite-only) and public; kick reasons reach everyone", async () => {
+    assert.equal((await carol.ws.error({ type: "settings", room: roomId, private: true })).code, "FORBIDDEN");
+    const made = await owner.ws.ok({ type: "settings", room: roomId, private: true });
+    await bob.ws.waitForSeq(roomId, made.seq);
+    assert.ok(bob.ws.eventsIn(roomId).some((e) => e.seq === made.seq && e.type === "settings" && e.kind === "private"));
+    assert.deepEqual(await owner.ws.ok({ type: "settings", room: roomId, private: true }), { seq: null });
+    const outsider = await user("out");
+    assert.ok(!(await outsider.ws.ok({ type: "rooms" })).rooms.some((r: Json) => r.id === roomId));
+    assert.equal((await outsider.ws.error({ type: "join", room: roomName })).code, "INVITE_ONLY");
+    await owner.ws.ok({ type: "settings", room: roomId, private: false });
+    await outsider.ws.ok({ type: "join", room: roomName });
+    const kicked = await owner.ws.ok({
+      type: "moderate",
+      room: roomId,
+      account: outsider.name,
+      action: "kick",
+      reason: "test over",
+    });
+    await bob.ws.waitForSeq(roomId, kicked.seq);
+    const e = bob.ws.eventsIn(roomId).find((x) => x.seq === kicked.seq);
+    assert.equal(e?.type === "member" ? e.reason : undefined, "test over");
   });
 
   it("a plain member cannot moderate (FORBIDDEN)", async () => {

@@ -1,10 +1,13 @@
 // The baseline for the benchmark: a bare `ws` broadcast server with no accounts, no storage and
 // no checks. Every inbound `send` frame is parsed, wrapped in an `event` frame, serialized once
-// and the same buffer is sent to every connected client (the sender included, as Parley does).
+// and the same buffer is sent to every client in the sender's room (the sender included, as
+// Parley does).
 //
 //   node --import tsx bench/peers/ws-broadcast.ts --port 9000 [--host 127.0.0.1] [--batch]
 //
 // Wire (what bench/load.ts speaks to it):
+//   client → server  {"type":"join","room":"…"}   (optional: every client starts in room "lobby"
+//                    and is in one room at a time; `npm run bench -- --rooms N` uses it)
 //   client → server  {"type":"send","room":"…","clientId":"…","body":"…"}
 //   server → client  {"type":"event","event":{"seq":n,"at":ms,"clientId":"…","body":"…"}}
 // GET /healthz answers 200, so the bench knows it is up.
@@ -21,6 +24,7 @@ interface Client {
   ws: WebSocket;
   socket: Duplex;
   corked: boolean;
+  room: Set<Client>;
 }
 
 function arg(name: string): string | undefined {
@@ -38,6 +42,8 @@ const port = Number(arg("--port") ?? "9000");
 const batch = process.argv.includes("--batch");
 
 const clients = new Set<Client>();
+/** Room name → its clients. */
+const rooms = new Map<string, Set<Client>>([["lobby", new Set()]]);
 let seq = 0;
 
 let corked: Client[] = [];
@@ -60,18 +66,29 @@ function write(c: Client, frame: Buffer): void {
   c.ws.send(frame, { binary: false });
 }
 
-function onMessage(data: Buffer): void {
-  let f: { type?: unknown; clientId?: unknown; body?: unknown };
+function onMessage(from: Client, data: Buffer): void {
+  let f: { type?: unknown; room?: unknown; clientId?: unknown; body?: unknown };
   try {
     f = JSON.parse(data.toString("utf8"));
   } catch {
+    return;
+  }
+  if (f.type === "join" && typeof f.room === "string") {
+    from.room.delete(from);
+    let room = rooms.get(f.room);
+    if (!room) {
+      room = new Set();
+      rooms.set(f.room, room);
+    }
+    room.add(from);
+    from.room = room;
     return;
   }
   if (f.type !== "send" || typeof f.body !== "string") return;
   const frame = Buffer.from(
     JSON.stringify({ type: "event", event: { seq: ++seq, at: Date.now(), clientId: f.clientId, body: f.body } }),
   );
-  for (const c of clients) write(c, frame);
+  for (const c of from.room) write(c, frame);
 }
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 1 << 20 });
@@ -81,11 +98,16 @@ const http = createServer((req, res) => {
 });
 http.on("upgrade", (req, socket, head) => {
   wss.handleUpgrade(req, socket, head, (ws) => {
-    const c: Client = { ws, socket, corked: false };
+    const lobby = rooms.get("lobby")!;
+    const c: Client = { ws, socket, corked: false, room: lobby };
     clients.add(c);
-    ws.on("message", (data: Buffer) => onMessage(data));
+    lobby.add(c);
+    ws.on("message", (data: Buffer) => onMessage(c, data));
     ws.on("error", () => {});
-    ws.on("close", () => clients.delete(c));
+    ws.on("close", () => {
+      clients.delete(c);
+      c.room.delete(c);
+    });
   });
 });
 http.listen(port, host, () => {

@@ -8,6 +8,7 @@ const HELP = `Usage: parley <command> [options]
 Commands:
   serve      run the chat server (HTTP + WebSocket, line mode)
   chat       chat in the terminal (a full client for a Parley server)
+  admin      migrate, export or import a whole deployment (SQLite, PostgreSQL, JSON lines)
   help       show this help
   version    print the version
 
@@ -20,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "chat":
       return (await import("./chat.ts")).chat(rest);
+    case "admin":
+      return (await import("./admin.ts")).admin(rest);
     case undefined:
     case "help":
     case "--help":

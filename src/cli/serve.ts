@@ -8,6 +8,7 @@ import { defaultLineOptions } from "../protocols/line/server.ts";
 import { defaultWsOptions } from "../protocols/ws/server.ts";
 import { startServer } from "../server.ts";
 import { VERSION } from "../version.ts";
+import { isClusterWorker, reportReady, runPrimary } from "./cluster.ts";
 import { helpText, type OptionTable, parseOptions, UsageError } from "./options.ts";
 
 export const serveOptions = {
@@ -20,7 +21,15 @@ export const serveOptions = {
   "line-port": { kind: "port", default: 5000, help: "line mode (plain TCP, nc) port, 0 = off" },
   data: { kind: "string", default: "./data", value: "DIR", help: "data directory (SQLite database)" },
   "database-url": { kind: "string", default: "", value: "URL", help: "postgres://… to use PostgreSQL instead of SQLite" },
+  "database-schema": { kind: "string", default: "public", value: "NAME", help: "PostgreSQL schema for Parley's tables" },
   "redis-url": { kind: "string", default: "", value: "URL", help: "redis://… bus between server processes" },
+  "redis-prefix": { kind: "string", default: "parley:", value: "PREFIX", help: "prefix of Parley's Redis channel names" },
+  workers: {
+    kind: "int",
+    default: 1,
+    value: "N",
+    help: "server processes sharing the ports; more than 1 needs --database-url and --redis-url",
+  },
   guests: { kind: "boolean", default: true, help: "let people join with just a nickname" },
   "log-level": { kind: "string", default: "info", value: "LEVEL", help: "debug, info, warn or error" },
   "log-format": { kind: "string", default: "auto", value: "FORMAT", help: "json, pretty, or auto (pretty on a terminal)" },
@@ -29,6 +38,8 @@ export const serveOptions = {
 
 const FOOTER = `The config file's "limits", "ws" and "line" objects tune abuse limits and buffers; see docs/protocol.md.
 Its "irc" object sets the IRC gateway's server name, network, MOTD, password, lengths and flood control; see docs/irc.md.
+With --workers N a primary process runs N workers, starts a worker again when one dies, and
+forwards SIGTERM/SIGINT to them; see docs/scaling.md.
 Exit codes: 0 clean shutdown, 1 runtime failure (e.g. a port in use), 2 bad usage or configuration.`;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -47,10 +58,22 @@ export async function serve(argv: string[]): Promise<number> {
   }
   if (!["debug", "info", "warn", "error"].includes(o["log-level"])) return usage(`unknown log level ${o["log-level"]}`);
   if (!["auto", "json", "pretty"].includes(o["log-format"])) return usage(`unknown log format ${o["log-format"]}`);
-  const log = createLogger({
-    level: o["log-level"] as Level,
-    pretty: o["log-format"] === "auto" ? undefined : o["log-format"] === "pretty",
-  });
+  const worker = isClusterWorker() ? Number(process.env.PARLEY_WORKER_INDEX ?? 0) : null;
+  const log = createLogger(
+    {
+      level: o["log-level"] as Level,
+      pretty: o["log-format"] === "auto" ? undefined : o["log-format"] === "pretty",
+    },
+    worker === null ? {} : { worker },
+  );
+  if (o.workers < 1) return usage("--workers must be at least 1");
+  if (o.workers > 1) {
+    const missing = [
+      o["database-url"] === "" ? "--database-url postgres://… (SQLite serves one process only)" : null,
+      o["redis-url"] === "" ? "--redis-url redis://… (the bus between the processes)" : null,
+    ].filter((m) => m !== null);
+    if (missing.length > 0) return usage(`--workers ${o.workers} needs ${missing.join(" and ")}; see docs/scaling.md`);
+  }
   const tlsPort = o["irc-tls-port"];
   const tlsFiles = o["irc-tls-cert"] !== "" || o["irc-tls-key"] !== "";
   if (tlsPort !== 0 && (o["irc-tls-cert"] === "" || o["irc-tls-key"] === "")) {
@@ -77,6 +100,11 @@ export async function serve(argv: string[]): Promise<number> {
     return usage(err.message);
   }
 
+  if (o.workers > 1 && worker === null) {
+    log.info("parley primary starting workers", { version: VERSION, workers: o.workers, pid: process.pid });
+    return runPrimary(o.workers, log);
+  }
+
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
@@ -89,7 +117,9 @@ export async function serve(argv: string[]): Promise<number> {
       irc,
       dataDir: o.data,
       databaseUrl: o["database-url"],
+      databaseSchema: o["database-schema"],
       redisUrl: o["redis-url"],
+      redisPrefix: o["redis-prefix"],
       allowGuests: o.guests,
       ...overrides,
       log,
@@ -110,6 +140,7 @@ export async function serve(argv: string[]): Promise<number> {
     bus: o["redis-url"] ? "redis" : "local",
     pid: process.pid,
   });
+  reportReady();
 
   return new Promise((resolve) => {
     let stopping = false;
@@ -133,7 +164,16 @@ export async function serve(argv: string[]): Promise<number> {
       );
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
+    if (worker === null) {
+      process.on("SIGINT", () => stop("SIGINT"));
+    } else {
+      // Ctrl-C reaches the whole process group; the primary forwards it as SIGTERM.
+      process.on("SIGINT", () => {});
+      // The primary is gone (kill -9): nobody would restart or stop this worker, so stop now.
+      process.on("disconnect", () => {
+        if (!stopping) stop("primary gone");
+      });
+    }
   });
 
   function usage(message: string): number {

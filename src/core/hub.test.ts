@@ -88,10 +88,10 @@ const room = (e: RoomEvent): BusMessage => ({ kind: "room", event: e });
 const seqsOf = (s: Sub) => s.events.map((e) => e.seq);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function setup(gapWaitMs = 20) {
+function setup(gapWaitMs = 20, timing: { heartbeatMs?: number; nodeTimeoutMs?: number } = {}) {
   const bus = new FakeBus();
   const store = new FakeStore();
-  const hub = new Hub(store as unknown as Store, bus, "node-1", gapWaitMs);
+  const hub = new Hub(store as unknown as Store, bus, "node-1", { gapWaitMs, ...timing });
   return { bus, store, hub };
 }
 
@@ -325,5 +325,85 @@ describe("Hub", () => {
     assert.equal(hub.localConnections(), 1);
     await sleep(1);
     assert.equal(bus.topics.has(accountTopic("a")), false);
+  });
+});
+
+describe("Hub presence across nodes", () => {
+  const beat = (node: string, ...names: string[]): BusMessage => ({
+    kind: "node",
+    node,
+    accounts: names.map((n) => ({ accountId: n[0]!, name: n })),
+  });
+  const presenceOf = (s: Sub) => s.ephemerals.filter((e) => e.type === "presence");
+
+  it("a heartbeat brings in the accounts of a node started earlier, and answers a node it had not heard of", async () => {
+    const { bus, hub } = setup(20, { heartbeatMs: 60_000 });
+    await hub.start();
+    const watcher = new Sub("w", true);
+    await hub.addAccount(watcher);
+    hub.setLocal("w", "walter", true);
+    const before = bus.published.filter((p) => p.msg.kind === "node").length;
+    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice", "bob"));
+    assert.deepEqual(
+      hub.presence
+        .list()
+        .map((a) => a.name)
+        .sort(),
+      ["alice", "bob", "walter"],
+    );
+    assert.deepEqual(
+      presenceOf(watcher).map((e) => e.type === "presence" && `${e.name}:${e.online}`),
+      ["walter:true", "alice:true", "bob:true"],
+    );
+    await sleep(0);
+    const mine = bus.published.filter((p) => p.msg.kind === "node").slice(before);
+    assert.deepEqual(
+      mine.map((p) => p.msg),
+      [{ kind: "node", node: "node-1", accounts: [{ accountId: "w", name: "walter" }] }],
+      "the newcomer hears our accounts at once",
+    );
+    bus.deliver(PRESENCE_TOPIC, beat("n2", "bob"));
+    assert.equal(hub.presence.isOnline("a"), false, "a later heartbeat without alice takes her offline");
+    await hub.stop();
+  });
+
+  it("a node that stops beating is dropped with its accounts, but only while our own heartbeat comes back", async () => {
+    const { bus, hub } = setup(20, { heartbeatMs: 20, nodeTimeoutMs: 100 });
+    await hub.start();
+    const watcher = new Sub("w", true);
+    await hub.addAccount(watcher);
+    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
+    bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+    // Our own beats are not coming back (the bus is down): silence proves nothing.
+    await sleep(250);
+    assert.equal(hub.presence.isOnline("a"), true);
+    // The bus works again: n3 keeps beating, n2 stays silent.
+    const deadline = Date.now() + 5000;
+    while (hub.presence.isOnline("a") && Date.now() < deadline) {
+      bus.deliver(PRESENCE_TOPIC, beat("node-1"));
+      bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+      await sleep(20);
+    }
+    assert.equal(hub.presence.isOnline("a"), false, "the silent node's account went offline");
+    assert.equal(hub.presence.isOnline("b"), true);
+    assert.deepEqual(
+      presenceOf(watcher).map((e) => e.type === "presence" && `${e.name}:${e.online}`),
+      ["alice:true", "bob:true", "alice:false"],
+    );
+    await hub.stop();
+  });
+
+  it("a node shutting down is dropped at once; our own echoes never override what we applied locally", async () => {
+    const { bus, hub } = setup(20, { heartbeatMs: 60_000 });
+    await hub.start();
+    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", accounts: [], gone: true });
+    assert.equal(hub.presence.isOnline("a"), false);
+    hub.setLocal("c", "carol", true);
+    hub.setLocal("c", "carol", false);
+    bus.deliver(PRESENCE_TOPIC, { kind: "presence", accountId: "c", name: "carol", online: true, node: "node-1" });
+    assert.equal(hub.presence.isOnline("c"), false, "a late echo of our own announcement is ignored");
+    await hub.stop();
+    assert.deepEqual(bus.published.at(-1)?.msg, { kind: "node", node: "node-1", accounts: [], gone: true });
   });
 });

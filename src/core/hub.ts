@@ -5,7 +5,7 @@
 // Store once for everyone, rather than letting every connection discover the gap on its own.
 
 import type { Bus, BusMessage, Store } from "./ports.ts";
-import { Presence } from "./presence.ts";
+import { Presence, type PresenceChange } from "./presence.ts";
 import type { Ephemeral, Id, RoomEvent } from "./types.ts";
 
 /** A local connection as the hub sees it (implemented by core/connection.ts). */
@@ -33,20 +33,45 @@ export const accountTopic = (accountId: Id) => `account:${accountId}`;
 export const PRESENCE_TOPIC = "presence";
 const GAP_PAGE = 100;
 
+export interface HubOptions {
+  /** How long a missing event is waited for before it is read from the store. Default 50 ms. */
+  gapWaitMs?: number;
+  /** How often this node sends its heartbeat (its online accounts). Default 1500 ms. */
+  heartbeatMs?: number;
+  /** A node not heard from for this long is dropped with its accounts. Default 6000 ms. */
+  nodeTimeoutMs?: number;
+}
+
 export class Hub {
   private readonly rooms = new Map<Id, HubRoom>();
   private readonly accounts = new Map<Id, Set<Subscriber>>();
   private readonly watchers = new Set<Subscriber>();
   readonly presence = new Presence();
+  private readonly gapWaitMs: number;
+  private readonly heartbeatMs: number;
+  private readonly nodeTimeoutMs: number;
+  /** Other nodes, with when they were last heard from. */
+  private readonly nodesSeen = new Map<string, number>();
+  /** When this node's own heartbeat last came back through the bus: the bus works. */
+  private ownHeardAt = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private replyPending = false;
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
     readonly node: string,
-    private readonly gapWaitMs = 50,
+    opts: HubOptions = {},
   ) {
+    this.gapWaitMs = opts.gapWaitMs ?? 50;
+    this.heartbeatMs = opts.heartbeatMs ?? 1500;
+    this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 6000;
     bus.onMessage((topic, msg) => this.onBus(topic, msg));
-    bus.onReconnect(() => void this.recheck());
+    bus.onReconnect(() => {
+      void this.recheck();
+      void this.heartbeat();
+    });
   }
 
   /**
@@ -67,6 +92,79 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.bus.subscribe(PRESENCE_TOPIC);
+    await this.heartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      this.sweep();
+      void this.heartbeat();
+    }, this.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Stops the heartbeat and tells the other nodes this one is leaving. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    await this.bus.publish(PRESENCE_TOPIC, { kind: "node", node: this.node, accounts: [], gone: true }).catch(() => {});
+  }
+
+  /**
+   * This node's own presence change (its first connection of an account opened, or its last one
+   * closed). Applied here at once, so it does not depend on the bus; the bus tells the others.
+   */
+  setLocal(accountId: Id, name: string, online: boolean): void {
+    if (this.presence.set(accountId, name, this.node, online)) this.notify([{ accountId, name, online }]);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.stopped) return;
+    const accounts = this.presence.accountsOf(this.node);
+    await this.bus.publish(PRESENCE_TOPIC, { kind: "node", node: this.node, accounts }).catch(() => {});
+  }
+
+  /**
+   * Drops the nodes that stopped beating. Only while this node's own heartbeat comes back: when
+   * the bus itself is down, silence says nothing about the other nodes.
+   */
+  private sweep(): void {
+    const now = Date.now();
+    if (now - this.ownHeardAt > this.nodeTimeoutMs) return;
+    for (const [node, seen] of this.nodesSeen) {
+      if (now - seen <= this.nodeTimeoutMs) continue;
+      this.nodesSeen.delete(node);
+      this.notify(this.presence.dropNode(node));
+    }
+  }
+
+  private onNode(msg: Extract<BusMessage, { kind: "node" }>): void {
+    if (msg.node === this.node) {
+      this.ownHeardAt = Date.now();
+      return;
+    }
+    if (msg.gone) {
+      this.nodesSeen.delete(msg.node);
+      this.notify(this.presence.dropNode(msg.node));
+      return;
+    }
+    const known = this.nodesSeen.has(msg.node);
+    this.nodesSeen.set(msg.node, Date.now());
+    this.notify(this.presence.replaceNode(msg.node, msg.accounts));
+    // A node we had not heard of (just started, or back after a partition) learns about us now
+    // rather than at our next beat.
+    if (!known && !this.replyPending) {
+      this.replyPending = true;
+      queueMicrotask(() => {
+        this.replyPending = false;
+        void this.heartbeat();
+      });
+    }
+  }
+
+  private notify(changes: PresenceChange[]): void {
+    for (const { accountId, name, online } of changes) {
+      const e: Ephemeral = { type: "presence", accountId, name, online };
+      for (const sub of this.watchers) sub.onEphemeral(e);
+    }
   }
 
   /**
@@ -144,11 +242,15 @@ export class Hub {
         return;
       }
       case "presence": {
-        if (!this.presence.set(msg.accountId, msg.name, msg.node, msg.online)) return;
-        const e: Ephemeral = { type: "presence", accountId: msg.accountId, name: msg.name, online: msg.online };
-        for (const sub of this.watchers) sub.onEphemeral(e);
+        // Our own announcements were applied when made (setLocal); an echo may be stale by now.
+        if (msg.node === this.node) return;
+        if (!this.nodesSeen.has(msg.node)) this.nodesSeen.set(msg.node, Date.now());
+        if (this.presence.set(msg.accountId, msg.name, msg.node, msg.online)) this.notify([msg]);
         return;
       }
+      case "node":
+        this.onNode(msg);
+        return;
       case "revoked":
         for (const sub of this.accounts.get(msg.accountId) ?? []) {
           if (msg.session === null || sub.session === msg.session) sub.onEphemeral({ type: "revoked" });
@@ -156,6 +258,11 @@ export class Hub {
         return;
       case "invited": {
         const e: Ephemeral = { type: "invited", roomId: msg.roomId, room: msg.room, by: msg.by };
+        for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);
+        return;
+      }
+      case "read": {
+        const e: Ephemeral = { type: "read", roomId: msg.roomId, readSeq: msg.readSeq };
         for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);
         return;
       }

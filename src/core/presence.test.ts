@@ -40,3 +40,36 @@ describe("Presence", () => {
     assert.equal(p.isOnline("c"), false);
   });
 });
+
+describe("Presence per node", () => {
+  it("a heartbeat replaces what is known of its node and reports the overall changes", () => {
+    const p = new Presence();
+    p.set("a", "alice", "n1", true);
+    p.set("b", "bob", "n1", true);
+    p.set("b", "bob", "n2", true);
+    const changes = p.replaceNode("n1", [
+      { accountId: "b", name: "bob" },
+      { accountId: "c", name: "carol" },
+    ]);
+    assert.deepEqual(changes, [
+      { accountId: "a", name: "alice", online: false },
+      { accountId: "c", name: "carol", online: true },
+    ]);
+    assert.deepEqual(
+      p.accountsOf("n1").map((x) => x.accountId),
+      ["b", "c"],
+    );
+    assert.deepEqual(p.replaceNode("n1", p.accountsOf("n1")), [], "the same list again changes nothing");
+  });
+
+  it("dropping a dead node takes its accounts offline unless another node has them", () => {
+    const p = new Presence();
+    p.set("a", "alice", "dead", true);
+    p.set("b", "bob", "dead", true);
+    p.set("b", "bob", "alive", true);
+    assert.deepEqual(p.dropNode("dead"), [{ accountId: "a", name: "alice", online: false }]);
+    assert.equal(p.isOnline("b"), true);
+    assert.deepEqual(p.accountsOf("dead"), []);
+    assert.deepEqual(p.dropNode("dead"), [], "twice changes nothing");
+  });
+});

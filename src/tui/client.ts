@@ -8,7 +8,14 @@
 import WebSocket from "ws";
 import type { ErrorCode } from "../core/errors.ts";
 import type { Account, Membership } from "../core/types.ts";
-import type { ClientFrame, Results, ServerFrame, WireLimits } from "../protocols/ws/wire.ts";
+import {
+  type ClientFrame,
+  decodeServerFrame,
+  type Results,
+  type ServerFrame,
+  type WireLimits,
+  type WireServerFrame,
+} from "../protocols/ws/wire.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A request frame without its id (the client numbers requests). */
@@ -259,7 +266,7 @@ export class ChatClient {
       if (isBinary || this.ws !== ws) return;
       let f: ServerFrame;
       try {
-        f = JSON.parse(data.toString("utf8")) as ServerFrame;
+        f = decodeServerFrame(JSON.parse(data.toString("utf8")) as WireServerFrame);
       } catch {
         return;
       }

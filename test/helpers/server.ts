@@ -34,6 +34,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Start the IRC gateway on a free port (ircPort); off otherwise. */
   irc?: boolean;
+  /** How long the server may take to answer /healthz. Default 60 s (a busy CI machine compiling TypeScript is slow). */
+  startTimeoutMs?: number;
 }
 
 export interface Exit {
@@ -197,7 +199,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         resolve({ code, signal });
       });
     });
-    await waitHealthy(`http://127.0.0.1:${port}`, child, exited, () => output);
+    await waitHealthy(`http://127.0.0.1:${port}`, child, exited, () => output, opts.startTimeoutMs ?? 60_000);
   };
 
   await launch();
@@ -263,12 +265,18 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   return server;
 }
 
-async function waitHealthy(base: string, child: ChildProcess, exited: Promise<Exit>, output: () => string): Promise<void> {
+async function waitHealthy(
+  base: string,
+  child: ChildProcess,
+  exited: Promise<Exit>,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
   let gone: Exit | null = null;
   void exited.then((e) => {
     gone = e;
   });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (gone) {
       const e = gone as Exit;

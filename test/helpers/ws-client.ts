@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { type Socket, connect as tcpConnect } from "node:net";
 import WebSocket from "ws";
 import type { RoomEvent } from "../../src/core/types.ts";
-import type { ClientFrame } from "../../src/protocols/ws/wire.ts";
+import { type ClientFrame, decodeServerFrame, type WireServerFrame } from "../../src/protocols/ws/wire.ts";
 import type { Json } from "./http.ts";
 
 /** Any frame the server sends, loosely typed so tests can look at whatever they assert on. */
@@ -34,8 +34,10 @@ interface Waiter {
 }
 
 export class WsClient {
-  /** Every frame received, in order. */
+  /** Every frame received, in order, decoded as a client does (compact Messages made complete). */
   readonly frames: Frame[] = [];
+  /** The same frames as the server sent them (JSON text). */
+  readonly raw: string[] = [];
   /** Durable room events received, per room id, in arrival order. */
   readonly events = new Map<string, RoomEvent[]>();
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -80,7 +82,9 @@ export class WsClient {
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.detached) return;
     if (isBinary) throw new Error("server sent a binary frame");
-    const frame = JSON.parse(data.toString("utf8")) as Frame;
+    const text = data.toString("utf8");
+    this.raw.push(text);
+    const frame = decodeServerFrame(JSON.parse(text) as WireServerFrame) as unknown as Frame;
     this.frames.push(frame);
     if (frame.type === "event") {
       const e = frame.event as RoomEvent;

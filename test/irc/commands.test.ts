@@ -465,7 +465,7 @@ describe("channels", () => {
     );
   });
 
-  it("KICK by an operator; by a member 482; of someone absent 441; of nobody 401", async () => {
+  it("KICK by an operator, with its reason; by a member 482; of someone absent 441; of nobody 401", async () => {
     const a = await user();
     const b = await user();
     const c = await user();
@@ -474,10 +474,13 @@ describe("channels", () => {
     assert.deepEqual(codes(await a.c.exchange(`KICK ${name} ${c.nick}`)), ["441"]);
     assert.deepEqual(codes(await a.c.exchange(`KICK ${name} nobody${uniq()}`)), ["401"]);
     const from = b.c.messages.length;
-    const r = await a.c.exchange(`KICK ${name} ${b.nick} :out`);
-    assert.deepEqual(r.map(show), [`KICK ${name} ${b.nick} Kicked by ${a.nick}`]);
-    await b.c.waitFor((m) => m.command === "KICK" && m.params[1] === b.nick, { from });
+    const r = await a.c.exchange(`KICK ${name} ${b.nick} :off topic, again`);
+    assert.deepEqual(r.map(show), [`KICK ${name} ${b.nick} off topic, again`]);
+    await b.c.waitFor((m) => show(m) === `KICK ${name} ${b.nick} off topic, again`, { from });
     assert.deepEqual(codes(await b.c.exchange(`PRIVMSG ${name} :still here?`)), ["404"]);
+    // Without a reason, the line says who kicked.
+    await b.c.exchange(`JOIN ${name}`);
+    assert.deepEqual((await a.c.exchange(`KICK ${name} ${b.nick}`)).map(show), [`KICK ${name} ${b.nick} Kicked by ${a.nick}`]);
   });
 
   it("INVITE to an invite-only room lets the invitee in; 443 when already there; 401 for nobody", async () => {
@@ -716,6 +719,16 @@ describe("modes", () => {
     assert.deepEqual((await a.c.exchange(`MODE ${name} -b ${b.nick}`)).map(show), [`MODE ${name} -b ${b.nick}!*@*`]);
     assert.ok((await b.c.exchange(`JOIN ${name}`)).some((m) => m.command === "JOIN"));
     assert.deepEqual(codes(await a.c.exchange(`MODE ${name} b`)), ["368"]);
+    // The ban list is the room's bans, whoever set them (here: the web), readable by members.
+    const c = await user();
+    await c.c.exchange(`JOIN ${name}`);
+    await a.c.exchange(`MODE ${name} +b ${c.nick}`, `MODE ${name} +b ${b.nick}`);
+    assert.deepEqual(codes(await b.c.exchange(`JOIN ${name}`)), ["474"]);
+    const byKey = [b.nick, c.nick].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1));
+    assert.deepEqual((await a.c.exchange(`MODE ${name} +b`)).map(show), [
+      ...byKey.map((n) => `367 ${a.nick} ${name} ${n}!*@*`),
+      `368 ${a.nick} ${name} End of channel ban list`,
+    ]);
   });
 
   it("+q / -v mute, -q / +v unmute; the quiet list shows the muted", async () => {
@@ -730,12 +743,29 @@ describe("modes", () => {
     assert.deepEqual((await a.c.exchange(`MODE ${name} +v ${b.nick}`)).map(show), [`MODE ${name} -q ${b.nick}!*@*`]);
   });
 
-  it("i n s t are fixed (FAIL, or nothing when already so); unknown modes are 472; other users' modes 502", async () => {
+  it("n t are fixed (FAIL, or nothing when already so); unknown modes are 472; other users' modes 502", async () => {
     const a = await user();
     const name = await channel(a);
     assert.deepEqual(await a.c.exchange(`MODE ${name} +nt`), []);
-    const r = await a.c.exchange(`MODE ${name} +i`, `MODE ${name} +m`, `MODE ${name} +k key`, "MODE someone +i");
+    const r = await a.c.exchange(`MODE ${name} -t`, `MODE ${name} +m`, `MODE ${name} +k key`, "MODE someone +i");
     assert.deepEqual(codes(r), ["FAIL", "472", "472", "502"]);
+  });
+
+  it("+i/+s make the room private (invite-only, unlisted), -i/-s public again; operators only", async () => {
+    const a = await user();
+    const b = await user();
+    const c = await user();
+    const name = await channel(a, b);
+    assert.deepEqual(codes(await b.c.exchange(`MODE ${name} +i`)), ["482"]);
+    const from = b.c.messages.length;
+    assert.deepEqual((await a.c.exchange(`MODE ${name} +is`)).map(show), [`MODE ${name} +is`], "one change for both letters");
+    await b.c.waitFor((m) => show(m) === `MODE ${name} +is`, { from });
+    assert.deepEqual(await a.c.exchange(`MODE ${name} +s`), [], "already so");
+    assert.equal((await a.c.exchange(`MODE ${name}`)).map(show)[0], `324 ${a.nick} ${name} +inst`);
+    assert.ok(!(await c.c.exchange("LIST")).some((m) => m.command === "322" && m.params[1] === name), "unlisted");
+    assert.deepEqual(codes(await c.c.exchange(`JOIN ${name}`)), ["473"]);
+    assert.deepEqual((await a.c.exchange(`MODE ${name} -i`)).map(show), [`MODE ${name} -is`]);
+    assert.ok((await c.c.exchange(`JOIN ${name}`)).some((m) => m.command === "JOIN"));
   });
 
   it("user modes: query 221, +B (bot, shown in WHO and WHOIS), +w, unknown 501", async () => {

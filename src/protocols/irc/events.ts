@@ -148,6 +148,18 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
     sink.add({ tags: c.timeTag(e.at), source: c.mask(e.actor), command: "TOPIC", params: [target, c.topicText(e.topic)] });
     return;
   }
+  if (e.type === "settings") {
+    if (ch.kind === e.kind) return;
+    ch.kind = e.kind;
+    // A private room is invite-only and secret: +i and +s go together.
+    sink.add({
+      tags: c.timeTag(e.at),
+      source: c.mask(e.actor),
+      command: "MODE",
+      params: [target, e.kind === "private" ? "+is" : "-is"],
+    });
+    return;
+  }
   if (e.type !== "member") return;
   const me = e.accountId === c.accountId;
   const actor = c.mask(e.actor);
@@ -171,12 +183,12 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
       break;
     case "kick":
       if (!ch.members.delete(e.accountId) && !me) return;
-      sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, `Kicked by ${e.actor}`] });
+      sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Kicked by ${e.actor}`] });
       break;
     case "ban":
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, "+b", banMask(e.name)] });
       if (ch.members.delete(e.accountId) || me) {
-        sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, `Banned by ${e.actor}`] });
+        sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Banned by ${e.actor}`] });
       }
       break;
     case "unban":
@@ -253,6 +265,8 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       return;
     case "joined":
       return; // handled by the client (it starts showing the room)
+    case "read":
+      return; // handled by the client: a MARKREAD push to clients with draft/read-marker
     case "revoked":
       // IRC connections log in with a password, never a session token; but one told to go goes.
       c.quit("Session revoked");

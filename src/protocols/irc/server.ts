@@ -27,6 +27,8 @@ export class IrcGateway {
   private readonly exempt: Set<string>;
   /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
   private readonly guests = new Map<Id, boolean>();
+  /** Guest lookups in flight, by account id. */
+  private readonly resolving = new Map<Id, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly logins: KeyedBuckets;
   private closing = false;
@@ -190,20 +192,32 @@ export class IrcGateway {
     this.guests.set(accountId, guest);
   }
 
-  /** Finds out which of these accounts are guests (a registered account is found by name with the same id). */
+  /**
+   * Finds out which of these accounts are guests (a registered account is found by name with the
+   * same id). One lookup per account at a time: a join reaches every IRC client here at once, and
+   * each of them asks about the newcomer.
+   */
   async resolveGuests(accounts: { accountId: Id; name: string }[]): Promise<void> {
     const unknown = accounts.filter((a) => !this.guests.has(a.accountId));
     for (let i = 0; i < unknown.length; i += 32) {
-      await Promise.all(
-        unknown.slice(i, i + 32).map(async (a) => {
-          try {
-            const found = await this.chat.findAccount(a.name);
-            this.guests.set(a.accountId, found?.id !== a.accountId);
-          } catch {
-            // unknown for now; asked again next time
-          }
-        }),
-      );
+      await Promise.all(unknown.slice(i, i + 32).map((a) => this.resolveGuest(a.accountId, a.name)));
     }
+  }
+
+  private resolveGuest(accountId: Id, name: string): Promise<void> {
+    let pending = this.resolving.get(accountId);
+    if (!pending) {
+      pending = this.chat
+        .findAccount(name)
+        .then(
+          (found) => {
+            this.guests.set(accountId, found?.id !== accountId);
+          },
+          () => {}, // unknown for now; asked again next time
+        )
+        .finally(() => this.resolving.delete(accountId));
+      this.resolving.set(accountId, pending);
+    }
+    return pending;
   }
 }

@@ -39,6 +39,8 @@ export function formatEvent(e: RoomEvent, roomName: string, current: boolean): s
       return null;
     case "topic":
       return `${t}* ${e.actor} set the topic: ${e.topic}`;
+    case "settings":
+      return `${t}* ${e.actor} made #${roomName} ${e.kind === "private" ? "private (invite only)" : "public"}`;
     case "member":
       switch (e.change) {
         case "join":
@@ -46,9 +48,9 @@ export function formatEvent(e: RoomEvent, roomName: string, current: boolean): s
         case "leave":
           return `${t}* ${e.name} left #${roomName}`;
         case "kick":
-          return `${t}* ${e.name} was kicked by ${e.actor}`;
+          return `${t}* ${e.name} was kicked by ${e.actor}${e.reason ? `: ${e.reason}` : ""}`;
         case "ban":
-          return `${t}* ${e.name} was banned by ${e.actor}`;
+          return `${t}* ${e.name} was banned by ${e.actor}${e.reason ? `: ${e.reason}` : ""}`;
         case "unban":
           return `${t}* ${e.name} was unbanned by ${e.actor}`;
         case "mute":

@@ -2,10 +2,10 @@
 // Shape checks happened in decode.ts; authorization happens in the core.
 
 import type { Connection } from "../../core/connection.ts";
-import type { ClientFrame, ClientFrameType, Results } from "./wire.ts";
+import { type ClientFrame, type ClientFrameType, messageToWire, type WireResults } from "./wire.ts";
 
 type RequestType = Exclude<ClientFrameType, "hello">;
-type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<Results[T]>;
+type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<WireResults[T]>;
 
 const empty = {} as Record<string, never>;
 
@@ -17,7 +17,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   },
   send: async (c, f) => {
     const { message, duplicate } = await c.send(f.room, f.body, f.clientId, f.replyTo ?? null);
-    return { messageId: message.id, seq: message.seq, clientId: f.clientId, duplicate, message };
+    return { messageId: message.id, seq: message.seq, clientId: f.clientId, duplicate, message: messageToWire(message) };
   },
   edit: async (c, f) => ({ seq: (await c.edit(f.message, f.body)).seq }),
   delete: async (c, f) => ({ seq: (await c.remove(f.message)).seq }),
@@ -26,17 +26,22 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return { seq: e.seq, on: e.type === "react" && e.on };
   },
   topic: async (c, f) => ({ seq: (await c.setTopic(f.room, f.topic)).seq }),
+  settings: async (c, f) => ({ seq: (await c.setKind(f.room, f.private ? "private" : "public"))?.seq ?? null }),
   create: async (c, f) => ({ membership: await c.createRoom(f.name, f.private ? "private" : "public", f.topic ?? "") }),
   invite: async (c, f) => {
     await c.invite(f.room, f.account);
     return empty;
   },
   direct: async (c, f) => ({ membership: await c.openDirect(f.account) }),
-  moderate: async (c, f) => ({ seq: (await c.moderate(f.room, f.account, f.action)).seq }),
+  moderate: async (c, f) => ({ seq: (await c.moderate(f.room, f.account, f.action, f.reason)).seq }),
   members: async (c, f) => ({ members: await c.members(f.room) }),
   online: async (c) => ({ accounts: c.online() }),
   rooms: async (c) => ({ rooms: await c.listRooms() }),
-  history: async (c, f) => c.history(f.room, { before: f.before, after: f.after, limit: f.limit }),
+  history: async (c, f) => {
+    const page = await c.history(f.room, { before: f.before, after: f.after, limit: f.limit });
+    return { messages: page.messages.map((m) => messageToWire(m)), more: page.more };
+  },
+  search: async (c, f) => c.search({ query: f.query, room: f.room, before: f.before, limit: f.limit }),
   read: async (c, f) => ({ readSeq: await c.markRead(f.room, f.seq) }),
   typing: async (c, f) => {
     await c.typing(f.room, f.typing);

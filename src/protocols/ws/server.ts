@@ -1,8 +1,10 @@
 // The WebSocket endpoint (`/ws`): translates frames to core calls and core events to frames.
 //
-// Writes are batched: the first frame written to a socket in an event-loop turn corks it, and
-// every socket corked in that turn is uncorked once, together, after the turn — so a burst of
-// events reaches each client in one TCP write. Each event is serialized once for all recipients.
+// Writes are batched: the first frame written to a socket corks it, and every socket corked
+// since is uncorked together once the current callback and its promise jobs are done
+// (`process.nextTick`) — so all events of one store commit reach each client in one TCP write,
+// in the same event-loop iteration as the commit. Each event is serialized and framed once for
+// all its recipients, and that one Buffer is written to every socket (see frame.ts).
 
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -16,8 +18,9 @@ import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import { whenDrained } from "../backpressure.ts";
 import { decodeFrame, requestIdOf } from "./decode.ts";
+import { textFrame } from "./frame.ts";
 import { handlers } from "./handlers.ts";
-import { type ClientFrame, CloseCodes, type RequestIdValue, type ServerFrame } from "./wire.ts";
+import { type ClientFrame, CloseCodes, eventToWire, type RequestIdValue, type WireServerFrame } from "./wire.ts";
 
 export interface WsOptions {
   /** Largest frame answered with TOO_LARGE; frames over `hardFrameBytes` close the connection (1009). */
@@ -52,16 +55,18 @@ const STRIKES = new Set<ErrorCode>([
 /** Message frames are limited by the core's message buckets; every other request by `connectionRequests`. */
 const MESSAGE_FRAMES = new Set<string>(["send", "edit", "react"]);
 
-const encodedEvents = new WeakMap<RoomEvent, Buffer>();
+// The hub hands one event to all of a room's connections in a row, so remembering the last
+// event framed is enough to frame each event once.
+let lastEvent: RoomEvent | null = null;
+let lastEventFrame: Buffer = Buffer.alloc(0);
 
-/** Serializes an event once, however many clients it goes to. */
-function encodeEvent(e: RoomEvent): Buffer {
-  let frame = encodedEvents.get(e);
-  if (!frame) {
-    frame = Buffer.from(JSON.stringify({ type: "event", event: e } satisfies ServerFrame));
-    encodedEvents.set(e, frame);
+/** The frame of an event, built once however many clients it goes to. */
+function eventFrame(e: RoomEvent): Buffer {
+  if (e !== lastEvent) {
+    lastEventFrame = textFrame(JSON.stringify({ type: "event", event: eventToWire(e) } satisfies WireServerFrame));
+    lastEvent = e;
   }
-  return frame;
+  return lastEventFrame;
 }
 
 /** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
@@ -177,7 +182,7 @@ class WsClient implements Peer {
   // ---- Peer ----
 
   event(e: RoomEvent): void {
-    this.write(encodeEvent(e));
+    this.write(eventFrame(e));
   }
 
   ephemeral(e: Ephemeral): void {
@@ -185,8 +190,7 @@ class WsClient implements Peer {
       this.close(CloseCodes.SESSION_REVOKED, "session revoked");
       return;
     }
-    const frame: ServerFrame = e.type === "joined" ? { type: "joined", membership: e.membership } : e;
-    this.write(Buffer.from(JSON.stringify(frame)));
+    this.reply(e.type === "joined" ? { type: "joined", membership: e.membership } : e);
   }
 
   ready(): Promise<void> {
@@ -269,7 +273,7 @@ class WsClient implements Peer {
           if (frame.type === "send" && !(result as { duplicate: boolean }).duplicate) {
             this.gw.metrics.messages.inc({ protocol: "ws" });
           }
-          this.reply({ type: "ok", id, result } as ServerFrame);
+          this.reply({ type: "ok", id, result } as WireServerFrame);
         },
         (err) => this.fail(id, err),
       ),
@@ -319,15 +323,15 @@ class WsClient implements Peer {
 
   // ---- outbound ----
 
-  private reply(frame: ServerFrame): void {
-    this.write(Buffer.from(JSON.stringify(frame)));
+  private reply(frame: WireServerFrame): void {
+    this.write(textFrame(JSON.stringify(frame)));
   }
 
   private fail(id: RequestIdValue | undefined, err: unknown): void {
     const e = toChatError(err);
     if (e.code === "INTERNAL") this.gw.log.error("request failed", { err });
     this.gw.metrics.errors.inc({ protocol: "ws", code: e.code });
-    const frame: ServerFrame = { type: "error", id, code: e.code, message: e.message };
+    const frame: WireServerFrame = { type: "error", id, code: e.code, message: e.message };
     if (e.retryAfter !== undefined) frame.retry_after = e.retryAfter;
     this.reply(frame);
     const strike = STRIKES.has(e.code) && ++this.strikes >= this.gw.opts.maxStrikes;
@@ -350,9 +354,9 @@ class WsClient implements Peer {
       }
       this.isCorked = true;
       this.socket.cork();
-      if (corked.push(this) === 1) setImmediate(uncorkAll);
+      if (corked.push(this) === 1) process.nextTick(uncorkAll);
     }
-    this.ws.send(frame, { binary: false });
+    this.socket.write(frame);
   }
 
   uncork(): void {

@@ -3,7 +3,8 @@
 //   +o/-o nick   moderator / member (only owners and admins appoint moderators)
 //   +b/-b mask   ban / unban the account named in the mask's nick part
 //   +q/-q mask   mute / unmute (a "quiet"); +v/-v nick unmutes / mutes, for clients that devoice
-//   i n s t      shown from the room's kind (private rooms are +inst, public ones +nt); fixed
+//   +i/+s, -i/-s make the room private (invite-only) or public; both letters are the one setting
+//   n t          always set: only members speak, only moderators set the topic
 //   anything else (m, k, l …) is ERR_UNKNOWNMODE (472)
 
 import type { Moderation } from "../../../core/connection.ts";
@@ -55,6 +56,8 @@ async function channelMode(c: IrcClient, ch: Channel, modestring: string, args: 
   let argIndex = 0;
   const mine = ch.members.get(c.accountId);
   const isOp = mine ? mine.role !== "member" : false;
+  // The kind as this command leaves it: "+is" changes it once, not twice.
+  let kind = ch.kind;
   for (const ch_ of modestring) {
     if (ch_ === "+" || ch_ === "-") {
       adding = ch_ === "+";
@@ -65,7 +68,7 @@ async function channelMode(c: IrcClient, ch: Channel, modestring: string, args: 
       case "q": {
         const mask = args[argIndex++];
         if (mask === undefined) {
-          listMode(c, ch, ch_, rb);
+          await listMode(c, ch, ch_, rb);
           continue;
         }
         if (++changes > MAX_CHANGES) return;
@@ -99,11 +102,24 @@ async function channelMode(c: IrcClient, ch: Channel, modestring: string, args: 
         continue;
       }
       case "i":
+      case "s": {
+        if ((kind === "private") === adding) continue; // already so
+        if (!isOp && !c.account?.admin) {
+          rb.add(c.numeric(N.ERR_CHANOPRIVSNEEDED, name, "You're not a channel operator"));
+          continue;
+        }
+        if (++changes > MAX_CHANGES) return;
+        try {
+          await c.conn().setKind(ch.id, adding ? "private" : "public");
+          kind = adding ? "private" : "public";
+        } catch (err) {
+          c.replyError(rb, "MODE", err, name);
+        }
+        continue;
+      }
       case "n":
-      case "s":
       case "t": {
-        const set = channelModes(ch).includes(ch_);
-        if (set === adding) continue; // already so
+        if (adding) continue; // always set
         if (!isOp && !c.account?.admin) {
           rb.add(c.numeric(N.ERR_CHANOPRIVSNEEDED, name, "You're not a channel operator"));
           continue;
@@ -114,10 +130,8 @@ async function channelMode(c: IrcClient, ch: Channel, modestring: string, args: 
           new FailReply(
             "MODE",
             "CANNOT_CHANGE_MODE",
-            [name, `${adding ? "+" : "-"}${ch_}`],
-            ch_ === "i" || ch_ === "s"
-              ? "A room is public or invite-only from its creation"
-              : "Only moderators set the topic, and only members speak, in every Parley room",
+            [name, `-${ch_}`],
+            "Only moderators set the topic, and only members speak, in every Parley room",
           ),
           name,
         );
@@ -138,10 +152,11 @@ async function moderate(c: IrcClient, ch: Channel, nick: string, action: Moderat
   }
 }
 
-/** The ban list is not kept where IRC can read it (RPL_ENDOFBANLIST only); the quiet list is the muted members. */
-function listMode(c: IrcClient, ch: Channel, mode: "b" | "q", rb: Sink): void {
+/** The ban list is the room's banned accounts, as masks; the quiet list is the muted members. */
+async function listMode(c: IrcClient, ch: Channel, mode: "b" | "q", rb: Sink): Promise<void> {
   const name = `#${ch.name}`;
   if (mode === "b") {
+    for (const b of await c.conn().bans(ch.id)) rb.add(c.numeric(N.RPL_BANLIST, name, banMask(b.name)));
     rb.add(c.numeric(N.RPL_ENDOFBANLIST, name, "End of channel ban list"));
     return;
   }

@@ -1,0 +1,255 @@
+// `npm run bench:history`: how fast Parley serves history from a room with a large log. The
+// room is filled through the SQLite store (bench/seed.ts) before the server starts; then one
+// WebSocket client asks, one request at a time, for the latest 50 messages and for pages of 100
+// older messages before random positions, and records each request's round trip (request
+// written → reply parsed, so it includes the WebSocket and JSON work on both sides).
+//
+// Run with --help for the flags; docs/benchmarks.md has the method and the figures.
+
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import WebSocket from "ws";
+import { Histogram } from "./lib.ts";
+import { freePort, HOST, killChildren, parleyCommand, placement, ROOT, sleep, start, stop, waitHealthy } from "./proc.ts";
+import { Seeder } from "./seed.ts";
+
+const HELP = `npm run bench:history -- [flags]      (or: npx tsx bench/history.ts [flags])
+
+Seeds a room with N messages through the SQLite store, starts Parley on it (${HOST}, free port,
+CPU 0 when taskset works) and measures, over one WebSocket, the round trip of
+  latest   history {room, limit: 50}                      (the newest 50 messages)
+  older    history {room, before: <random seq>, limit: 100} (a page of 100 older messages)
+one request at a time; reports p50/p90/p99/max per kind.
+
+Flags:
+  --quick              100,000 messages, 2,000 requests of each kind
+  --messages N         messages in the room (default 1,000,000; the target is about 10,000,000,
+                       which takes several minutes to generate)
+  --requests N         requests of each kind (default 10,000)
+  --body-bytes N       size of each message body (default 64)
+  --keep DIR           keep the seeded data dir in DIR and reuse it when it exists (saves the
+                       generation on later runs)
+  --no-pin             do not pin the server with taskset
+  --out DIR            where the JSON goes (default .bench)
+  --help               this text`;
+
+interface Options {
+  messages: number;
+  requests: number;
+  bodyBytes: number;
+  keep: string | null;
+  pin: boolean;
+  out: string;
+}
+
+function parseFlags(argv: string[]): Options | null {
+  const quick = argv.includes("--quick");
+  const o: Options = {
+    messages: quick ? 100_000 : 1_000_000,
+    requests: quick ? 2000 : 10_000,
+    bodyBytes: 64,
+    keep: null,
+    pin: true,
+    out: join(ROOT, ".bench"),
+  };
+  const int = (v: string | undefined, name: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i];
+    switch (a) {
+      case "--help":
+      case "-h":
+        return null;
+      case "--quick":
+        break;
+      case "--messages":
+        o.messages = int(v(), a, 1000, 100_000_000);
+        break;
+      case "--requests":
+        o.requests = int(v(), a, 1, 1_000_000);
+        break;
+      case "--body-bytes":
+        o.bodyBytes = int(v(), a, 1, 4000);
+        break;
+      case "--keep":
+        o.keep = resolve(v() ?? "");
+        break;
+      case "--no-pin":
+        o.pin = false;
+        break;
+      case "--out":
+        o.out = resolve(v() ?? "");
+        break;
+      default:
+        throw new Error(`unknown flag ${a} (see --help)`);
+    }
+  }
+  return o;
+}
+
+const ROOM = "history-bench";
+
+/** Fills `dir` with a room of `n` messages unless a previous --keep run did. */
+async function seed(dir: string, o: Options): Promise<void> {
+  const marker = join(dir, `seeded-${o.messages}-${o.bodyBytes}`);
+  try {
+    statSync(marker);
+    process.stdout.write(`  reusing the ${o.messages.toLocaleString("en")}-message room in ${dir}\n`);
+    return;
+  } catch {
+    // not seeded yet
+  }
+  rmSync(join(dir, "data"), { recursive: true, force: true });
+  const seeder = new Seeder(join(dir, "data"));
+  const started = Date.now();
+  let shown = 0;
+  await seeder.roomWithHistory(ROOM, o.messages, o.bodyBytes, (done) => {
+    if (done - shown >= 1_000_000 || done === o.messages) {
+      shown = done;
+      const s = (Date.now() - started) / 1000;
+      process.stdout.write(`  seeded ${done.toLocaleString("en")} messages in ${s.toFixed(0)} s\n`);
+    }
+  });
+  await seeder.close();
+  writeFileSync(marker, "");
+}
+
+/** One WebSocket client that sends a request and waits for its reply. */
+class Client {
+  private next = 1;
+  private waiting: { id: number; resolve: (f: Record<string, unknown>) => void } | null = null;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on("message", (data: Buffer) => {
+      const f = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
+      if (this.waiting && f.id === this.waiting.id) {
+        const w = this.waiting;
+        this.waiting = null;
+        w.resolve(f);
+      }
+    });
+  }
+
+  static open(url: string): Promise<Client> {
+    return new Promise((resolveOpen, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      ws.once("open", () => resolveOpen(new Client(ws)));
+      ws.once("error", reject);
+    });
+  }
+
+  request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.next++;
+    return new Promise((resolveReply) => {
+      this.waiting = { id, resolve: resolveReply };
+      this.ws.send(JSON.stringify({ ...frame, id }));
+    });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+function check(reply: Record<string, unknown>, want: number): void {
+  const result = reply.result as { messages?: unknown[] } | undefined;
+  if (reply.type !== "ok" || result?.messages?.length !== want) {
+    throw new Error(`unexpected history reply: ${JSON.stringify(reply).slice(0, 300)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let o: Options | null;
+  try {
+    o = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  if (!o) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const started = Date.now();
+  const place = placement(o.pin);
+  process.stdout.write(
+    `bench:history: ${cpus().length} cores (${cpus()[0]?.model.trim()}), node ${process.version}, load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}; server on CPU ${place.server ?? "any"}\n`,
+  );
+  const dir = o.keep ?? mkdtempSync(join(tmpdir(), "parley-bench-history-"));
+  mkdirSync(dir, { recursive: true });
+  let server: ChildProcess | null = null;
+  let client: Client | null = null;
+  try {
+    await seed(dir, o);
+    const dbBytes = statSync(join(dir, "data", "parley.db")).size;
+    const port = await freePort();
+    // One client asks as fast as it can: lift the per-connection request limit.
+    server = start(parleyCommand(dir, port, 0, { connectionRequests: { burst: 1e9, perSecond: 1e9 } }), place.server, false);
+    await waitHealthy(port, server);
+    client = await Client.open(`ws://${HOST}:${port}/ws`);
+    const welcome = await client.request({ type: "hello", guest: "reader" });
+    if (welcome.type !== "welcome") throw new Error(`hello refused: ${JSON.stringify(welcome)}`);
+    const joined = (await client.request({ type: "join", room: ROOM })) as {
+      result?: { membership?: { room: { id: string; lastSeq: number } } };
+    };
+    const room = joined.result?.membership?.room;
+    if (!room) throw new Error(`join refused: ${JSON.stringify(joined)}`);
+    await sleep(500);
+    const latest = new Histogram();
+    const older = new Histogram();
+    // Warm up the JIT and SQLite's page cache the way a running server would be.
+    for (let i = 0; i < 200; i++) check(await client.request({ type: "history", room: room.id, limit: 50 }), 50);
+    for (let i = 0; i < o.requests; i++) {
+      let t = performance.now();
+      check(await client.request({ type: "history", room: room.id, limit: 50 }), 50);
+      latest.add(performance.now() - t);
+      // Any position with at least 100 messages before it (the room's seqs start with the author's join).
+      const before = 102 + Math.floor(Math.random() * (room.lastSeq - 101));
+      t = performance.now();
+      check(await client.request({ type: "history", room: room.id, before, limit: 100 }), 100);
+      older.add(performance.now() - t);
+    }
+    const row = (name: string, h: Histogram) =>
+      `| ${name} | ${h.quantile(0.5).toFixed(2)} | ${h.quantile(0.9).toFixed(2)} | ${h.quantile(0.99).toFixed(2)} | ${h.max.toFixed(2)} |`;
+    const text = [
+      `History of a room with ${o.messages.toLocaleString("en")} messages (${o.bodyBytes}-byte bodies; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB), ${o.requests.toLocaleString("en")} requests of each kind, one at a time; round trip in ms:`,
+      "",
+      "| request | p50 | p90 | p99 | max |",
+      "|---|---:|---:|---:|---:|",
+      row("latest 50", latest),
+      row("100 before a random seq", older),
+    ].join("\n");
+    process.stdout.write(`\n${text}\n`);
+    mkdirSync(o.out, { recursive: true });
+    const file = join(o.out, `history-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
+    writeFileSync(
+      file,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), dbBytes, latest: q(latest), older: q(older), table: text }, null, 2)}\n`,
+    );
+    process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  } finally {
+    client?.close();
+    if (server) await stop(server);
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+process.on("SIGINT", () => {
+  killChildren();
+  process.exit(130);
+});
+
+main().catch((err) => {
+  process.stderr.write(`bench:history failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  killChildren();
+  process.exit(1);
+});

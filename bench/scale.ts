@@ -1,0 +1,362 @@
+// `npm run bench -- --scale`: the fan-out workload on several deployments of Parley, in one
+// invocation so that the ratios compare like with like on a machine whose load varies:
+//   sqlite     one process, SQLite, local bus (the default deployment: the baseline)
+//   pg-1       one worker, PostgreSQL + Redis
+//   pg-2       two workers (--workers 2), PostgreSQL + Redis
+// Each runs the same open-loop ladder with bench/load.ts as the generator (guests in #lobby); a
+// step passes when every delivery arrived. Reported per deployment: the highest passing step in
+// deliveries/s, and the server's CPU time per delivery (primary and workers together).
+// The services are the machine's PostgreSQL and Redis (loopback), each run in its own schema and
+// key prefix, dropped afterwards.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { cpuSeconds, type FromLoad, type LoadConfig, mono, type ToLoad } from "./lib.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const HOST = "127.0.0.1";
+const PG_URL = process.env.PARLEY_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = process.env.PARLEY_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+const HELP = `npm run bench -- --scale [flags]
+
+Fan-out on one process with SQLite, one worker on PostgreSQL+Redis, and two workers
+(--workers 2) on PostgreSQL+Redis; reports the sustained deliveries/s of each, the ratios, and
+the server CPU time per delivery. Needs PostgreSQL (${PG_URL}) and Redis (${REDIS_URL});
+PARLEY_BENCH_PG_URL and PARLEY_BENCH_REDIS_URL override them.
+
+Flags:
+  --quick           2 s steps, 1 run
+  --runs N          repetitions of the whole sequence (default 2; --quick 1)
+  --clients N       WebSocket clients in #lobby (default 400)
+  --senders N       clients that send (default 10)
+  --steps A,B,…     messages/s of each step (default 25,50,100,150,200,300,400,600,800)
+  --duration SEC    step length (default 4; --quick 2)
+  --drain SEC       wait for late deliveries (default 3)
+  --deployments a,b deployments, in order (default sqlite,pg-1,pg-2)`;
+
+type Deployment = "sqlite" | "pg-1" | "pg-2";
+
+interface Options {
+  runs: number;
+  clients: number;
+  senders: number;
+  steps: number[];
+  durationMs: number;
+  drainMs: number;
+  deployments: Deployment[];
+}
+
+interface Result {
+  deployment: Deployment;
+  run: number;
+  sustainedRate: number;
+  sustainedDps: number;
+  /** Server CPU µs per delivery over the passing steps. */
+  cpuUsPerDelivery: number;
+  steps: { rate: number; expected: number; received: number; cpuS: number; seconds: number }[];
+}
+
+function parse(argv: string[]): Options | null {
+  const quick = argv.includes("--quick");
+  const o: Options = {
+    runs: quick ? 1 : 2,
+    clients: 400,
+    senders: 10,
+    steps: [25, 50, 100, 150, 200, 300, 400, 600, 800],
+    durationMs: (quick ? 2 : 4) * 1000,
+    drainMs: 3000,
+    deployments: ["sqlite", "pg-1", "pg-2"],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    const n = () => {
+      const x = Number(v());
+      if (!Number.isFinite(x) || x <= 0) throw new Error(`${a} needs a positive number`);
+      return x;
+    };
+    switch (a) {
+      case "--scale":
+      case "--quick":
+        break;
+      case "--help":
+        return null;
+      case "--runs":
+        o.runs = n();
+        break;
+      case "--clients":
+        o.clients = n();
+        break;
+      case "--senders":
+        o.senders = n();
+        break;
+      case "--duration":
+        o.durationMs = n() * 1000;
+        break;
+      case "--drain":
+        o.drainMs = n() * 1000;
+        break;
+      case "--steps":
+        o.steps = v().split(",").map(Number);
+        if (o.steps.some((s) => !Number.isFinite(s) || s <= 0)) throw new Error("--steps: positive numbers");
+        break;
+      case "--deployments": {
+        const d = v().split(",");
+        for (const x of d) if (!["sqlite", "pg-1", "pg-2"].includes(x)) throw new Error(`unknown deployment ${x}`);
+        o.deployments = d as Deployment[];
+        break;
+      }
+      default:
+        throw new Error(`unknown flag ${a} (see --scale --help)`);
+    }
+  }
+  return o;
+}
+
+// ---- processes ----
+
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+function start(cmd: string[], ipc: boolean): ChildProcess {
+  const child = spawn(cmd[0]!, cmd.slice(1), {
+    cwd: ROOT,
+    stdio: ipc ? ["ignore", "ignore", "inherit", "ipc"] : ["ignore", "ignore", "pipe"],
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PARLEY_"))),
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** The process and all its descendants (the cluster primary and its workers). */
+function tree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
+      for (const k of kids ? kids.split(/\s+/) : []) out.push(...tree(Number(k)));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+const treeCpu = (pid: number) => tree(pid).reduce((s, p) => s + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, HOST, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function healthy(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const req = request({ host: HOST, port, path: "/healthz", timeout: 1000 }, (r) => {
+      r.resume();
+      res(r.statusCode === 200);
+    });
+    req.on("error", () => res(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The load generator (bench/load.ts) over IPC. */
+class Generator {
+  private waiters: { pred: (m: FromLoad) => boolean; resolve: (m: FromLoad) => void }[] = [];
+  constructor(readonly child: ChildProcess) {
+    child.on("message", (m: FromLoad) => {
+      if (m.ev === "fatal") throw new Error(`generator: ${m.message}`);
+      const w = this.waiters.find((x) => x.pred(m));
+      if (!w) return;
+      this.waiters = this.waiters.filter((x) => x !== w);
+      w.resolve(m);
+    });
+  }
+  ask<E extends FromLoad["ev"]>(msg: ToLoad | null, ev: E, step?: number): Promise<Extract<FromLoad, { ev: E }>> {
+    const p = new Promise<Extract<FromLoad, { ev: E }>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`generator: no ${ev}`)), 300_000);
+      this.waiters.push({
+        pred: (m) => m.ev === ev && (step === undefined || (m as { step?: number }).step === step),
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as Extract<FromLoad, { ev: E }>);
+        },
+      });
+    });
+    if (msg) this.child.send(msg);
+    return p;
+  }
+}
+
+// ---- one deployment ----
+
+async function runDeployment(o: Options, d: Deployment, run: number): Promise<Result> {
+  const tmp = mkdtempSync(join(tmpdir(), "parley-scale-"));
+  const schema = `bench_scale_${process.pid}_${run}_${d.replace("-", "")}`;
+  const prefix = `parley-bench-${process.pid}-${run}-${d}:`;
+  const port = await freePort();
+  const config = join(tmp, "bench.json");
+  const many = { burst: 1_000_000, perSecond: 1_000_000 };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      limits: { connectionMessages: many, accountMessages: many, joins: many, connectionRequests: many },
+    }),
+  );
+  const args = ["serve", "--host", HOST, "--port", String(port), "--line-port", "0", "--irc-port", "0"];
+  args.push("--data", tmp, "--config", config, "--log-level", "warn", "--log-format", "json");
+  if (d !== "sqlite") {
+    args.push("--database-url", PG_URL, "--database-schema", schema, "--redis-url", REDIS_URL, "--redis-prefix", prefix);
+    args.push("--workers", d === "pg-2" ? "2" : "1");
+  }
+  const server = start([process.execPath, join(ROOT, "bin", "parley.js"), ...args], false);
+  let gen: Generator | null = null;
+  const result: Result = { deployment: d, run, sustainedRate: 0, sustainedDps: 0, cpuUsPerDelivery: Number.NaN, steps: [] };
+  try {
+    const deadline = Date.now() + 90_000;
+    while (!(await healthy(port))) {
+      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`${d}: the server did not start`);
+      await sleep(100);
+    }
+    // With two workers, wait until both answer (the primary hands out connections in turn).
+    if (d === "pg-2") await sleep(3000);
+    const cfg: LoadConfig = {
+      url: `ws://${HOST}:${port}/ws`,
+      protocol: "parley",
+      index: 0,
+      generators: 1,
+      clients: o.clients,
+      senders: o.senders,
+      connectBatch: 50,
+      bodyBytes: 64,
+      transport: "raw",
+      namePrefix: `b${run}${d.replace("-", "")}`,
+      rooms: 1,
+    };
+    gen = new Generator(start([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], true));
+    await gen.ask(null, "booted");
+    const conn = await gen.ask({ cmd: "connect" }, "connected");
+    if (conn.failed > 0) throw new Error(`${d}: ${conn.failed} clients failed to connect: ${conn.firstError}`);
+    let passCpu = 0;
+    let passDeliveries = 0;
+    for (const [step, rate] of o.steps.entries()) {
+      const cpu0 = treeCpu(server.pid!);
+      const w0 = mono();
+      const sent = await gen.ask({ cmd: "step", step, rate, t0: w0 + 100, durationMs: o.durationMs }, "sent", step);
+      const expected = sent.sent * conn.connected;
+      const until = mono() + o.drainMs;
+      let received = 0;
+      for (;;) {
+        received = (await gen.ask({ cmd: "count", step }, "count", step)).received;
+        if (received >= expected || mono() > until) break;
+        await sleep(50);
+      }
+      const cpuS = treeCpu(server.pid!) - cpu0;
+      const seconds = (mono() - w0) / 1000;
+      result.steps.push({ rate, expected, received, cpuS, seconds });
+      process.stdout.write(
+        `  ${d} run ${run} step ${rate}/s: ${received}/${expected} deliveries, server CPU ${cpuS.toFixed(2)} s\n`,
+      );
+      if (received < expected) break;
+      result.sustainedRate = rate;
+      result.sustainedDps = (sent.sent * conn.connected) / (o.durationMs / 1000);
+      passCpu += cpuS;
+      passDeliveries += expected;
+    }
+    result.cpuUsPerDelivery = passDeliveries > 0 ? (passCpu / passDeliveries) * 1e6 : Number.NaN;
+    gen.child.send({ cmd: "close" } satisfies ToLoad);
+  } finally {
+    if (gen) await stop(gen.child);
+    await stop(server);
+    rmSync(tmp, { recursive: true, force: true });
+    if (d !== "sqlite") {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
+  }
+  return result;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let o: Options | null;
+  try {
+    o = parse(argv);
+  } catch (err) {
+    process.stderr.write(`bench --scale: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (!o) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const results: Result[] = [];
+  for (let run = 1; run <= o.runs; run++) {
+    for (const d of o.deployments) results.push(await runDeployment(o, d, run));
+  }
+  const rows = o.deployments.map((d) => {
+    const rs = results.filter((r) => r.deployment === d);
+    return { d, dps: median(rs.map((r) => r.sustainedDps)), cpu: median(rs.map((r) => r.cpuUsPerDelivery)), all: rs };
+  });
+  const base = rows.find((r) => r.d === "sqlite")?.dps ?? Number.NaN;
+  const one = rows.find((r) => r.d === "pg-1")?.dps ?? Number.NaN;
+  const lines = [
+    `clients ${o.clients}, senders ${o.senders}, steps ${o.steps.join(",")}/s × ${o.durationMs / 1000} s, runs ${o.runs}`,
+    "",
+    "| deployment | sustained deliveries/s (median) | per run | vs sqlite | vs pg-1 | server CPU µs/delivery |",
+    "| --- | ---: | --- | ---: | ---: | ---: |",
+    ...rows.map(
+      (r) =>
+        `| ${r.d} | ${Math.round(r.dps)} | ${r.all.map((x) => Math.round(x.sustainedDps)).join(", ")} | ${(r.dps / base).toFixed(2)}× | ${(r.dps / one).toFixed(2)}× | ${r.cpu.toFixed(1)} |`,
+    ),
+  ];
+  process.stdout.write(`\n${lines.join("\n")}\n`);
+  const out = join(ROOT, "bench", "results");
+  try {
+    writeFileSync(
+      join(out, `scale-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
+      JSON.stringify({ o, results }, null, 2),
+    );
+  } catch {
+    // no results directory: the table above is the report
+  }
+  return 0;
+}

@@ -1,0 +1,478 @@
+// `npm run bench:sessions`: what a connection costs Parley. Two measurements, each against a
+// fresh server with a pre-seeded database (bench/seed.ts), the connecting done by a child
+// process pinned to another core:
+//
+// - idle memory: N connections per protocol are opened, logged in and left idle; the server's
+//   resident memory after they settled minus before, divided by N. Protocols: Parley over
+//   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode (the
+//   same guests), and the bare `ws` broadcast peer (bench/peers/ws-broadcast.ts) as reference.
+// - connection rate: K new WebSocket sessions, each authenticated by a session token (hello
+//   {token} → welcome), with C handshakes in flight; sessions/s and server CPU µs per session.
+//
+// Run with --help for the flags; docs/benchmarks.md has the method and the figures.
+
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import WebSocket from "ws";
+import { cpuSeconds, mono } from "./lib.ts";
+import {
+  freePort,
+  HOST,
+  killChildren,
+  type Placement,
+  parleyCommand,
+  placement,
+  ROOT,
+  rssKiB,
+  sleep,
+  start,
+  stop,
+  waitHealthy,
+} from "./proc.ts";
+import { Seeder } from "./seed.ts";
+
+const profileFlags = (o: Options) => (o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []);
+
+/** Thousands of logins from one address in a few seconds are the point here, not abuse. */
+const LIMITS = { joins: { burst: 100_000, perSecond: 100_000 } };
+
+type MemoryTarget = "ws" | "line" | "bare";
+const MEMORY_TARGETS: MemoryTarget[] = ["ws", "line", "bare"];
+
+/** What the parent asks of the worker process. */
+interface WorkerConfig {
+  kind: MemoryTarget | "ws-token";
+  host: string;
+  port: number;
+  /** Guest names (ws, line) or session tokens (ws-token); bare needs only the count. */
+  logins: string[];
+  count: number;
+  concurrency: number;
+}
+
+type FromWorker = { ev: "open"; opened: number; failed: number; firstError: string | null; ms: number };
+
+const HELP = `npm run bench:sessions -- [flags]      (or: npx tsx bench/sessions.ts [flags])
+
+Idle memory per connection and the rate of new authenticated sessions. Each measurement starts
+its own server (${HOST}, free ports, a temp data dir seeded through the SQLite store) pinned to
+CPU 0, and a connecting process pinned to CPU 1 (taskset, when there are two cores or more).
+
+Flags:
+  --quick              1 run, 2,000 connections and 2,000 sessions: well under two minutes
+  --connections N      idle connections per protocol (default 10000)
+  --memory a,b,…       protocols for idle memory: ws, line, bare (default all; "none" skips)
+  --sessions K         new WebSocket sessions for the connection rate (default 5000; 0 skips)
+  --concurrency C      connections being opened at once (default 100)
+  --runs N             repetitions (default 3; --quick 1); medians with [min–max]
+  --profile DIR        run the servers under node --cpu-prof, writing the profiles to DIR
+  --no-pin             do not pin with taskset
+  --out DIR            where the JSON goes (default .bench)
+  --help               this text`;
+
+interface Options {
+  connections: number;
+  memory: MemoryTarget[];
+  sessions: number;
+  concurrency: number;
+  runs: number;
+  pin: boolean;
+  profile: string | null;
+  out: string;
+  quick: boolean;
+}
+
+function parseFlags(argv: string[]): Options | null {
+  const quick = argv.includes("--quick");
+  const o: Options = {
+    connections: quick ? 2000 : 10_000,
+    memory: [...MEMORY_TARGETS],
+    sessions: quick ? 2000 : 5000,
+    concurrency: 100,
+    runs: quick ? 1 : 3,
+    pin: true,
+    profile: null,
+    out: join(ROOT, ".bench"),
+    quick,
+  };
+  const int = (v: string | undefined, name: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i];
+    switch (a) {
+      case "--help":
+      case "-h":
+        return null;
+      case "--quick":
+        break;
+      case "--connections":
+        o.connections = int(v(), a, 1, 19_000);
+        break;
+      case "--memory": {
+        const list = v() ?? "";
+        o.memory = list === "none" ? [] : (list.split(",") as MemoryTarget[]);
+        for (const t of o.memory) if (!MEMORY_TARGETS.includes(t)) throw new Error(`--memory: unknown protocol ${t}`);
+        break;
+      }
+      case "--sessions":
+        o.sessions = int(v(), a, 0, 19_000);
+        break;
+      case "--concurrency":
+        o.concurrency = int(v(), a, 1, 5000);
+        break;
+      case "--runs":
+        o.runs = int(v(), a, 1, 20);
+        break;
+      case "--profile":
+        o.profile = resolve(v() ?? "");
+        break;
+      case "--no-pin":
+        o.pin = false;
+        break;
+      case "--out":
+        o.out = resolve(v() ?? "");
+        break;
+      default:
+        throw new Error(`unknown flag ${a} (see --help)`);
+    }
+  }
+  return o;
+}
+
+/** Starts the worker, has it open every connection, and resolves once they are all logged in. */
+async function openAll(cfg: WorkerConfig, cpu: number | null): Promise<{ worker: ChildProcess; open: FromWorker }> {
+  // The logins go over IPC: thousands of tokens do not fit in a command line.
+  const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker"], cpu, true);
+  worker.send(cfg);
+  const open = await new Promise<FromWorker>((resolveOpen, reject) => {
+    const timer = setTimeout(() => reject(new Error("connecting took over 300 s")), 300_000);
+    worker.once("message", (m: FromWorker) => {
+      clearTimeout(timer);
+      resolveOpen(m);
+    });
+    worker.once("exit", (code) => reject(new Error(`connecting process exited (${code})`)));
+  });
+  if (open.failed > 0) throw new Error(`${open.failed} of ${cfg.count} connections failed: ${open.firstError}`);
+  return { worker, open };
+}
+
+interface MemoryResult {
+  target: MemoryTarget;
+  run: number;
+  connections: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  kibPerConnection: number;
+  connectS: number;
+}
+
+async function measureMemory(o: Options, target: MemoryTarget, run: number, place: Placement): Promise<MemoryResult> {
+  const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
+  const [port, linePort] = [await freePort(), await freePort()];
+  let server: ChildProcess | null = null;
+  let worker: ChildProcess | null = null;
+  try {
+    let names: string[] = [];
+    if (target === "bare") {
+      const peer = [
+        process.execPath,
+        "--import",
+        "tsx",
+        "bench/peers/ws-broadcast.ts",
+        "--host",
+        HOST,
+        "--port",
+        String(port),
+        "--batch",
+      ];
+      server = start(peer, place.server, false);
+    } else {
+      const seeder = new Seeder(join(dir, "data"));
+      await seeder.accounts("idle", o.connections, { guest: true, tokens: false });
+      await seeder.close();
+      names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
+      server = start(parleyCommand(dir, port, linePort, LIMITS, profileFlags(o)), place.server, false);
+    }
+    await waitHealthy(port, server);
+    await sleep(1000);
+    const before = rssKiB(server.pid!);
+    const cfg: WorkerConfig = {
+      kind: target,
+      host: HOST,
+      port: target === "line" ? linePort : port,
+      logins: names,
+      count: o.connections,
+      concurrency: o.concurrency,
+    };
+    const opened = await openAll(cfg, place.worker);
+    worker = opened.worker;
+    await sleep(3000); // let the logins' garbage be collected and the heap settle
+    const after = rssKiB(server.pid!);
+    return {
+      target,
+      run,
+      connections: o.connections,
+      rssBeforeMiB: before / 1024,
+      rssAfterMiB: after / 1024,
+      kibPerConnection: (after - before) / o.connections,
+      connectS: opened.open.ms / 1000,
+    };
+  } finally {
+    if (worker) await stop(worker);
+    if (server) await stop(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface RateResult {
+  run: number;
+  sessions: number;
+  seconds: number;
+  sessionsPerS: number;
+  serverCpuS: number;
+  serverUsPerSession: number;
+}
+
+async function measureRate(o: Options, run: number, place: Placement): Promise<RateResult> {
+  const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
+  const port = await freePort();
+  let server: ChildProcess | null = null;
+  let worker: ChildProcess | null = null;
+  try {
+    const seeder = new Seeder(join(dir, "data"));
+    const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
+    await seeder.close();
+    server = start(parleyCommand(dir, port, 0, LIMITS, profileFlags(o)), place.server, false);
+    await waitHealthy(port, server);
+    await sleep(1000);
+    const cpu0 = cpuSeconds(server.pid!);
+    const cfg: WorkerConfig = {
+      kind: "ws-token",
+      host: HOST,
+      port,
+      logins: tokens,
+      count: o.sessions,
+      concurrency: o.concurrency,
+    };
+    const opened = await openAll(cfg, place.worker);
+    worker = opened.worker;
+    const cpuS = cpuSeconds(server.pid!) - cpu0;
+    const seconds = opened.open.ms / 1000;
+    return {
+      run,
+      sessions: o.sessions,
+      seconds,
+      sessionsPerS: o.sessions / seconds,
+      serverCpuS: cpuS,
+      serverUsPerSession: (cpuS * 1e6) / o.sessions,
+    };
+  } finally {
+    if (worker) await stop(worker);
+    if (server) await stop(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the connecting process ----
+
+/** Opens one connection and logs it in; resolves with something to close it by. */
+function openOne(cfg: WorkerConfig, i: number): Promise<{ close(): void }> {
+  return new Promise((resolveOpen, reject) => {
+    const timer = setTimeout(() => reject(new Error("login timed out after 60 s")), 60_000);
+    const done = (c: { close(): void }) => {
+      clearTimeout(timer);
+      resolveOpen(c);
+    };
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    if (cfg.kind === "line") {
+      const sock = netConnect(cfg.port, cfg.host);
+      let text = "";
+      let named = false;
+      sock.setEncoding("utf8");
+      sock.on("data", (d: string) => {
+        text += d;
+        if (!named && text.includes("Your name: ")) {
+          named = true;
+          sock.write(`${cfg.logins[i]}\n`);
+        } else if (named && text.includes("You are in #lobby")) {
+          sock.removeAllListeners("data");
+          sock.resume(); // keep reading whatever comes, as a terminal would
+          done({ close: () => sock.destroy() });
+        } else if (named && text.includes("! ")) {
+          sock.destroy();
+          fail(new Error(`line login refused: ${text.slice(-200).trim()}`));
+        }
+      });
+      sock.on("error", fail);
+      return;
+    }
+    const path = cfg.kind === "bare" ? "/" : "/ws";
+    const ws = new WebSocket(`ws://${cfg.host}:${cfg.port}${path}`, { perMessageDeflate: false });
+    ws.on("error", fail);
+    ws.on("open", () => {
+      if (cfg.kind === "bare") {
+        done({ close: () => ws.terminate() });
+        return;
+      }
+      const hello = cfg.kind === "ws" ? { guest: cfg.logins[i] } : { token: cfg.logins[i] };
+      ws.send(JSON.stringify({ type: "hello", id: 1, presence: false, ...hello }));
+    });
+    ws.on("message", (data: Buffer) => {
+      const f = JSON.parse(data.toString("utf8")) as { type?: string; id?: unknown };
+      if (f.id !== 1) return;
+      if (f.type === "welcome") done({ close: () => ws.terminate() });
+      else {
+        ws.terminate();
+        fail(new Error(`hello refused: ${data.toString("utf8", 0, 200)}`));
+      }
+    });
+  });
+}
+
+async function connectingProcess(cfg: WorkerConfig): Promise<void> {
+  const open: { close(): void }[] = [];
+  let failed = 0;
+  let firstError: string | null = null;
+  const started = mono();
+  let next = 0;
+  const lane = async () => {
+    while (next < cfg.count) {
+      const i = next++;
+      try {
+        open.push(await openOne(cfg, i));
+      } catch (err) {
+        failed++;
+        firstError ??= err instanceof Error ? err.message : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, lane));
+  const m: FromWorker = { ev: "open", opened: open.length, failed, firstError, ms: mono() - started };
+  process.send?.(m);
+  const closeAll = () => {
+    for (const c of open) c.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", closeAll);
+  process.on("disconnect", closeAll);
+}
+
+// ---- report ----
+
+function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+const spread = (xs: number[], digits: number) =>
+  xs.length > 1
+    ? `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`
+    : median(xs).toFixed(digits);
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "--worker") {
+    process.once("message", (cfg: WorkerConfig) => void connectingProcess(cfg));
+    return;
+  }
+  let o: Options | null;
+  try {
+    o = parseFlags(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  if (!o) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const place = placement(o.pin);
+  const started = Date.now();
+  process.stdout.write(
+    `bench:sessions: ${cpus().length} cores (${cpus()[0]?.model.trim()}), node ${process.version}, load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}; server on CPU ${place.server ?? "any"}, connecting process on CPU ${place.worker ?? "any"}\n`,
+  );
+  const memory: MemoryResult[] = [];
+  const rate: RateResult[] = [];
+  for (let run = 1; run <= o.runs; run++) {
+    for (const t of o.memory) {
+      const r = await measureMemory(o, t, run, place);
+      memory.push(r);
+      process.stdout.write(
+        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB/connection (opened in ${r.connectS.toFixed(1)} s)\n`,
+      );
+    }
+    if (o.sessions > 0) {
+      const r = await measureRate(o, run, place);
+      rate.push(r);
+      process.stdout.write(
+        `  sessions run ${run}: ${r.sessions} token logins in ${r.seconds.toFixed(2)} s = ${r.sessionsPerS.toFixed(0)}/s, server CPU ${r.serverCpuS.toFixed(2)} s = ${r.serverUsPerSession.toFixed(0)} µs/session\n`,
+      );
+    }
+  }
+  const lines: string[] = [];
+  if (memory.length > 0) {
+    lines.push(`Idle memory, ${o.connections} connections per protocol, ${o.runs} run(s); medians [min–max]:`, "");
+    lines.push("| protocol | KiB per connection | server RSS before → after MiB | connect time s |", "|---|---:|---:|---:|");
+    for (const t of o.memory) {
+      const rs = memory.filter((r) => r.target === t);
+      const label = t === "ws" ? "Parley WebSocket" : t === "line" ? "Parley line mode" : "bare ws peer";
+      lines.push(
+        `| ${label} | ${spread(
+          rs.map((r) => r.kibPerConnection),
+          2,
+        )} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${spread(
+          rs.map((r) => r.connectS),
+          1,
+        )} |`,
+      );
+    }
+    lines.push("");
+  }
+  if (rate.length > 0) {
+    lines.push(`New WebSocket sessions authenticated by token, ${o.sessions} per run, ${o.concurrency} in flight:`, "");
+    lines.push("| sessions/s | server CPU µs per session | server-CPU-bound sessions/s |", "|---:|---:|---:|");
+    lines.push(
+      `| ${spread(
+        rate.map((r) => r.sessionsPerS),
+        0,
+      )} | ${spread(
+        rate.map((r) => r.serverUsPerSession),
+        0,
+      )} | ${median(rate.map((r) => 1e6 / r.serverUsPerSession)).toFixed(0)} |`,
+    );
+    lines.push("");
+  }
+  const text = lines.join("\n");
+  process.stdout.write(`\n${text}\n`);
+  mkdirSync(o.out, { recursive: true });
+  const file = join(o.out, `sessions-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, argv, options: o, loadavg: loadavg(), memory, rate, table: text }, null, 2)}\n`,
+  );
+  process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+}
+
+process.on("SIGINT", () => {
+  killChildren();
+  process.exit(130);
+});
+
+main().catch((err) => {
+  process.stderr.write(`bench:sessions failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  killChildren();
+  process.exit(1);
+});
