@@ -212,6 +212,16 @@ describe("view model: delivery", () => {
     assert.ok(lines.some((l) => /12:00 <alice> hello bob\s+$/.test(l)));
   });
 
+  it("a settings event changes the room's kind and says so in the log", () => {
+    const { s } = setup();
+    frame(s, {
+      type: "event",
+      event: { roomId: "r-lobby", seq: 11, at: T0, actorId: BOB.id, actor: "bob", type: "settings", kind: "private" },
+    });
+    assert.equal(s.rooms.get("r-lobby")!.kind, "private");
+    assert.ok(screen(s).some((l) => l.includes("bob made the room private (invite only)")));
+  });
+
   it("events of a room joined just now wait for the join's reply", () => {
     const { s } = setup();
     const ops = room("r-ops", "ops", 0);

@@ -620,6 +620,10 @@ function onEvent(s: ChatState, e: RoomEvent, fx: Effect[]): void {
       room.topic = e.topic;
       addEvent(s, room, e, e.topic ? `${e.actor} set the topic: ${e.topic}` : `${e.actor} cleared the topic`);
       break;
+    case "settings":
+      room.kind = e.kind;
+      addEvent(s, room, e, `${e.actor} made the room ${e.kind === "private" ? "private (invite only)" : "public"}`);
+      break;
     case "member": {
       if (e.accountId !== me) setPeer(s, room, e.name);
       addEvent(s, room, e, memberText(e, room));

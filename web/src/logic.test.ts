@@ -41,6 +41,13 @@ function messageEvent(m: Message): RoomEvent {
 }
 
 describe("room state", () => {
+  it("a settings event changes the room's kind (invite only when private)", () => {
+    const room = newRoomState(membership());
+    const e: RoomEvent = { roomId: "r1", seq: 11, at: T0, actorId: "bob", actor: "bob", type: "settings", kind: "private" };
+    assert.equal(applyEvent(room, e, me).kind, "applied");
+    assert.equal(room.membership.room.kind, "private");
+  });
+
   it("ignores events at or below the cursor and counts unread messages from others", () => {
     const room = newRoomState(membership());
     room.loaded = "yes";

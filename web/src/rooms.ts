@@ -109,6 +109,9 @@ export function applyEvent(room: RoomState, e: RoomEvent, me: Me): EventEffect {
     case "topic":
       room.membership.room.topic = e.topic;
       break;
+    case "settings":
+      room.membership.room.kind = e.kind;
+      break;
     case "member":
       return { kind: "applied", removed: applyMember(room, e, me) };
   }
