@@ -157,6 +157,9 @@ function checkOverrides(section: string, given: unknown, defaults: object): obje
     if (typeof def === "number") {
       if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
         throw new UsageError(`${where} must be a non-negative number`);
+    } else if (Array.isArray(def)) {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+        throw new UsageError(`${where} must be a list of strings`);
     } else {
       const rate = value as { burst?: unknown; perSecond?: unknown } | null;
       const ok = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;

@@ -2,6 +2,7 @@
 // Handlers only translate: parse the request, call the core, write JSON.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Chat } from "../core/chat.ts";
 import { ChatError, type ErrorCode, toChatError } from "../core/errors.ts";
 import type { Account } from "../core/types.ts";
@@ -10,6 +11,8 @@ import type { Metrics } from "../metrics.ts";
 import type { WsGateway } from "../protocols/ws/server.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -44,6 +47,8 @@ const STATUS: Record<ErrorCode, number> = {
 interface Request {
   req: IncomingMessage;
   url: URL;
+  /** The client's network address, for per-address limits. */
+  address: string;
   params: Record<string, string>;
   /** The parsed JSON body (an object), or {} for requests without one. */
   body: Record<string, unknown>;
@@ -95,14 +100,14 @@ export function createHttpServer(deps: HttpDeps): Server {
       "POST",
       /^\/api\/register$/,
       async (r) => {
-        const { account, token } = await chat.register(str(r.body, "name"), str(r.body, "password"));
+        const { account, token } = await chat.register(str(r.body, "name"), str(r.body, "password"), r.address);
         return { status: 201, body: { account, token } };
       },
     ],
     [
       "POST",
       /^\/api\/login$/,
-      async (r) => ({ status: 200, body: await chat.login(str(r.body, "name"), str(r.body, "password")) }),
+      async (r) => ({ status: 200, body: await chat.login(str(r.body, "name"), str(r.body, "password"), r.address) }),
     ],
     [
       "POST",
@@ -119,7 +124,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       /^\/api\/password$/,
       async (r) => {
         const account = await r.account();
-        const token = await chat.changePassword(account.name, str(r.body, "oldPassword"), str(r.body, "newPassword"));
+        const token = await chat.changePassword(account.name, str(r.body, "oldPassword"), str(r.body, "newPassword"), r.address);
         return { status: 200, body: { token } };
       },
     ],
@@ -176,6 +181,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       reply = await handler({
         req,
         url,
+        address: req.socket.remoteAddress ?? "",
         params: pattern.exec(url.pathname)?.groups ?? {},
         body,
         account: () => {
@@ -192,6 +198,24 @@ export function createHttpServer(deps: HttpDeps): Server {
     }
     send(res, reply, req.method === "HEAD");
   });
+
+  // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
+  server.on("connection", (socket: Socket) => {
+    try {
+      socket.once("close", chat.admission.admit(socket.remoteAddress ?? ""));
+    } catch (err) {
+      metrics.disconnects.inc({ protocol: "http", reason: "too_many_connections" });
+      const e = toChatError(err);
+      const body = JSON.stringify({ error: errorBody(e) });
+      socket.on("error", () => {});
+      socket.end(
+        `HTTP/1.1 ${e.code === "UNAVAILABLE" ? "503 Service Unavailable" : "429 Too Many Requests"}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+  });
+  // A client that sends its request headers (or body) slowly is cut off: slowloris.
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
 
   server.on("upgrade", (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
