@@ -8,7 +8,7 @@ import { Chat } from "./core/chat.ts";
 import type { Limits } from "./core/limits.ts";
 import type { Bus, Store } from "./core/ports.ts";
 import { argon2Hasher } from "./hasher/argon2.ts";
-import { createHttpServer } from "./http/server.ts";
+import { createHttpServer, type HttpOptions } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import type { IrcOptions } from "./protocols/irc/options.ts";
@@ -37,6 +37,7 @@ export interface ServerConfig {
   allowGuests: boolean;
   limits: Partial<Limits>;
   ws: Partial<WsOptions>;
+  http: Partial<HttpOptions>;
   line: Partial<LineOptions>;
   log: Logger;
 }
@@ -69,7 +70,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   await chat.start();
 
   const ws = new WsGateway(chat, cfg.log.child({ protocol: "ws" }), metrics, cfg.ws);
-  const http = createHttpServer({ chat, ws, metrics, log: cfg.log.child({ protocol: "http" }), version: VERSION });
+  const http = createHttpServer({
+    chat,
+    ws,
+    metrics,
+    log: cfg.log.child({ protocol: "http" }),
+    version: VERSION,
+    http: cfg.http,
+  });
   const httpAddress = await new Promise<AddressInfo>((resolve, reject) => {
     http.once("error", reject);
     http.listen(cfg.port, cfg.host, () => resolve(http.address() as AddressInfo));

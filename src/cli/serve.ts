@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { defaultLimits } from "../core/limits.ts";
+import { defaultHttpOptions } from "../http/server.ts";
 import { createLogger, type Level } from "../log.ts";
 import { IrcConfigError, type IrcOptions, resolveIrcOptions } from "../protocols/irc/options.ts";
 import { defaultLineOptions } from "../protocols/line/server.ts";
@@ -27,7 +28,7 @@ export const serveOptions = {
   config: { kind: "string", default: "", value: "FILE", help: "JSON file with any of these options, plus limits, ws, line, irc" },
 } satisfies OptionTable;
 
-const FOOTER = `The config file's "limits", "ws" and "line" objects tune abuse limits and buffers; see docs/protocol.md.
+const FOOTER = `The config file's "limits", "ws", "line" and "http" objects tune abuse limits, timeouts and buffers; see docs/protocol.md and docs/security.md.
 Its "irc" object sets the IRC gateway's server name, network, MOTD, password, lengths and flood control; see docs/irc.md.
 Exit codes: 0 clean shutdown, 1 runtime failure (e.g. a port in use), 2 bad usage or configuration.`;
 
@@ -65,12 +66,13 @@ export async function serve(argv: string[]): Promise<number> {
     return usage(`config ${err.message}`);
   }
 
-  let overrides: { limits: object; ws: object; line: object };
+  let overrides: { limits: object; ws: object; line: object; http: object };
   try {
     overrides = {
       limits: checkOverrides("limits", file.limits, defaultLimits),
       ws: checkOverrides("ws", file.ws, defaultWsOptions),
       line: checkOverrides("line", file.line, defaultLineOptions),
+      http: checkOverrides("http", file.http, defaultHttpOptions),
     };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

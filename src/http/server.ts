@@ -11,8 +11,14 @@ import type { Metrics } from "../metrics.ts";
 import type { WsGateway } from "../protocols/ws/server.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+export interface HttpOptions {
+  /** A client must send its request headers within this long (slowloris) … */
+  headersTimeoutMs: number;
+  /** … and its whole request within this long. */
+  requestTimeoutMs: number;
+}
+
+export const defaultHttpOptions: HttpOptions = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -69,6 +75,7 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   version: string;
+  http?: Partial<HttpOptions>;
 }
 
 export function createHttpServer(deps: HttpDeps): Server {
@@ -164,40 +171,52 @@ export function createHttpServer(deps: HttpDeps): Server {
     ],
   ];
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    let reply: Reply;
-    try {
-      const route = routes.find(([m, p]) => p.test(url.pathname) && (m === req.method || (m === "GET" && req.method === "HEAD")));
-      if (!route) {
-        const known = routes.some(([, p]) => p.test(url.pathname));
-        throw known
-          ? new ChatError("METHOD_NOT_ALLOWED", `method ${req.method} is not allowed here`)
-          : new ChatError("NOT_FOUND");
+  const opts = { ...defaultHttpOptions, ...deps.http };
+  // A client that sends its request headers (or body) slowly is cut off: slowloris. Node checks
+  // these timeouts every connectionsCheckingInterval, so that follows the shortest of them.
+  const server = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(opts.headersTimeoutMs / 2, 30_000)),
+    },
+    async (req, res) => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      let reply: Reply;
+      try {
+        const route = routes.find(
+          ([m, p]) => p.test(url.pathname) && (m === req.method || (m === "GET" && req.method === "HEAD")),
+        );
+        if (!route) {
+          const known = routes.some(([, p]) => p.test(url.pathname));
+          throw known
+            ? new ChatError("METHOD_NOT_ALLOWED", `method ${req.method} is not allowed here`)
+            : new ChatError("NOT_FOUND");
+        }
+        const [, pattern, handler] = route;
+        const body = req.method === "POST" ? await readJson(req) : {};
+        let account: Promise<Account> | null = null;
+        reply = await handler({
+          req,
+          url,
+          address: req.socket.remoteAddress ?? "",
+          params: pattern.exec(url.pathname)?.groups ?? {},
+          body,
+          account: () => {
+            account ??= chat.authenticate(bearer(req));
+            return account;
+          },
+        });
+      } catch (err) {
+        const e = toChatError(err);
+        if (e.code === "INTERNAL") deps.log.error("http request failed", { err, path: url.pathname });
+        metrics.errors.inc({ protocol: "http", code: e.code });
+        reply = { status: STATUS[e.code], body: { error: errorBody(e) } };
+        if (e.retryAfter !== undefined) res.setHeader("Retry-After", Math.ceil(e.retryAfter / 1000));
       }
-      const [, pattern, handler] = route;
-      const body = req.method === "POST" ? await readJson(req) : {};
-      let account: Promise<Account> | null = null;
-      reply = await handler({
-        req,
-        url,
-        address: req.socket.remoteAddress ?? "",
-        params: pattern.exec(url.pathname)?.groups ?? {},
-        body,
-        account: () => {
-          account ??= chat.authenticate(bearer(req));
-          return account;
-        },
-      });
-    } catch (err) {
-      const e = toChatError(err);
-      if (e.code === "INTERNAL") deps.log.error("http request failed", { err, path: url.pathname });
-      metrics.errors.inc({ protocol: "http", code: e.code });
-      reply = { status: STATUS[e.code], body: { error: errorBody(e) } };
-      if (e.retryAfter !== undefined) res.setHeader("Retry-After", Math.ceil(e.retryAfter / 1000));
-    }
-    send(res, reply, req.method === "HEAD");
-  });
+      send(res, reply, req.method === "HEAD");
+    },
+  );
 
   // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
   server.on("connection", (socket: Socket) => {
@@ -213,9 +232,6 @@ export function createHttpServer(deps: HttpDeps): Server {
       );
     }
   });
-  // A client that sends its request headers (or body) slowly is cut off: slowloris.
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
 
   server.on("upgrade", (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;

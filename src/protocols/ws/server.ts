@@ -46,6 +46,9 @@ export const defaultWsOptions: WsOptions = {
   allowedOrigins: [],
 };
 
+/** How long a closing connection may take to answer the close frame before its socket is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Errors that count toward closing the connection when they come `maxStrikes` times in a row. */
 const STRIKES = new Set<ErrorCode>([
   "BAD_REQUEST",
@@ -233,6 +236,9 @@ class WsClient implements Peer {
 
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+    // ws waits 30 s for the peer's closing frame; a peer that never sends one (a half-open
+    // socket, slowloris) is cut off sooner.
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   terminate(): void {
