@@ -15,12 +15,15 @@ import { IrcTestClient } from "./irc/irc-client.ts";
 let srv: TestServer;
 const closers: (() => void)[] = [];
 let root: Registered;
+/** Cells checked, per protocol, for the figures in docs/security.md. */
+const cells: Record<string, number> = { ws: 0, http: 0, irc: 0, line: 0 };
 
 before(async () => {
   srv = await startServer({ irc: true, config: { limits: LOOSE_LIMITS, irc: { fakelag: { enabled: false } } } });
   root = await register(srv, "root"); // the first account is the admin
 });
 after(async () => {
+  console.log(`# authorization over the protocols: cells checked ${JSON.stringify(cells)}`);
   for (const close of closers) close();
   await srv.stop();
 });
@@ -124,6 +127,7 @@ for (const kind of ["public", "private"] as const) {
         const check = async (op: AuthzOp, run: () => Promise<unknown>) => {
           const expected = expectedOutcome(kind, role, op);
           if (expected === null) return;
+          cells.ws!++;
           const got = await code(run());
           if (got !== expected) mismatches.push(`${role} ${op}: expected ${expected}, got ${got}`);
         };
@@ -162,6 +166,7 @@ for (const kind of ["public", "private"] as const) {
       for (const role of AUTHZ_ROLES) {
         if (role === "guest") continue; // guests have no HTTP session
         const expected = expectedOutcome(kind, role, "readHistory")!;
+        cells.http!++;
         const res = await api(srv, "GET", `/api/rooms/${w.roomId}/messages?limit=100`, { token: (await actor(w, role))!.token });
         const got = res.status === 200 ? "ok" : res.json?.error?.code;
         if (got !== expected) mismatches.push(`${role}: expected ${expected}, got ${res.status} ${got}`);
@@ -188,6 +193,7 @@ for (const kind of ["public", "private"] as const) {
         const isError = (m: { command: string }) => m.command === "FAIL" || /^4\d\d$/.test(m.command);
         const note = (op: AuthzOp, got: "allowed" | "refused") => {
           const expected = expectedOutcome(kind, role, op);
+          if (expected !== null) cells.irc!++;
           if (expected !== null && allowed(expected) !== got)
             mismatches.push(`${role} ${op}: expected ${allowed(expected)}, got ${got}`);
         };
@@ -233,6 +239,7 @@ for (const kind of ["public", "private"] as const) {
         const text = c.since(from).join("\n");
         const got = reply.startsWith("! ") ? "refused" : "allowed";
         const expected = allowed(expectedOutcome(kind, role, "join")!);
+        cells.line!++;
         if (got !== expected) mismatches.push(`${role} join: expected ${expected}, got ${got}: ${text}`);
         if (got === "refused") assert.ok(!text.includes(w.secret), `${role}: refused, and nothing of the room shown`);
         c.close();
@@ -266,11 +273,13 @@ describe("authorization over the protocols: direct room", () => {
         ["topic", { type: "topic", room: roomId, topic: "x" }],
       ] as const) {
         const expected = expectedOutcome("direct", role, op);
+        cells.ws!++;
         const got = await code(c.ok(frame));
         if (got !== expected) mismatches.push(`${role} ${op}: expected ${expected}, got ${got}`);
       }
       const res = await api(srv, "GET", `/api/rooms/${roomId}/messages`, { token: reg.token });
       const expected = expectedOutcome("direct", role, "readHistory");
+      cells.http!++;
       if ((res.status === 200 ? "ok" : res.json?.error?.code) !== expected)
         mismatches.push(`${role} HTTP history: ${res.status}`);
       if (role !== "member") assert.ok(!res.text.includes(secret));

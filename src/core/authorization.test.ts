@@ -3,7 +3,7 @@
 // The same table drives the protocol-level check in test/authorization.test.ts.
 
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import {
   AUTHZ_OPS,
   AUTHZ_ROLES,
@@ -198,6 +198,9 @@ async function perform(w: World, op: AuthzOp): Promise<string> {
   }
 }
 
+let total = 0;
+after(() => console.log(`# authorization (core): ${total} cells checked`));
+
 describe("authorization: every operation × role × room kind (core)", () => {
   for (const kind of ["public", "private", "direct"] as const) {
     describe(`${kind} room`, () => {
@@ -213,6 +216,7 @@ describe("authorization: every operation × role × room kind (core)", () => {
             try {
               const got = await perform(w, op);
               cases++;
+              total++;
               if (got !== expected) mismatches.push(`${op}: expected ${expected}, got ${got}`);
               if (got === "ok" && (op === "readHistory" || op === "members")) {
                 // Reading a private room's history or member list needs membership.
