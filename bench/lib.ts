@@ -97,11 +97,14 @@ export function makeBody(step: number, sentAt: number, bytes: number): string {
 
 const MARK = Buffer.from('"b~');
 
-/** Reads step and send time from a frame that carries a benchmark body, or returns false. */
-export function readBody(frame: Buffer, out: { step: number; sentAt: number }): boolean {
-  const at = frame.indexOf(MARK);
+/**
+ * Reads step and send time from a frame that carries a benchmark body, or returns false. `mark` is
+ * what precedes the body's digits: `"b~` in JSON, ` :b~` in an IRC line.
+ */
+export function readBody(frame: Buffer, out: { step: number; sentAt: number }, mark: Buffer = MARK): boolean {
+  const at = frame.indexOf(mark);
   if (at < 0) return false;
-  let i = at + MARK.length;
+  let i = at + mark.length;
   let step = 0;
   let c = frame[i]!;
   while (c >= 0x30 && c <= 0x39) {
@@ -175,7 +178,7 @@ export function peakRssMiB(pid: number): number {
 
 // ---- IPC between run.ts and load.ts ----
 
-export type Protocol = "parley" | "bare";
+export type Protocol = "parley" | "bare" | "irc";
 
 export interface LoadConfig {
   url: string;

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
+import { createServer, connect as netConnect } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,7 @@ import {
   setClockTicks,
   type ToLoad,
 } from "./lib.ts";
+import { ensurePeersInstalled, IRC_TARGETS, type IrcTarget, ircTargetCommand } from "./peers/irc-servers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const HOST = "127.0.0.1"; // loopback only
@@ -47,8 +48,14 @@ Targets (each started here as a child process on ${HOST}, a free port, a temp da
   parley          node bin/parley.js serve … --config <tmp>/bench.json (message rate limits raised)
   bare-batched    node bench/peers/ws-broadcast.ts --batch   (cork/uncork once per event-loop turn)
   bare-unbatched  node bench/peers/ws-broadcast.ts
+With --protocol irc, the same workload over IRC (bench/irc-load.ts; no echo, so each message is due
+at every client but its sender), against (bench/peers/irc-servers.ts):
+  parley-irc      Parley's IRC gateway (fakelag off, per-address limits off, rate limits raised)
+  inspircd        InspIRCd from Debian's package (installed with apt-get when missing)
+  ngircd          ngIRCd from Debian's package (installed with apt-get when missing)
 
 Flags:
+  --protocol ws|irc     the wire the clients speak (default ws); irc changes the default targets
   --quick               1 run, 2 s steps, doubling steps 50..1600: finishes in under two minutes
   --runs N              repetitions of each target (default 3; --quick 1)
   --clients N           WebSocket clients, all in one room (default 1000)
@@ -59,7 +66,8 @@ Flags:
   --drain SEC           how long after a step's last send late deliveries are still waited for (default 3)
   --p99-ms MS           latency bound for the sustained rate (default 100)
   --all-steps           keep climbing after a step fails (default: stop at the first failed step)
-  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched)
+  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched;
+                        with --protocol irc: parley-irc,inspircd,ngircd)
   --generators N        load generator processes (default 1); clients are split among them
   --client raw|ws       the generator's WebSocket client: a minimal frame parser (default, several
                         times cheaper per delivery) or the ws library
@@ -112,10 +120,12 @@ interface Options {
   tmp: string;
   out: string;
   quick: boolean;
+  protocol: "ws" | "irc";
 }
 
-type TargetName = "parley" | "bare-batched" | "bare-unbatched";
+type TargetName = "parley" | "bare-batched" | "bare-unbatched" | IrcTarget;
 const TARGETS: TargetName[] = ["parley", "bare-batched", "bare-unbatched"];
+const isIrc = (t: TargetName): t is IrcTarget => (IRC_TARGETS as string[]).includes(t);
 
 function parseFlags(argv: string[]): Options | null {
   const quick = argv.includes("--quick");
@@ -146,7 +156,9 @@ function parseFlags(argv: string[]): Options | null {
     tmp: tmpdir(),
     out: join(ROOT, ".bench"),
     quick,
+    protocol: argv.includes("irc") && argv[argv.indexOf("irc") - 1] === "--protocol" ? "irc" : "ws",
   };
+  if (o.protocol === "irc") o.targets = [...IRC_TARGETS];
   const int = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
@@ -166,6 +178,11 @@ function parseFlags(argv: string[]): Options | null {
         return null;
       case "--quick":
         break;
+      case "--protocol": {
+        const p = v();
+        if (p !== "ws" && p !== "irc") throw new Error("--protocol takes ws or irc");
+        break;
+      }
       case "--runs":
         o.runs = int(v(), a, 1, 20);
         break;
@@ -198,7 +215,8 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--targets": {
         const list = (v() ?? "").split(",");
-        for (const t of list) if (!TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);
+        const known: string[] = o.protocol === "irc" ? IRC_TARGETS : TARGETS;
+        for (const t of list) if (!known.includes(t)) throw new Error(`unknown target ${t} for --protocol ${o.protocol}`);
         o.targets = list as TargetName[];
         break;
       }
@@ -257,7 +275,7 @@ function parseFlags(argv: string[]): Options | null {
   }
   if (o.senders > o.clients) throw new Error("--senders cannot exceed --clients");
   if (o.profile) {
-    if (!argv.includes("--targets")) o.targets = ["parley"];
+    if (!argv.includes("--targets")) o.targets = [o.protocol === "irc" ? "parley-irc" : "parley"];
     o.runs = 1;
   }
   return o;
@@ -360,6 +378,24 @@ function httpGet(port: number, path: string): Promise<number> {
     });
     req.end();
   });
+}
+
+/** For servers without an HTTP health check (the IRC peers): until the port accepts a connection. */
+async function waitListening(port: number, child: ChildProcess, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!alive(child)) throw new Error(`server exited during startup (code ${child.exitCode}, signal ${child.signalCode})`);
+    const ok = await new Promise<boolean>((r) => {
+      const s = netConnect({ host: HOST, port }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.on("error", () => r(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`server not listening after ${ms} ms`);
 }
 
 async function waitHealthy(port: number, child: ChildProcess, ms: number): Promise<void> {
@@ -610,17 +646,27 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   const profileDir = o.profile ? join(o.out, `profile-${stamp()}`) : null;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const port = await freePort();
+  const httpPort = isIrc(t) ? await freePort() : port;
   const logFile = join(tmp, "server.log");
-  const server = startChild(targetCommand(t, port, tmp, profileDir, o.nodeFlags), {
+  const cmd = isIrc(t)
+    ? ircTargetCommand(t, {
+        port,
+        httpPort,
+        dir: tmp,
+        nodeFlags: [...o.nodeFlags, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])],
+      })
+    : targetCommand(t, port, tmp, profileDir, o.nodeFlags);
+  const server = startChild(cmd, {
     log: logFile,
     cpu: place.serverCpu,
     ipc: false,
   });
   const gens: Generator[] = [];
   try {
-    await waitHealthy(port, server, 30_000);
-    const protocol: Protocol = t === "parley" ? "parley" : "bare";
-    const url = `ws://${HOST}:${port}${t === "parley" ? "/ws" : "/"}`;
+    if (t === "inspircd" || t === "ngircd") await waitListening(port, server, 30_000);
+    else await waitHealthy(httpPort, server, 30_000);
+    const protocol: Protocol = isIrc(t) ? "irc" : t === "parley" ? "parley" : "bare";
+    const url = isIrc(t) ? `irc://${HOST}:${port}` : `ws://${HOST}:${port}${t === "parley" ? "/ws" : "/"}`;
     for (let g = 0; g < o.generators; g++) {
       const cfg: LoadConfig = {
         url,
@@ -631,10 +677,12 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         senders: o.senders,
         connectBatch: o.connectBatch,
         bodyBytes: o.bodyBytes,
-        namePrefix: "bench",
+        // ngIRCd's nicks are at most 9 characters.
+        namePrefix: isIrc(t) ? "b" : "bench",
         transport: o.transport,
       };
-      const child = startChild([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
+      const script = protocol === "irc" ? "bench/irc-load.ts" : "bench/load.ts";
+      const child = startChild([process.execPath, "--import", "tsx", script, JSON.stringify(cfg)], {
         ipc: true,
         cpu: place.genCpus[g] ?? null,
       });
@@ -670,7 +718,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         ),
       );
       const totalSent = sent.reduce((s, x) => s + x.sent, 0);
-      const expected = totalSent * result.connected;
+      // An IRC server does not echo a message to its sender.
+      const expected = totalSent * (protocol === "irc" ? result.connected - 1 : result.connected);
       const drainUntil = mono() + o.drainMs;
       let received = 0;
       for (;;) {
@@ -948,7 +997,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
     for (const s of steps) {
       us.set(s.rate, median(s.usPerDelivery));
       lines.push(
-        `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * o.clients)} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
+        `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * (o.protocol === "irc" ? o.clients - 1 : o.clients))} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
           `${spread(s.p50, fmtMs)} | ${spread(s.p90, fmtMs)} | ${spread(s.p99, fmtMs)} | ${fmt(median(s.serverCpuPct))} | ` +
           `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
       );
@@ -1002,22 +1051,24 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
   }
   summary.sustained = sustainedSummary;
   const ratios: Record<string, unknown> = {};
-  if (o.targets.includes("parley")) {
+  const ours: TargetName = o.protocol === "irc" ? "parley-irc" : "parley";
+  const baselines: TargetName[] = o.protocol === "irc" ? ["inspircd", "ngircd"] : ["bare-batched", "bare-unbatched"];
+  if (o.targets.includes(ours)) {
     lines.push("");
-    const p = median(sustainedDps.get("parley") ?? []);
-    for (const b of ["bare-batched", "bare-unbatched"] as const) {
+    const p = median(sustainedDps.get(ours) ?? []);
+    for (const b of baselines) {
       if (!o.targets.includes(b)) continue;
       const base = median(sustainedDps.get(b) ?? []);
       const ratio = p / base;
       // Server CPU per delivery at the highest rate both delivered without loss in every run: a
       // comparison that neither the generator's ceiling nor latency noise from other processes decides.
-      const pu = usAt.get("parley")!;
+      const pu = usAt.get(ours)!;
       const bu = usAt.get(b)!;
-      const both = [...pu.keys()].filter((r) => bu.has(r) && noLossEverywhere(all, "parley", r) && noLossEverywhere(all, b, r));
+      const both = [...pu.keys()].filter((r) => bu.has(r) && noLossEverywhere(all, ours, r) && noLossEverywhere(all, b, r));
       const at = both.length ? Math.max(...both) : Number.NaN;
       const cpuRatio = Number.isFinite(at) ? bu.get(at)! / pu.get(at)! : Number.NaN;
       lines.push(
-        `Parley / ${b}: sustained deliveries/s ${fmt(ratio, 2)} (${fmtK(p)} / ${fmtK(base)}); ` +
+        `${ours} / ${b}: sustained deliveries/s ${fmt(ratio, 2)} (${fmtK(p)} / ${fmtK(base)}); ` +
           `server CPU per delivery at ${fmt(at)} msg/s: Parley ${fmt(pu.get(at) ?? Number.NaN, 2)} µs vs ${fmt(bu.get(at) ?? Number.NaN, 2)} µs ` +
           `→ CPU-bound capacity ratio ≈ ${fmt(cpuRatio, 2)}`,
       );
@@ -1076,6 +1127,11 @@ async function main(): Promise<number> {
   setClockTicks(Number(ticks.stdout?.trim()));
   mkdirSync(o.out, { recursive: true });
   const place = placement(o);
+  const notInstalled = ensurePeersInstalled(o.targets, (line) => process.stdout.write(line));
+  if (notInstalled) {
+    process.stderr.write(`bench: ${notInstalled}\n`);
+    return 1;
+  }
   if (o.nice !== 0) {
     const probe = spawnSync("nice", ["-n", String(o.nice), "true"], { encoding: "utf8" });
     if (probe.status !== 0 || probe.stderr.trim()) {

@@ -595,13 +595,36 @@ describe("read marks and unread counts", () => {
     assert.equal(m.unread, 3);
     assert.equal(m.room.lastSeq, five.seq);
 
+    const watcher = await connect(bob.reg);
     const clamped = await again.ws.ok({ type: "read", room: roomId, seq: five.seq + 1000 });
     assert.equal(clamped.readSeq, five.seq, "a read mark past the end is clamped to the last seq");
+    // Every connection of the account hears the new position.
+    for (const c of [again, watcher]) {
+      const f = await c.ws.waitFor((x) => x.type === "read" && x.roomId === roomId && x.readSeq === five.seq);
+      assert.deepEqual(f, { type: "read", roomId, readSeq: five.seq });
+    }
+    await watcher.ws.close();
     const third = await connect(bob.reg);
     const m3 = third.welcome.rooms.find((x: Json) => x.room.id === roomId);
     assert.equal(m3.unread, 0);
     const stranger = await user();
     assert.equal((await stranger.ws.error({ type: "read", room: roomId, seq: 1 })).code, "NOT_MEMBER");
+  });
+
+  it("a read mark reaches every connection of the account at once as a `read` frame, and no one else", async () => {
+    const owner = await user("own");
+    const bob = await user("bob");
+    const roomId = await room(owner, [bob]);
+    const bobPhone = await connect(bob.reg);
+    const one = await say(owner, roomId, "one");
+    await bobPhone.ws.waitForEvent(roomId, isMessage(one.messageId));
+    const fromOwner = owner.ws.frames.length;
+    const fromPhone = bobPhone.ws.frames.length;
+    await bob.ws.ok({ type: "read", room: roomId, seq: one.seq });
+    const pushed = await bobPhone.ws.waitFor((f) => f.type === "read", { from: fromPhone, what: "read push" });
+    assert.deepEqual(pushed, { type: "read", roomId, readSeq: one.seq });
+    await bob.ws.waitFor((f) => f.type === "read" && f.readSeq === one.seq, { what: "read push to the marking connection" });
+    await nothing(owner, (f) => f.type === "read", 300, fromOwner);
   });
 });
 

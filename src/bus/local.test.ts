@@ -4,11 +4,14 @@ import type { BusMessage } from "../core/ports.ts";
 import { busContract } from "./bus.contract.ts";
 import { LocalBus } from "./local.ts";
 
-busContract("local", async (n) => {
-  if (n !== 1) return null; // one process, one bus
-  const bus = new LocalBus();
-  return { buses: [bus], cleanup: () => bus.close() };
-});
+busContract(
+  "local",
+  async () => {
+    const bus = new LocalBus();
+    return { buses: [bus], cleanup: () => bus.close() };
+  },
+  { maxBuses: 1 }, // one process, one bus
+);
 
 describe("LocalBus", () => {
   it("delivers asynchronously, never inside publish", async () => {

@@ -193,6 +193,19 @@ describe("Chat: accounts and sessions", () => {
     assert.equal(await chat.findAccount("bob"), null, "a refused registration stores nothing");
   });
 
+  test("createAccount registers without a session: in #lobby, logs in by password, names unique", async ({
+    chat,
+    store,
+    lobby,
+  }) => {
+    const a = await chat.createAccount("dora", "dora-password");
+    assert.equal(a.guest, false);
+    assert.ok(await store.getMember(lobby.id, a.id));
+    assert.equal((await chat.verifyPassword("DORA", "dora-password")).id, a.id);
+    await rejectsWith(chat.createAccount("Dora", "another-password"), "NAME_TAKEN");
+    await rejectsWith(chat.createAccount("eve", "short"), "WEAK_PASSWORD");
+  });
+
   test("login with the right password, not with a wrong one or an unknown name", async ({ chat }) => {
     const { account } = await chat.register("alice", "correct horse");
     const { account: again, token } = await chat.login("ALICE", "correct horse");
@@ -509,6 +522,29 @@ describe("Chat: rooms and messages", () => {
     await eventually(() => assert.deepEqual(bob.peer.bodies(room.id), ["hi again"]));
   });
 
+  test("kicks and bans keep their reason; members read the ban list", async ({ user }) => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const carol = await user("carol");
+    const room = (await alice.conn.createRoom("club", "public")).room;
+    await bob.conn.join("club");
+    await carol.conn.join("club");
+    const kick = await alice.conn.moderate(room.id, "bob", "kick", "  off topic  ");
+    assert.ok(kick.type === "member" && kick.reason === "off topic", "trimmed and stored");
+    await eventually(() =>
+      assert.ok(carol.peer.in(room.id).some((e) => e.type === "member" && e.change === "kick" && e.reason === "off topic")),
+    );
+    const long = await alice.conn.moderate(room.id, "bob", "ban", "x".repeat(5000));
+    assert.ok(long.type === "member" && long.reason?.length === 300, "cut to the topic length");
+    const mute = await alice.conn.moderate(room.id, "carol", "mute", "ignored");
+    assert.ok(mute.type === "member" && mute.reason === undefined, "only kicks and bans carry a reason");
+    await rejectsWith(alice.conn.moderate(room.id, "carol", "kick", "nul\u0000"), "BAD_REQUEST");
+    assert.deepEqual(await carol.conn.bans(room.id), [{ accountId: bob.account.id, name: "bob" }]);
+    await rejectsWith(bob.conn.bans(room.id), "NOT_MEMBER");
+    await alice.conn.moderate(room.id, "bob", "unban");
+    assert.deepEqual(await alice.conn.bans(room.id), []);
+  });
+
   test("moderation needs the role: members cannot kick, only owners appoint moderators", async ({ user }) => {
     const alice = await user("alice");
     const bob = await user("bob");
@@ -756,6 +792,20 @@ describe("Chat: rooms and messages", () => {
     assert.equal(await alice.conn.markRead(open.id, 1), last - 2, "never back");
     assert.equal(await alice.conn.markRead(open.id, last + 50), last, "never past the end");
     await rejectsWith(bob.conn.markRead(open.id, 1), "NOT_MEMBER");
+  });
+
+  test("a moved read position reaches every connection of the account, and only its own", async ({ connect, user }) => {
+    const alice = await user("alice");
+    const other = await connect(alice.account);
+    const bob = await user("bob");
+    const room = (await alice.conn.createRoom("open", "public")).room;
+    await bob.conn.join("open");
+    for (let i = 0; i < 3; i++) await alice.conn.send(room.id, `m${i}`, null, null);
+    const seq = await alice.conn.markRead(room.id, room.lastSeq + 3);
+    await eventually(() => assert.deepEqual(other.peer.ofType("read"), [{ type: "read", roomId: room.id, readSeq: seq }]));
+    assert.deepEqual(alice.peer.ofType("read"), [{ type: "read", roomId: room.id, readSeq: seq }]);
+    await settle();
+    assert.deepEqual(bob.peer.ofType("read"), []);
   });
 
   test("typing reaches the others in the room, not the typist", async ({ lobby, user }) => {

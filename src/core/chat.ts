@@ -10,7 +10,8 @@ import { defaultLimits, type Limits } from "./limits.ts";
 import { checkAccountName, checkPassword, checkRoomName, checkText, nameKey } from "./names.ts";
 import { type Appended, type Bus, type Clock, type Hasher, type Store, systemClock } from "./ports.ts";
 import { KeyedBuckets } from "./rate-limit.ts";
-import type { Account, EventDraft, HistoryPage, Id, Membership, Room, RoomEvent } from "./types.ts";
+import { searchTerms } from "./search.ts";
+import type { Account, EventDraft, HistoryPage, Id, Membership, Room, RoomEvent, SearchCursor, SearchPage } from "./types.ts";
 
 export const LOBBY = "lobby";
 
@@ -43,10 +44,25 @@ export interface ChatContext {
     topic: string,
   ): Promise<{ room: Room; events: RoomEvent[] }>;
   history(account: Account, roomId: Id, q: { before?: number; after?: number; limit?: number }): Promise<HistoryPage>;
+  search(account: Account, q: SearchQuery): Promise<SearchResult>;
   /** Throws unless the account may read the room: members read their rooms, anyone reads a public one. */
   readable(account: Account, roomId: Id): Promise<Room>;
   publish(e: RoomEvent): Promise<void>;
   announce(account: Account, online: boolean): Promise<void>;
+}
+
+export interface SearchQuery {
+  query: string;
+  /** Search this room only. */
+  room?: Id;
+  /** Continue after this message: the last one of the previous page. */
+  before?: Id;
+  limit?: number;
+}
+
+/** A page of search results with the terms the query was read as (for highlighting). */
+export interface SearchResult extends SearchPage {
+  terms: string[];
 }
 
 export interface Welcome {
@@ -105,6 +121,12 @@ export class Chat implements ChatContext {
    * per address (`limits.registrations`). In-process callers without one are not limited.
    */
   async register(name: string, password: string, address?: string): Promise<{ account: Account; token: string }> {
+    const account = await this.createAccount(name, password, address);
+    return { account, token: await this.issueSession(account.id) };
+  }
+
+  /** A new account in #lobby, without a session: for protocols that log in with the password (IRC). */
+  async createAccount(name: string, password: string, address?: string): Promise<Account> {
     checkAccountName(name);
     checkPassword(password);
     this.throttleRegistration(address);
@@ -113,7 +135,7 @@ export class Chat implements ChatContext {
     const account = await this.store.createAccount({ id: newId(now), name, guest: false, passwordHash, createdAt: now });
     if (!account) throw new ChatError("NAME_TAKEN");
     await this.joinLobby(account);
-    return { account, token: await this.issueSession(account.id) };
+    return account;
   }
 
   async login(name: string, password: string, address?: string): Promise<{ account: Account; token: string }> {
@@ -216,6 +238,28 @@ export class Chat implements ChatContext {
     await this.readable(account, roomId);
     const limit = Math.max(1, Math.min(q.limit ?? 50, this.limits.historyPageMax));
     return this.store.history(roomId, { before: q.before, after: q.after, limit });
+  }
+
+  /**
+   * Messages containing every term of the query, newest first. Without `room`, every room the
+   * account is a member of is searched; with it, that room, if the account may read it.
+   */
+  async search(account: Account, q: SearchQuery): Promise<SearchResult> {
+    const terms = searchTerms(q.query);
+    const rooms =
+      q.room !== undefined
+        ? [(await this.readable(account, q.room)).id]
+        : (await this.store.memberships(account.id)).map((m) => m.room.id);
+    let before: SearchCursor | undefined;
+    if (q.before !== undefined) {
+      const m = await this.store.getMessage(q.before);
+      if (!m || !rooms.includes(m.roomId)) {
+        throw new ChatError("BAD_REQUEST", "before must be the id of a message from an earlier page of this search");
+      }
+      before = { at: m.createdAt, id: m.id };
+    }
+    const limit = Math.max(1, Math.min(q.limit ?? 20, this.limits.historyPageMax));
+    return { ...(await this.store.search(rooms, terms, { before, limit })), terms };
   }
 
   async readable(account: Account, roomId: Id): Promise<Room> {

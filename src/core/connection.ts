@@ -6,7 +6,7 @@
 // events from the store before it takes live ones again. That one mechanism gives resume,
 // gap-free delivery and no duplicates.
 
-import type { ChatContext } from "./chat.ts";
+import type { ChatContext, SearchQuery, SearchResult } from "./chat.ts";
 import { ChatError } from "./errors.ts";
 import { accountTopic, roomTopic, type Subscriber } from "./hub.ts";
 import { newId } from "./ids.ts";
@@ -340,7 +340,8 @@ export class Connection implements Subscriber {
     return this.adopt(created.room, created.events);
   }
 
-  async moderate(roomId: Id, name: string, action: Moderation): Promise<RoomEvent> {
+  /** `reason` is kept with kicks and bans (cut to the topic length), so every client shows the same. */
+  async moderate(roomId: Id, name: string, action: Moderation, reason = ""): Promise<RoomEvent> {
     const cursor = this.cursor(roomId);
     if (!this.moderates(cursor.role)) throw new ChatError("FORBIDDEN");
     if (action === "op" || action === "deop") {
@@ -359,7 +360,21 @@ export class Connection implements Subscriber {
     }
     const change: MemberChange = action === "op" || action === "deop" ? "role" : action;
     const role: Role | undefined = action === "op" ? "moderator" : action === "deop" ? "member" : undefined;
-    return this.commit(roomId, { type: "member", actorId: this.accountId, accountId: target.id, change, role });
+    const why = change === "kick" || change === "ban" ? this.reason(reason) : "";
+    return this.commit(roomId, {
+      type: "member",
+      actorId: this.accountId,
+      accountId: target.id,
+      change,
+      role,
+      ...(why ? { reason: why } : {}),
+    });
+  }
+
+  /** The accounts banned from a room; its members may read the list. */
+  async bans(roomId: Id): Promise<{ accountId: Id; name: string }[]> {
+    this.cursor(roomId);
+    return this.ctx.store.listBans(roomId);
   }
 
   async members(roomId: Id): Promise<(Member & { online: boolean })[]> {
@@ -380,6 +395,10 @@ export class Connection implements Subscriber {
     return this.ctx.history(this.account, roomId, q);
   }
 
+  search(q: SearchQuery): Promise<SearchResult> {
+    return this.ctx.search(this.account, q);
+  }
+
   /** A message (deleted ones too) in a room this account may read: how IRC turns a msgid into a position. */
   async message(messageId: Id): Promise<Message> {
     const message = await this.ctx.store.getMessage(messageId);
@@ -394,9 +413,18 @@ export class Connection implements Subscriber {
     return this.ctx.store.seqAt(roomId, at);
   }
 
+  /**
+   * Moves the account's read position forward and tells all its connections (on every process),
+   * this one included, with a `read` ephemeral — whatever protocol they speak.
+   */
   async markRead(roomId: Id, seq: number): Promise<number> {
     this.cursor(roomId);
-    return this.ctx.store.markRead(roomId, this.accountId, seq);
+    const readSeq = await this.ctx.store.markRead(roomId, this.accountId, seq);
+    // Best effort, like typing: a lost notice leaves another client's count stale until it reconnects.
+    await this.ctx.bus
+      .publish(accountTopic(this.accountId), { kind: "read", accountId: this.accountId, roomId, readSeq })
+      .catch(() => {});
+    return readSeq;
   }
 
   async typing(roomId: Id, typing: boolean): Promise<void> {
@@ -428,6 +456,11 @@ export class Connection implements Subscriber {
     const cursor = this.rooms.get(roomId);
     if (!cursor) throw new ChatError("NOT_MEMBER");
     return cursor;
+  }
+
+  private reason(text: string): string {
+    checkText(text, "reasons");
+    return [...text.trim()].slice(0, this.ctx.limits.maxTopicChars).join("");
   }
 
   private moderates(role: Role): boolean {

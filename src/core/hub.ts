@@ -159,6 +159,11 @@ export class Hub {
         for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);
         return;
       }
+      case "read": {
+        const e: Ephemeral = { type: "read", roomId: msg.roomId, readSeq: msg.readSeq };
+        for (const sub of this.accounts.get(msg.accountId) ?? []) sub.onEphemeral(e);
+        return;
+      }
     }
   }
 

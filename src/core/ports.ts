@@ -11,6 +11,8 @@ import type {
   Message,
   Room,
   RoomEvent,
+  SearchCursor,
+  SearchPage,
   Session,
   StoredAccount,
 } from "./types.ts";
@@ -73,6 +75,8 @@ export interface Store {
   /** Rooms the account belongs to, with unread counts (messages after the read position not written by the account). */
   memberships(accountId: Id): Promise<Membership[]>;
   isBanned(roomId: Id, accountId: Id): Promise<boolean>;
+  /** The accounts banned from a room, by name. */
+  listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]>;
   isInvited(roomId: Id, accountId: Id): Promise<boolean>;
   /** Moves the read position forward (never back). Returns the position now stored. */
   markRead(roomId: Id, accountId: Id, seq: number): Promise<number>;
@@ -94,6 +98,12 @@ export interface Store {
    * `at`, or 0 when there is none: where history by time starts (IRC CHATHISTORY, MARKREAD).
    */
   seqAt(roomId: Id, at: number): Promise<number>;
+  /**
+   * Live (not deleted) messages of the given rooms whose body contains every term, ignoring case
+   * (terms come lower-cased from core/search.ts), newest first (by createdAt, then id), older than
+   * `before` when given, at most `limit`.
+   */
+  search(roomIds: Id[], terms: string[], q: { before?: SearchCursor; limit: number }): Promise<SearchPage>;
 
   close(): Promise<void>;
 }
@@ -104,6 +114,8 @@ export type BusMessage =
   | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
   | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string }
+  /** The account's read position in a room moved (on any of its connections). */
+  | { kind: "read"; accountId: Id; roomId: Id; readSeq: number }
   /** A session was revoked (logout), or all of an account's (`session: null`, password change). */
   | { kind: "revoked"; accountId: Id; session: string | null };
 

@@ -93,7 +93,7 @@ export type EventDraft =
   | { type: "delete"; actorId: Id; messageId: Id }
   | { type: "react"; actorId: Id; messageId: Id; emoji: string }
   | { type: "topic"; actorId: Id; topic: string }
-  | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role };
+  | { type: "member"; actorId: Id; accountId: Id; change: MemberChange; role?: Role; reason?: string };
 
 /**
  * A durable room event, in the room's sequence. Every member of a room sees every one of its
@@ -111,7 +111,15 @@ export type RoomEvent = {
   | { type: "delete"; messageId: Id }
   | { type: "react"; messageId: Id; emoji: string; on: boolean }
   | { type: "topic"; topic: string }
-  | { type: "member"; accountId: Id; name: string; change: MemberChange; role: Role | null }
+  | {
+      type: "member";
+      accountId: Id;
+      name: string;
+      change: MemberChange;
+      role: Role | null;
+      /** Why a moderator kicked or banned; absent when none was given (and on events stored before reasons were kept). */
+      reason?: string;
+    }
 );
 
 /** Events that are not stored and carry no sequence. */
@@ -119,6 +127,11 @@ export type Ephemeral =
   | { type: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
   | { type: "presence"; accountId: Id; name: string; online: boolean }
   | { type: "invited"; roomId: Id; room: string; by: string }
+  /**
+   * This account's read position in a room moved, on this or another of its connections: every
+   * client of the account moves its unread count and "new messages" marker without reconnecting.
+   */
+  | { type: "read"; roomId: Id; readSeq: number }
   /** This account was added to a room by another connection or another person (a direct conversation). */
   | { type: "joined"; membership: Membership }
   /** The session this connection runs on was revoked: the protocol closes the connection. */
@@ -127,5 +140,18 @@ export type Ephemeral =
 export interface HistoryPage {
   messages: Message[];
   /** True when older (for `before`) or newer (for `after`) messages remain. */
+  more: boolean;
+}
+
+/** Where a page of search results starts: strictly older than this message (by time, then id). */
+export interface SearchCursor {
+  at: number;
+  id: Id;
+}
+
+export interface SearchPage {
+  /** Matching messages, newest first. */
+  messages: Message[];
+  /** True when older matches remain: ask again with `before` set to the last message's id. */
   more: boolean;
 }

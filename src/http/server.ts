@@ -169,7 +169,19 @@ export function createHttpServer(deps: HttpDeps): Server {
         return { status: 200, body: page };
       },
     ],
+    ["GET", /^\/api\/search$/, (r) => search(r, r.url.searchParams.get("room") ?? undefined)],
+    ["GET", /^\/api\/rooms\/(?<room>[^/]+)\/search$/, (r) => search(r, r.params.room)],
   ];
+
+  /** GET /api/search?q=…[&room=][&before=][&limit=] and GET /api/rooms/{id}/search?q=… */
+  async function search(r: Request, room: string | undefined): Promise<Reply> {
+    const account = await r.account();
+    const q = r.url.searchParams;
+    const query = q.get("q");
+    if (query === null) throw new ChatError("BAD_REQUEST", "q (the search words) is required");
+    const before = q.get("before") ?? undefined;
+    return { status: 200, body: await chat.search(account, { query, room, before, limit: optInt(q, "limit", 1) }) };
+  }
 
   const opts = { ...defaultHttpOptions, ...deps.http };
   // A client that sends its request headers (or body) slowly is cut off: slowloris. Node checks
@@ -321,7 +333,8 @@ function index(version: string): string {
     `Parley ${version}`,
     "",
     "WebSocket:  /ws        (see docs/protocol.md)",
-    "REST:       /api/register, /api/login, /api/logout, /api/me, /api/password, /api/rooms, /api/rooms/{id}/messages",
+    "REST:       /api/register, /api/login, /api/logout, /api/me, /api/password, /api/rooms, /api/rooms/{id}/messages,",
+    "            /api/search, /api/rooms/{id}/search",
     "Health:     /healthz   Metrics: /metrics",
     "",
   ].join("\n");

@@ -479,6 +479,44 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         assert.equal(await store.isBanned(r.id, bob.id), false);
       });
 
+      test("listBans names the banned accounts, by name, and follows unban", async (store) => {
+        const alice = await account(store, "alice");
+        const bob = await account(store, "bob");
+        const carol = await account(store, "Carol");
+        const r = await room(store, "general", alice);
+        const other = await room(store, "other", alice);
+        assert.deepEqual(await store.listBans(r.id), []);
+        await member(store, r.id, alice, carol.id, "ban");
+        await member(store, r.id, alice, bob.id, "ban");
+        await member(store, other.id, alice, alice.id, "ban");
+        assert.deepEqual(await store.listBans(r.id), [
+          { accountId: bob.id, name: "bob" },
+          { accountId: carol.id, name: "Carol" },
+        ]);
+        await member(store, r.id, alice, bob.id, "unban");
+        assert.deepEqual(await store.listBans(r.id), [{ accountId: carol.id, name: "Carol" }]);
+      });
+
+      test("a kick's or ban's reason is kept with its event", async (store) => {
+        const alice = await account(store, "alice");
+        const bob = await account(store, "bob");
+        const r = await room(store, "general", alice, [
+          { accountId: alice.id, role: "owner" },
+          { accountId: bob.id, role: "member" },
+        ]);
+        const kick = (
+          await store.append(r.id, { type: "member", actorId: alice.id, accountId: bob.id, change: "kick", reason: "spam" }, T0)
+        ).event;
+        assert.ok(kick.type === "member");
+        assert.equal(kick.reason, "spam");
+        const plain = await member(store, r.id, alice, alice.id, "leave");
+        assert.ok(plain.type === "member");
+        assert.equal(plain.reason, undefined);
+        const [stored] = await store.eventsAfter(r.id, kick.seq - 1, 1);
+        assert.ok(stored?.type === "member");
+        assert.equal(stored.reason, "spam");
+      });
+
       test("markRead moves forward only, clamps to lastSeq, and refuses non-members", async (store) => {
         const alice = await account(store, "alice");
         const bob = await account(store, "bob");
@@ -1100,6 +1138,134 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         assert.deepEqual(seqs(await store.eventsAfter(r.id, 0, 5)), [1, 2, 3, 4, 5]);
         assert.deepEqual(seqs(await store.eventsAfter(r.id, 1, 5)), [2, 3, 4, 5, 6]);
         assert.deepEqual(seqs(await store.eventsAfter(r.id, 18, 5)), [19, 20, 21]);
+      });
+    });
+
+    describe("search", () => {
+      const bodies = (page: { messages: Message[] }) => page.messages.map((m) => m.body);
+
+      test("every term must occur, ignoring case, as a substring; newest first", async (store) => {
+        const alice = await account(store, "alice");
+        const r = await room(store, "general", alice);
+        await post(store, r.id, alice, "The Deploy went fine", T0 + 1);
+        await post(store, r.id, alice, "deployment tomorrow at noon", T0 + 2);
+        await post(store, r.id, alice, "lunch at noon?", T0 + 3);
+        await post(store, r.id, alice, "REDEPLOY at NOON", T0 + 4);
+        assert.deepEqual(bodies(await store.search([r.id], ["deploy"], { limit: 10 })), [
+          "REDEPLOY at NOON",
+          "deployment tomorrow at noon",
+          "The Deploy went fine",
+        ]);
+        assert.deepEqual(bodies(await store.search([r.id], ["deploy", "noon"], { limit: 10 })), [
+          "REDEPLOY at NOON",
+          "deployment tomorrow at noon",
+        ]);
+        assert.deepEqual(bodies(await store.search([r.id], ["at"], { limit: 10 })), [
+          "REDEPLOY at NOON",
+          "lunch at noon?",
+          "deployment tomorrow at noon",
+        ]);
+        assert.deepEqual(bodies(await store.search([r.id], ["absent"], { limit: 10 })), []);
+      });
+
+      test("Chinese, Japanese and Korean text is found by words of one, two or more characters", async (store) => {
+        const alice = await account(store, "alice");
+        const r = await room(store, "general", alice);
+        await post(store, r.id, alice, "我们明天用中文讨论部署", T0 + 1);
+        await post(store, r.id, alice, "東京の天気は晴れです", T0 + 2);
+        await post(store, r.id, alice, "오늘 회의는 취소되었습니다", T0 + 3);
+        await post(store, r.id, alice, "Grüße aus München 👋", T0 + 4);
+        assert.deepEqual(bodies(await store.search([r.id], ["中文"], { limit: 10 })), ["我们明天用中文讨论部署"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["讨论部署"], { limit: 10 })), ["我们明天用中文讨论部署"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["天気"], { limit: 10 })), ["東京の天気は晴れです"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["東京", "晴れ"], { limit: 10 })), ["東京の天気は晴れです"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["회의"], { limit: 10 })), ["오늘 회의는 취소되었습니다"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["취소되었"], { limit: 10 })), ["오늘 회의는 취소되었습니다"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["grüße", "münchen"], { limit: 10 })), ["Grüße aus München 👋"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["👋"], { limit: 10 })), ["Grüße aus München 👋"]);
+      });
+
+      test("LIKE and FTS operators in a query are plain characters", async (store) => {
+        const alice = await account(store, "alice");
+        const r = await room(store, "general", alice);
+        await post(store, r.id, alice, "100% sure", T0 + 1);
+        await post(store, r.id, alice, "1000 times", T0 + 2);
+        await post(store, r.id, alice, 'she said "hi" AND left', T0 + 3);
+        await post(store, r.id, alice, "snake_case names", T0 + 4);
+        await post(store, r.id, alice, "snakeXcase names", T0 + 5);
+        assert.deepEqual(bodies(await store.search([r.id], ["0%"], { limit: 10 })), ["100% sure"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["100%"], { limit: 10 })), ["100% sure"]);
+        assert.deepEqual(bodies(await store.search([r.id], ['"hi"'], { limit: 10 })), ['she said "hi" AND left']);
+        assert.deepEqual(bodies(await store.search([r.id], ["and left"], { limit: 10 })), ['she said "hi" AND left']);
+        assert.deepEqual(bodies(await store.search([r.id], ["e_c"], { limit: 10 })), ["snake_case names"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["snake_case"], { limit: 10 })), ["snake_case names"]);
+        assert.deepEqual(bodies(await store.search([r.id], ["*"], { limit: 10 })), []);
+      });
+
+      test("only the rooms given are searched", async (store) => {
+        const alice = await account(store, "alice");
+        const a = await room(store, "a", alice);
+        const b = await room(store, "b", alice);
+        const c = await room(store, "c", alice);
+        await post(store, a.id, alice, "secret in a", T0 + 1);
+        await post(store, b.id, alice, "secret in b", T0 + 2);
+        await post(store, c.id, alice, "secret in c", T0 + 3);
+        assert.deepEqual(bodies(await store.search([a.id, c.id], ["secret"], { limit: 10 })), ["secret in c", "secret in a"]);
+        assert.deepEqual(bodies(await store.search([b.id], ["se"], { limit: 10 })), ["secret in b"]);
+        assert.deepEqual(bodies(await store.search([], ["secret"], { limit: 10 })), []);
+      });
+
+      test("edits are found by their new text only; deleted messages never match", async (store) => {
+        const alice = await account(store, "alice");
+        const r = await room(store, "general", alice);
+        const m1 = await post(store, r.id, alice, "original wording", T0 + 1);
+        const m2 = await post(store, r.id, alice, "doomed wording", T0 + 2);
+        await store.append(r.id, { type: "edit", actorId: alice.id, messageId: m1.id, body: "revised text" }, T0 + 3);
+        await store.append(r.id, { type: "delete", actorId: alice.id, messageId: m2.id }, T0 + 4);
+        assert.deepEqual(bodies(await store.search([r.id], ["original"], { limit: 10 })), []);
+        assert.deepEqual(bodies(await store.search([r.id], ["wording"], { limit: 10 })), []);
+        assert.deepEqual(bodies(await store.search([r.id], ["doomed"], { limit: 10 })), []);
+        assert.deepEqual(bodies(await store.search([r.id], ["do"], { limit: 10 })), []);
+        const found = await store.search([r.id], ["revised"], { limit: 10 });
+        assert.deepEqual(bodies(found), ["revised text"]);
+        assert.equal(found.messages[0]!.id, m1.id);
+        assert.equal(found.messages[0]!.editedAt, T0 + 3);
+      });
+
+      test("results are whole messages with author and reactions", async (store) => {
+        const alice = await account(store, "alice");
+        const bob = await account(store, "bob");
+        const r = await room(store, "general", alice, [
+          { accountId: alice.id, role: "owner" },
+          { accountId: bob.id, role: "member" },
+        ]);
+        const m = await post(store, r.id, bob, "react to this", T0 + 1);
+        await store.append(r.id, { type: "react", actorId: alice.id, messageId: m.id, emoji: "👍" }, T0 + 2);
+        const [found] = (await store.search([r.id], ["react"], { limit: 10 })).messages;
+        assert.deepEqual(found, { ...m, reactions: { "👍": ["alice"] } });
+      });
+
+      test("pages: newest first, `more`, then older than the cursor, ties on time broken by id", async (store) => {
+        const alice = await account(store, "alice");
+        const r = await room(store, "general", alice);
+        const posted: Message[] = [];
+        // Pairs of messages share a timestamp, so the cursor must order by id within a time.
+        for (let i = 0; i < 7; i++) posted.push(await post(store, r.id, alice, `note ${i}`, T0 + Math.floor(i / 2)));
+        const newestFirst = [...posted].sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : 1));
+        const seen: string[] = [];
+        let before: { at: number; id: Id } | undefined;
+        for (const size of [3, 3, 1]) {
+          const page = await store.search([r.id], ["note"], { before, limit: 3 });
+          assert.equal(page.messages.length, size);
+          assert.equal(page.more, seen.length + size < 7);
+          seen.push(...page.messages.map((m) => m.id));
+          const last = page.messages.at(-1)!;
+          before = { at: last.createdAt, id: last.id };
+        }
+        assert.deepEqual(
+          seen,
+          newestFirst.map((m) => m.id),
+        );
       });
     });
 

@@ -30,6 +30,11 @@ describe("parseCommand", () => {
     assert.deepEqual(parseCommand("/create #ops private"), { kind: "create", room: "ops", private: true });
     assert.deepEqual(parseCommand("/invite carol"), { kind: "invite", name: "carol" });
     assert.deepEqual(parseCommand("/search deploy log"), { kind: "search", query: "deploy log" });
+    assert.deepEqual(parseCommand('/search "go live" 部署'), { kind: "search", query: '"go live" 部署' });
+    assert.deepEqual(parseCommand("/search"), { kind: "search", query: "" });
+    assert.deepEqual(parseCommand("/goto 3"), { kind: "goto", n: 3 });
+    assert.deepEqual(parseCommand("/react 👍"), { kind: "react", to: null, emoji: "👍" });
+    assert.deepEqual(parseCommand("/react @bob 🎉"), { kind: "react", to: "bob", emoji: "🎉" });
     assert.deepEqual(parseCommand("/help"), { kind: "help" });
     assert.deepEqual(parseCommand("/QUIT"), { kind: "quit" });
     assert.deepEqual(parseCommand("/rooms"), { kind: "rooms" });
@@ -42,6 +47,11 @@ describe("parseCommand", () => {
     assert.equal(parseCommand("/create #x public").kind, "error");
     assert.equal(parseCommand("/invite").kind, "error");
     assert.equal(parseCommand("/reply").kind, "error");
+    assert.equal(parseCommand("/goto").kind, "error");
+    assert.equal(parseCommand("/goto x").kind, "error");
+    assert.equal(parseCommand("/goto 0").kind, "error");
+    assert.equal(parseCommand("/react").kind, "error");
+    assert.equal(parseCommand("/react two words").kind, "error");
     const unknown = parseCommand("/frobnicate now");
     assert.equal(unknown.kind, "error");
     assert.match((unknown as { message: string }).message, /unknown command \/frobnicate/);

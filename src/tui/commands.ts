@@ -15,7 +15,10 @@ export type Command =
   | { kind: "reply"; to: string | null; text: string }
   | { kind: "create"; room: string; private: boolean }
   | { kind: "invite"; name: string }
+  /** An empty query asks for the next page of the last search. */
   | { kind: "search"; query: string }
+  | { kind: "goto"; n: number }
+  | { kind: "react"; to: string | null; emoji: string }
   | { kind: "help" }
   | { kind: "quit" }
   | { kind: "empty" }
@@ -34,9 +37,12 @@ export const HELP: string[] = [
   "  /edit [text]         change your last message",
   "  /delete              delete your last message",
   "  /reply [@name] text  reply to the last message",
+  "  /react [@name] emoji react to the last message (again: undo)",
   "  /create #room [private]   create a room",
   "  /invite name         invite someone to this room",
-  "  /search words        search (not on this server yet)",
+  '  /search words        search your rooms ("a phrase" too)',
+  "  /search              older results of the last search",
+  "  /goto n              open search result n in its room",
   "  /help, /quit         this help; leave",
   "  //text               a message that starts with /",
   "Keys: PageUp/PageDown scroll back (older history",
@@ -67,6 +73,8 @@ const NAMES = [
   "create",
   "invite",
   "search",
+  "goto",
+  "react",
   "help",
   "quit",
   "exit",
@@ -139,6 +147,14 @@ export function parseCommand(input: string): Command {
       return { kind: "invite", name: args[0]!.replace(/^@/, "") };
     case "search":
       return { kind: "search", query: rest };
+    case "goto":
+      if (args.length !== 1 || !/^[1-9]\d{0,5}$/.test(args[0]!)) return need("/goto n (a number from /search)");
+      return { kind: "goto", n: Number(args[0]) };
+    case "react": {
+      const mm = /^(?:@(\S+)\s+)?(\S+)$/.exec(rest);
+      if (!mm) return need("/react [@name] emoji");
+      return { kind: "react", to: mm[1] ?? null, emoji: mm[2]! };
+    }
     case "help":
       return { kind: "help" };
     case "quit":

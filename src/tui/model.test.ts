@@ -318,13 +318,65 @@ describe("view model: commands", () => {
     assert.ok(screen(s).some((l) => l.includes("@bob")));
   });
 
-  it("/search says clearly that the server has no search", () => {
-    const { s } = setup();
-    const fx = type(s, "/search deploy");
-    assert.deepEqual(requests(fx), []);
-    assert.ok(screen(s).some((l) => l.includes("!! Search is not available")));
+  it("/react reacts to the last message from someone else, or from @name", () => {
+    const s = withOwn();
+    assert.deepEqual(requests(type(s, "/react 👍")), [{ type: "react", message: "m-r-lobby-11", emoji: "👍" }]);
+    assert.deepEqual(requests(type(s, "/react @alice 🎉")), [{ type: "react", message: "m-r-lobby-12", emoji: "🎉" }]);
+    assert.deepEqual(requests(type(s, "/react @carol 🎉")), []);
+    assert.ok(screen(s).some((l) => l.includes("!! No message by carol to react to.")));
   });
 
+  it("/edit and /delete ask the server for older pages when your last message is not loaded", () => {
+    const { s } = setup();
+    frame(s, event(msg("r-lobby", 11, BOB, "not mine")));
+    const fx = type(s, "/delete");
+    assert.deepEqual(requests(fx), [{ type: "history", room: "r-lobby", before: 11, limit: 100 }]);
+    const own = (fx[0] as Extract<Effect, { kind: "request" }>).tag;
+    // The first page has none of ours: the next older page is asked for.
+    const next = act(s, {
+      type: "reply",
+      tag: own,
+      ok: true,
+      result: { messages: [msg("r-lobby", 9, BOB, "x"), msg("r-lobby", 10, BOB, "y")], more: true },
+      now: T0,
+    });
+    assert.deepEqual(requests(next), [{ type: "history", room: "r-lobby", before: 9, limit: 100 }]);
+    const tag = (next[0] as Extract<Effect, { kind: "request" }>).tag;
+    const found = act(s, {
+      type: "reply",
+      tag,
+      ok: true,
+      result: {
+        messages: [msg("r-lobby", 3, ME, "old one"), msg("r-lobby", 5, ME, "newer one"), msg("r-lobby", 8, BOB, "z")],
+        more: true,
+      },
+      now: T0,
+    });
+    assert.deepEqual(requests(found), [{ type: "delete", message: "m-r-lobby-5" }]);
+    // /edit alone fills the input line with the message found.
+    const ask = type(s, "/edit");
+    act(s, {
+      type: "reply",
+      tag: (ask[0] as Extract<Effect, { kind: "request" }>).tag,
+      ok: true,
+      result: { messages: [msg("r-lobby", 5, ME, "newer one")], more: false },
+      now: T0,
+    });
+    assert.equal(s.input.text, "/edit newer one");
+    // Nothing of ours anywhere: said plainly.
+    const none = type(s, "x") && type(s, "/delete");
+    act(s, {
+      type: "reply",
+      tag: (none.find((e) => e.kind === "request") as Extract<Effect, { kind: "request" }>).tag,
+      ok: true,
+      result: { messages: [msg("r-lobby", 1, BOB, "z")], more: false },
+      now: T0,
+    });
+    assert.ok(
+      screen(s).some((l) => l.includes("!! You have no message in #lobby to delete.")),
+      screen(s).join("\n"),
+    );
+  });
   it("an unknown command is reported and the line stays to be fixed", () => {
     const { s } = setup();
     type(s, "/jion #dev");
@@ -343,6 +395,141 @@ describe("view model: commands", () => {
       now: T0,
     });
     assert.ok(screen(s).some((l) => l.includes("!! That room is invite-only")));
+  });
+});
+
+describe("view model: search", () => {
+  const found = (roomId: string, seq: number, body: string, extra: Partial<Message> = {}) => msg(roomId, seq, BOB, body, extra);
+  function search(s: ChatState, query: string, messages: Message[], more: boolean, terms = [query.toLowerCase()]) {
+    const fx = type(s, `/search ${query}`);
+    const req = fx.find((e) => e.kind === "request") as Extract<Effect, { kind: "request" }>;
+    act(s, { type: "reply", tag: req.tag, ok: true, result: { messages, more, terms }, now: T0 });
+    return req;
+  }
+
+  it("/search asks the server and lists numbered results with room, time, author and marked terms", () => {
+    const { s } = setup();
+    const req = search(s, "Deploy", [found("r-dev", 4, "the deploy is done"), found("r-lobby", 2, "DEPLOY friday?")], true);
+    assert.deepEqual(req.frame, { type: "search", query: "Deploy", limit: 10 });
+    const lines = screen(s);
+    const first = lines.findIndex((l) => l.includes('Search "Deploy", newest first:'));
+    assert.ok(first >= 0, lines.join("\n"));
+    assert.match(lines[first + 1]!, /1\. #dev 12:00 <bob> the deploy is done/);
+    assert.match(lines[first + 2]!, /2\. #lobby 12:00 <bob> DEPLOY friday\?/);
+    assert.match(lines[first + 3]!, /\/goto n opens result n; \/search alone shows older results\./);
+    // The terms are marked (reverse video) in the text, whatever their case.
+    const row = render(s).rows.find((r) => r.some((sp) => sp.text === "DEPLOY"))!;
+    assert.ok(row.find((sp) => sp.text === "DEPLOY")?.inverse);
+    assert.ok(!row.find((sp) => sp.text.includes("friday"))?.inverse);
+  });
+
+  it("/search alone asks for older results after the last one; results keep their numbers", () => {
+    const { s } = setup();
+    search(s, "deploy", [found("r-dev", 4, "deploy a"), found("r-dev", 3, "deploy b")], true);
+    const fx = type(s, "/search");
+    const req = fx.find((e) => e.kind === "request") as Extract<Effect, { kind: "request" }>;
+    assert.deepEqual(req.frame, { type: "search", query: "deploy", before: "m-r-dev-3", limit: 10 });
+    act(s, {
+      type: "reply",
+      tag: req.tag,
+      ok: true,
+      result: { messages: [found("r-dev", 1, "deploy c")], more: false, terms: ["deploy"] },
+      now: T0,
+    });
+    assert.ok(screen(s).some((l) => /3\. #dev .*deploy c/.test(l)));
+    assert.deepEqual(requests(type(s, "/search")), []);
+    assert.ok(screen(s).some((l) => l.includes('No older results for "deploy".')));
+  });
+
+  it("no match, and /goto without a search, are said plainly", () => {
+    const { s } = setup();
+    assert.deepEqual(requests(type(s, "/goto 1")), []);
+    assert.ok(screen(s).some((l) => l.includes("!! Search first: /search words.")));
+    search(s, "nothing", [], false);
+    assert.ok(screen(s).some((l) => l.includes('No messages match "nothing".')));
+  });
+
+  it("/goto n opens the result's room, loads older pages until the message is there, and marks it", () => {
+    const { s } = setup([member(LOBBY), member(room("r-dev", "dev", 300))]);
+    search(s, "needle", [found("r-dev", 120, "the needle")], false);
+    const fx = type(s, "/goto 1");
+    assert.equal(s.current, "r-dev");
+    assert.deepEqual(requests(fx)[0], { type: "history", room: "r-dev", limit: 50 });
+    const page = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) =>
+        msg("r-dev", from + i, BOB, from + i === 120 ? "the needle" : `msg ${from + i}`),
+      );
+    let next = act(s, {
+      type: "reply",
+      tag: { kind: "history", room: "r-dev", older: false },
+      ok: true,
+      result: { messages: page(251, 300), more: true },
+      now: T0,
+    });
+    assert.deepEqual(requests(next), [{ type: "history", room: "r-dev", limit: 100, before: 251 }]);
+    next = act(s, {
+      type: "reply",
+      tag: { kind: "history", room: "r-dev", older: true },
+      ok: true,
+      result: { messages: page(151, 250), more: true },
+      now: T0,
+    });
+    assert.deepEqual(requests(next), [{ type: "history", room: "r-dev", limit: 100, before: 151 }]);
+    act(s, {
+      type: "reply",
+      tag: { kind: "history", room: "r-dev", older: true },
+      ok: true,
+      result: { messages: page(51, 150), more: true },
+      now: T0,
+    });
+    const lines = screen(s);
+    const at = lines.findIndex((l) => l.includes("the needle"));
+    assert.ok(at > 0 && at < 27, lines.join("\n"));
+    assert.ok(s.rooms.get("r-dev")!.scroll > 0);
+    const row = render(s).rows[at]!;
+    assert.ok(
+      row.some((sp) => sp.inverse && /\d\d:\d\d/.test(sp.text)),
+      "the message's time is marked",
+    );
+    // Esc goes back to the bottom and drops the mark.
+    key(s, { kind: "escape" });
+    assert.equal(s.rooms.get("r-dev")!.scroll, 0);
+    assert.equal(s.rooms.get("r-dev")!.highlight, null);
+    // A search typed while scrolled up shows its results: the log returns to the bottom.
+    key(s, { kind: "pageUp" });
+    assert.ok(s.rooms.get("r-dev")!.scroll > 0);
+    search(s, "needle", [found("r-dev", 120, "the needle")], false);
+    assert.equal(s.rooms.get("r-dev")!.scroll, 0);
+    assert.ok(screen(s).some((l) => /1\. #dev .*the needle/.test(l)));
+  });
+});
+
+describe("view model: read position from other clients", () => {
+  it("a read frame from another client of ours clears or recounts the unread count", () => {
+    const { s } = setup([member(LOBBY), member(DEV, 5, 0)]);
+    for (const n of [6, 7, 8]) frame(s, event(msg("r-dev", n, BOB, `m${n}`)));
+    assert.equal(s.rooms.get("r-dev")!.unread, 3);
+    frame(s, { type: "read", roomId: "r-dev", readSeq: 7 });
+    assert.equal(s.rooms.get("r-dev")!.unread, 1);
+    assert.match(screen(s)[2]!, /2 #dev\s+1 │/);
+    frame(s, { type: "read", roomId: "r-dev", readSeq: 8 });
+    assert.equal(s.rooms.get("r-dev")!.unread, 0);
+    assert.match(screen(s)[2]!, /2 #dev\s+│/);
+    // Opening the room draws the "new messages" line at the shared position: nothing new here.
+    key(s, { kind: "room", index: 1 });
+    assert.ok(!screen(s).some((l) => l.includes("new messages")));
+  });
+
+  it("a position behind what is loaded leaves the server's count alone; an older one changes nothing", () => {
+    const { s } = setup([member(LOBBY), member(room("r-dev", "dev", 50), 10, 40)]);
+    frame(s, event(msg("r-dev", 51, BOB, "live")));
+    assert.equal(s.rooms.get("r-dev")!.unread, 41);
+    frame(s, { type: "read", roomId: "r-dev", readSeq: 30 });
+    assert.equal(s.rooms.get("r-dev")!.unread, 41, "messages 31..50 are not loaded here: the count waits for the next welcome");
+    frame(s, { type: "read", roomId: "r-dev", readSeq: 20 });
+    assert.equal(s.rooms.get("r-dev")!.readSeq, 30);
+    frame(s, { type: "read", roomId: "r-dev", readSeq: 51 });
+    assert.equal(s.rooms.get("r-dev")!.unread, 0);
   });
 });
 
@@ -384,6 +571,66 @@ describe("view model: scrollback", () => {
     assert.match(screen(s)[27]!, /1 new below/);
     key(s, { kind: "escape" });
     assert.ok(screen(s).some((l) => l.includes("while scrolled")));
+  });
+});
+
+describe("view model: moderation", () => {
+  const memberEvent = (seq: number, who: { id: string; name: string }, change: "kick" | "ban", reason?: string): ServerFrame => ({
+    type: "event",
+    event: {
+      roomId: "r-lobby",
+      seq,
+      at: T0,
+      actorId: "u-carol",
+      actor: "carol",
+      type: "member",
+      accountId: who.id,
+      name: who.name,
+      change,
+      role: null,
+      ...(reason ? { reason } : {}),
+    },
+  });
+
+  it("shows the moderator's reason for a kick or ban, and none when none was given", () => {
+    const { s } = setup();
+    frame(s, memberEvent(11, BOB, "kick", "off topic"));
+    frame(s, memberEvent(12, BOB, "ban"));
+    const lines = screen(s);
+    assert.ok(
+      lines.some((l) => l.includes("-- bob was kicked by carol (off topic)")),
+      lines.join("\n"),
+    );
+    assert.ok(lines.some((l) => /-- bob was banned by carol\s*$/.test(l)));
+    frame(s, memberEvent(13, ME, "ban", "spam"));
+    assert.ok(!s.rooms.has("r-lobby"));
+    assert.ok(screen(s).some((l) => l.includes("You were banned from #lobby by carol (spam).")));
+  });
+});
+
+describe("view model: resizing while scrolled up", () => {
+  it("keeps the first visible message at the top when the terminal changes size", () => {
+    const { s } = setup([member(room("r-lobby", "lobby", 60))]);
+    const long = "a long message that wraps differently at every width of the terminal, ".repeat(3);
+    const messages = Array.from({ length: 60 }, (_, i) => msg("r-lobby", i + 1, BOB, `n${i + 1} ${long}`));
+    act(s, {
+      type: "reply",
+      tag: { kind: "history", room: "r-lobby", older: false },
+      ok: true,
+      result: { messages, more: false },
+      now: T0,
+    });
+    for (let i = 0; i < 4; i++) key(s, { kind: "pageUp" });
+    const topOf = () =>
+      screen(s)
+        .find((l) => /<bob> n\d+ /.test(l))!
+        .match(/n(\d+) /)![1];
+    const before = topOf();
+    act(s, { type: "resize", cols: 70, rows: 20 });
+    assert.equal(topOf(), before);
+    act(s, { type: "resize", cols: 140, rows: 40 });
+    assert.equal(topOf(), before);
+    assert.ok(s.rooms.get("r-lobby")!.scroll > 0);
   });
 });
 

@@ -9,7 +9,7 @@ import type { RequestFrame, SendFrame, Status, Welcome } from "./client.ts";
 import { COMMAND_NAMES, type Command, HELP, parseCommand } from "./commands.ts";
 import * as ed from "./input.ts";
 import type { KeyAction } from "./keys.ts";
-import { layout, logHeight } from "./view.ts";
+import { layout, logHeight, logLines } from "./view.ts";
 import { sanitize } from "./wrap.ts";
 
 /** A body starting with this is an action ("* alice waves"), as IRC's CTCP ACTION and line mode have it. */
@@ -23,11 +23,20 @@ export const TYPING_TTL_MS = 6000;
 export const TYPING_REPEAT_MS = 3000;
 /** Items kept per room; older ones are dropped (and can be loaded again with PageUp). */
 const MAX_ITEMS = 3000;
+/** Search results per page. */
+export const SEARCH_PAGE = 10;
+/** /goto loads at most this many pages of JUMP_PAGE messages to reach a result. */
+const JUMP_PAGE = 100;
+const MAX_JUMP_PAGES = 40;
+/** /edit and /delete look this many pages of 100 back for your last message. */
+const MAX_OWN_PAGES = 10;
 
 export type Item =
   | { kind: "message"; key: number; message: Message }
   | { kind: "event"; key: number; at: number; text: string }
-  | { kind: "notice"; key: number; at: number; text: string; level: "info" | "error" };
+  | { kind: "notice"; key: number; at: number; text: string; level: "info" | "error" }
+  /** Search result number n, shown where the search was typed; `where` is the room's label. */
+  | { kind: "result"; key: number; at: number; n: number; where: string; message: Message; terms: string[] };
 
 export interface PendingSend {
   clientId: string;
@@ -71,6 +80,18 @@ export interface RoomView {
   announce: boolean;
   /** When we last told the room we are typing (0: not typing). */
   typingSentAt: number;
+  /** A message being brought into view (/goto): older pages load until it is there. */
+  jump: { id: string; seq: number; pages: number } | null;
+  /** The message /goto showed, marked in the log. */
+  highlight: string | null;
+}
+
+/** The last search, so that /search alone pages on and /goto n finds result n. */
+export interface SearchState {
+  query: string;
+  terms: string[];
+  results: Message[];
+  more: boolean;
 }
 
 export interface ChatState {
@@ -92,6 +113,7 @@ export interface ChatState {
   nextClient: number;
   /** Room to open first (the last one used), by name. */
   wantRoom: string | null;
+  search: SearchState | null;
   now: number;
 }
 
@@ -103,6 +125,9 @@ export type Tag =
   | { kind: "members"; room: string; show: boolean }
   | { kind: "rooms" }
   | { kind: "read"; room: string }
+  | { kind: "search"; query: string; more: boolean }
+  /** Looking further back than what is loaded for our last message, to edit or delete it. */
+  | { kind: "own"; room: string; action: "edit" | "delete"; text: string | null; pages: number }
   | { kind: "quiet" }
   | { kind: "report"; room: string | null; done?: string };
 
@@ -149,6 +174,7 @@ export function initialState(o: InitOptions): ChatState {
     clientPrefix: o.clientPrefix,
     nextClient: 0,
     wantRoom: o.wantRoom ?? null,
+    search: null,
     now: o.now,
   };
 }
@@ -176,11 +202,18 @@ export function reduce(s: ChatState, a: Action): Effect[] {
     case "key":
       onKey(s, a.key, fx);
       break;
-    case "resize":
+    case "resize": {
+      // A room scrolled up keeps its first visible message where it was; the rest stay at the bottom.
+      const kept = [...s.rooms.values()].flatMap((r) => {
+        const top = r.scroll > 0 ? topMessage(s, r) : null;
+        return top ? [{ room: r, ...top }] : [];
+      });
       s.cols = a.cols;
       s.rows = a.rows;
       for (const r of s.rooms.values()) r.scroll = Math.min(r.scroll, maxScroll(s, r));
+      for (const k of kept) scrollTo(s, k.room, k.id, k.offset);
       break;
+    }
     case "tick":
       expireTyping(s);
       break;
@@ -229,6 +262,8 @@ function newRoom(m: Membership, seq: number): RoomView {
     readInFlight: false,
     announce: false,
     typingSentAt: 0,
+    jump: null,
+    highlight: null,
   };
 }
 
@@ -363,13 +398,13 @@ function loadHistory(room: RoomView, fx: Effect[]): void {
   });
 }
 
-function loadOlder(room: RoomView, fx: Effect[]): void {
+function loadOlder(room: RoomView, fx: Effect[], limit = PAGE): void {
   if (room.history !== "more" || room.loadingOlder) return;
   const oldest = room.items.find((i) => i.kind === "message");
   room.loadingOlder = true;
   fx.push({
     kind: "request",
-    frame: { type: "history", room: room.id, limit: PAGE, ...(oldest ? { before: oldest.key } : {}) },
+    frame: { type: "history", room: room.id, limit, ...(oldest ? { before: oldest.key } : {}) },
     tag: { kind: "history", room: room.id, older: true },
   });
 }
@@ -386,6 +421,25 @@ function markRead(s: ChatState, room: RoomView, fx: Effect[]): void {
   if (latest <= room.readSeq || room.readInFlight || s.conn.state !== "online") return;
   room.readInFlight = true;
   fx.push({ kind: "request", frame: { type: "read", room: room.id, seq: latest }, tag: { kind: "read", room: room.id } });
+}
+
+/**
+ * The account's read position moved (another client of ours read the room, or this one did):
+ * recount what is unread. The "new messages" line of the open room stays where it was when the
+ * room was opened; other rooms draw it at the new position when they are opened.
+ */
+function readElsewhere(s: ChatState, room: RoomView, readSeq: number): void {
+  if (readSeq <= room.readSeq) return;
+  room.readSeq = readSeq;
+  if (room.unread === 0) return;
+  const unreadAfter = (seq: number) =>
+    room.items.filter((it) => it.kind === "message" && it.key > seq && it.message.authorId !== s.me?.id && !it.message.deleted)
+      .length;
+  if (readSeq >= Math.max(room.seq, lastMessageSeq(room))) room.unread = 0;
+  else if (room.history === "complete" || room.items.some((it) => it.kind === "message" && it.key <= readSeq)) {
+    room.unread = Math.min(room.unread, unreadAfter(readSeq));
+  }
+  // Otherwise the messages after the position are not loaded here: the count is corrected by the next welcome.
 }
 
 /** Index of the first unread message from someone else, where the "new messages" line goes; -1 for none. */
@@ -409,7 +463,7 @@ function insertItem(room: RoomView, item: Item): void {
   let i = room.items.length;
   while (i > 0 && room.items[i - 1]!.key > item.key) i--;
   room.items.splice(i, 0, item);
-  if (room.items.length > MAX_ITEMS && room.scroll === 0) {
+  if (room.items.length > MAX_ITEMS && room.scroll === 0 && room.jump === null) {
     room.items.splice(0, room.items.length - MAX_ITEMS + 500);
     room.history = "more";
   }
@@ -444,12 +498,17 @@ function noticeKey(room: RoomView): number {
 
 /** A line from the client itself (command results, errors) in the open room. */
 export function notice(s: ChatState, text: string, level: "info" | "error" = "info", roomId: string | null = null): void {
+  addLine(s, (key) => ({ kind: "notice", key, at: s.now, text, level }), roomId);
+}
+
+/** Adds a line of the client's own (a notice, a search result) at the bottom of a room, or of the notices. */
+function addLine(s: ChatState, make: (key: number) => Item, roomId: string | null = null): void {
   const room = roomId ? s.rooms.get(roomId) : currentRoom(s);
   if (!room) {
-    s.notices.push({ kind: "notice", key: s.notices.length, at: s.now, text, level });
+    s.notices.push(make(s.notices.length));
     return;
   }
-  anchored(s, room, () => insertItem(room, { kind: "notice", key: noticeKey(room), at: s.now, text, level }));
+  anchored(s, room, () => insertItem(room, make(noticeKey(room))));
 }
 
 /**
@@ -488,6 +547,11 @@ function onFrame(s: ChatState, f: ServerFrame, fx: Effect[]): void {
     case "invited":
       notice(s, `${f.by} invited you to #${f.room}: type /join #${f.room} to enter.`);
       break;
+    case "read": {
+      const room = s.rooms.get(f.roomId);
+      if (room) readElsewhere(s, room, f.readSeq);
+      break;
+    }
     case "joined": {
       const known = s.rooms.has(f.membership.room.id);
       const room = addRoom(s, f.membership, fx);
@@ -566,7 +630,7 @@ function onEvent(s: ChatState, e: RoomEvent, fx: Effect[]): void {
           const why =
             e.change === "leave"
               ? `You left ${label(room)}.`
-              : `You were ${e.change === "kick" ? "kicked" : "banned"} from ${label(room)} by ${e.actor}.`;
+              : `You were ${e.change === "kick" ? "kicked" : "banned"} from ${label(room)} by ${e.actor}${because(e)}.`;
           removeRoom(s, room.id, why, fx);
         }
       }
@@ -580,6 +644,11 @@ function addEvent(s: ChatState, room: RoomView, e: RoomEvent, text: string): voi
   anchored(s, room, () => insertItem(room, { kind: "event", key: e.seq, at: e.at, text }));
 }
 
+/** The moderator's reason for a kick or ban, when one was given. */
+function because(e: Extract<RoomEvent, { type: "member" }>): string {
+  return e.reason ? ` (${e.reason})` : "";
+}
+
 function memberText(e: Extract<RoomEvent, { type: "member" }>, room: RoomView): string {
   const where = room.kind === "direct" ? "the conversation" : label(room);
   switch (e.change) {
@@ -588,9 +657,9 @@ function memberText(e: Extract<RoomEvent, { type: "member" }>, room: RoomView): 
     case "leave":
       return `${e.name} left ${where}`;
     case "kick":
-      return `${e.name} was kicked by ${e.actor}`;
+      return `${e.name} was kicked by ${e.actor}${because(e)}`;
     case "ban":
-      return `${e.name} was banned by ${e.actor}`;
+      return `${e.name} was banned by ${e.actor}${because(e)}`;
     case "unban":
       return `${e.name} was unbanned by ${e.actor}`;
     case "mute":
@@ -653,6 +722,25 @@ function onReply(s: ChatState, a: Extract<Action, { type: "reply" }>, fx: Effect
         room.wantScroll = 0;
       }
       markRead(s, room, fx);
+      continueJump(s, room, fx);
+      break;
+    }
+    case "search": {
+      // Results go at the bottom of the open room: go there, or they would be out of sight.
+      const room = currentRoom(s);
+      if (room) scrollBy(s, room, -room.scroll, fx);
+      showResults(s, tag, a.result as Results["search"]);
+      break;
+    }
+    case "own": {
+      const room = s.rooms.get(tag.room);
+      if (!room) break;
+      const page = a.result as HistoryPage;
+      const mine = page.messages.findLast((m) => m.authorId === s.me?.id && !m.deleted);
+      const first = page.messages[0];
+      if (mine) ownAction(s, room, tag.action, tag.text, mine, fx);
+      else if (page.more && first && tag.pages < MAX_OWN_PAGES) fx.push(findOwn(room, tag, first.seq));
+      else notice(s, `You have no message in ${label(room)} to ${tag.action}.`, "error", room.id);
       break;
     }
     case "join":
@@ -720,6 +808,7 @@ function onFailure(s: ChatState, tag: Tag, code: string, message: string): void 
     case "history": {
       const room = s.rooms.get(tag.room);
       if (!room) return;
+      room.jump = null;
       if (tag.older) room.loadingOlder = false;
       else if (room.history === "loading") room.history = "none";
       if (!offline) notice(s, `Could not load history: ${message}`, "error", room.id);
@@ -832,7 +921,10 @@ function onKey(s: ChatState, k: KeyAction, fx: Effect[]): void {
       if (room) scrollBy(s, room, -pageSize(s), fx);
       return;
     case "escape":
-      if (room) scrollBy(s, room, -room.scroll, fx);
+      if (room) {
+        setHighlight(room, null);
+        scrollBy(s, room, -room.scroll, fx);
+      }
       return;
     case "nextRoom":
     case "prevRoom": {
@@ -940,6 +1032,17 @@ function lastOwnMessage(s: ChatState, room: RoomView): Message | null {
   return null;
 }
 
+/** The last live message by `name`, or by anyone but us when `name` is null. */
+function lastMessageBy(s: ChatState, room: RoomView, name: string | null): Message | null {
+  const n = name?.toLowerCase() ?? null;
+  for (let i = room.items.length - 1; i >= 0; i--) {
+    const it = room.items[i]!;
+    if (it.kind !== "message" || it.message.deleted) continue;
+    if (n === null ? it.message.authorId !== s.me?.id : it.message.author.toLowerCase() === n) return it.message;
+  }
+  return null;
+}
+
 function findByName(s: ChatState, name: string): RoomView | undefined {
   const n = name.toLowerCase();
   return [...s.rooms.values()].find((r) => (r.kind === "direct" ? r.peer?.toLowerCase() === n : r.name.toLowerCase() === n));
@@ -1002,48 +1105,42 @@ function run(s: ChatState, cmd: Command, fx: Effect[]): void {
     case "rooms":
       fx.push(request({ type: "rooms" }, { kind: "rooms" }));
       return;
-    case "edit": {
-      const room = needRoom(s);
-      if (!room) return;
-      const m = lastOwnMessage(s, room);
-      if (!m) {
-        notice(s, `You have no message in ${label(room)} to edit (among those loaded).`, "error");
-        return;
-      }
-      if (cmd.text === null) {
-        ed.replace(s.input, `/edit ${m.body}`);
-        return;
-      }
-      if (!fitsLimit(s, cmd.text)) return;
-      fx.push(request({ type: "edit", message: m.id, body: cmd.text }, { kind: "report", room: room.id }));
-      return;
-    }
+    case "edit":
     case "delete": {
       const room = needRoom(s);
       if (!room) return;
+      const text = cmd.kind === "edit" ? cmd.text : null;
+      if (text !== null && !fitsLimit(s, text)) return;
       const m = lastOwnMessage(s, room);
-      if (!m) {
-        notice(s, `You have no message in ${label(room)} to delete (among those loaded).`, "error");
-        return;
+      if (m) ownAction(s, room, cmd.kind, text, m, fx);
+      else if (room.history === "complete") notice(s, `You have no message in ${label(room)} to ${cmd.kind}.`, "error");
+      else {
+        // Not among the messages loaded here: ask the server for older ones.
+        const oldest = room.items.find((it) => it.kind === "message");
+        fx.push(findOwn(room, { action: cmd.kind, text, pages: 0 }, oldest ? oldest.key : Math.max(room.seq, room.baseSeq) + 1));
       }
-      fx.push(request({ type: "delete", message: m.id }, { kind: "report", room: room.id }));
       return;
     }
     case "reply": {
       const room = needRoom(s);
       if (!room) return;
-      const to = cmd.to?.toLowerCase() ?? null;
-      let target: Message | null = null;
-      for (let i = room.items.length - 1; i >= 0 && !target; i--) {
-        const it = room.items[i]!;
-        if (it.kind !== "message" || it.message.deleted) continue;
-        if (to === null ? it.message.authorId !== s.me?.id : it.message.author.toLowerCase() === to) target = it.message;
-      }
+      const target = lastMessageBy(s, room, cmd.to);
       if (!target) {
-        notice(s, to ? `No message by ${cmd.to} to reply to.` : "No message to reply to.", "error");
+        notice(s, cmd.to ? `No message by ${cmd.to} to reply to.` : "No message to reply to.", "error");
         return;
       }
       if (fitsLimit(s, cmd.text)) sendMessage(s, room, cmd.text, target.id, fx);
+      return;
+    }
+    case "react": {
+      const room = needRoom(s);
+      if (!room) return;
+      const target = lastMessageBy(s, room, cmd.to);
+      if (!target) {
+        notice(s, cmd.to ? `No message by ${cmd.to} to react to.` : "No message by someone else to react to.", "error");
+        return;
+      }
+      fx.push(request({ type: "react", message: target.id, emoji: cmd.emoji }, { kind: "report", room: room.id }));
       return;
     }
     case "create":
@@ -1060,13 +1157,48 @@ function run(s: ChatState, cmd: Command, fx: Effect[]): void {
       );
       return;
     }
-    case "search":
-      notice(
-        s,
-        "Search is not available: this server has no search yet. Scroll back with PageUp instead (older history loads from the server).",
-        "error",
-      );
+    case "search": {
+      if (cmd.query !== "") {
+        fx.push(
+          request({ type: "search", query: cmd.query, limit: SEARCH_PAGE }, { kind: "search", query: cmd.query, more: false }),
+        );
+        return;
+      }
+      const last = s.search;
+      const before = last?.results.at(-1);
+      if (!last) notice(s, "Type /search and the words to look for.", "error");
+      else if (!last.more || !before) notice(s, `No older results for "${last.query}".`);
+      else {
+        fx.push(
+          request(
+            { type: "search", query: last.query, before: before.id, limit: SEARCH_PAGE },
+            { kind: "search", query: last.query, more: true },
+          ),
+        );
+      }
       return;
+    }
+    case "goto": {
+      const m = s.search?.results[cmd.n - 1];
+      if (!m) {
+        const have = s.search?.results.length ?? 0;
+        notice(
+          s,
+          have > 0 ? `There is no result ${cmd.n}: the last search shows ${have}.` : "Search first: /search words.",
+          "error",
+        );
+        return;
+      }
+      const room = s.rooms.get(m.roomId);
+      if (!room) {
+        notice(s, "You are no longer in the room of that message.", "error");
+        return;
+      }
+      enterRoom(s, room.id, fx);
+      room.jump = { id: m.id, seq: m.seq, pages: 0 };
+      continueJump(s, room, fx);
+      return;
+    }
     case "help":
       for (const line of HELP) notice(s, line);
       return;
@@ -1077,6 +1209,94 @@ function run(s: ChatState, cmd: Command, fx: Effect[]): void {
     case "error":
       return;
   }
+}
+
+/** Edits (or, without text, puts in the input line for editing) or deletes our message `m`. */
+function ownAction(s: ChatState, room: RoomView, action: "edit" | "delete", text: string | null, m: Message, fx: Effect[]): void {
+  if (action === "delete") fx.push(request({ type: "delete", message: m.id }, { kind: "report", room: room.id }));
+  else if (text !== null) fx.push(request({ type: "edit", message: m.id, body: text }, { kind: "report", room: room.id }));
+  else if (s.input.text === "") ed.replace(s.input, `/edit ${m.body}`);
+}
+
+function findOwn(room: RoomView, t: { action: "edit" | "delete"; text: string | null; pages: number }, before: number): Effect {
+  return request(
+    { type: "history", room: room.id, before, limit: 100 },
+    { kind: "own", room: room.id, action: t.action, text: t.text, pages: t.pages + 1 },
+  );
+}
+
+function showResults(s: ChatState, tag: Extract<Tag, { kind: "search" }>, page: Results["search"]): void {
+  if (!tag.more || s.search?.query !== tag.query) s.search = { query: tag.query, terms: page.terms, results: [], more: false };
+  const search = s.search;
+  search.more = page.more;
+  if (search.results.length === 0 && page.messages.length === 0) {
+    notice(s, `No messages match "${tag.query}".`);
+    return;
+  }
+  notice(s, `Search "${tag.query}"${tag.more ? ", older results" : ", newest first"}:`);
+  for (const m of page.messages) {
+    search.results.push(m);
+    const room = s.rooms.get(m.roomId);
+    const n = search.results.length;
+    const where = room ? label(room) : "?";
+    addLine(s, (key) => ({ kind: "result", key, at: s.now, n, where, message: m, terms: search.terms }));
+  }
+  notice(s, page.more ? "/goto n opens result n; /search alone shows older results." : "/goto n opens result n.");
+}
+
+/** Brings the message of a /goto into view, loading older pages until it is there. */
+function continueJump(s: ChatState, room: RoomView, fx: Effect[]): void {
+  const j = room.jump;
+  if (!j) return;
+  if (findMessage(room, j.id) !== -1) {
+    room.jump = null;
+    reveal(s, room, j.id);
+    return;
+  }
+  if (room.history === "loading" || room.loadingOlder) return; // the page on its way calls again
+  if (room.history === "more" && j.pages < MAX_JUMP_PAGES) {
+    j.pages++;
+    loadOlder(room, fx, JUMP_PAGE);
+    return;
+  }
+  room.jump = null;
+  notice(s, room.history === "more" ? "That message is too far back to show here." : "That message is gone.", "error");
+}
+
+/** Scrolls so that a message is a third of the way down the log, and marks it. */
+function reveal(s: ChatState, room: RoomView, id: string): void {
+  setHighlight(room, id);
+  scrollTo(s, room, id, Math.floor(layout(s).logRows / 3));
+}
+
+/** Scrolls so that the first line of a message is `offset` rows below the top of the log. */
+function scrollTo(s: ChatState, room: RoomView, id: string, offset: number): void {
+  const starts = new Map<string, number>();
+  const total = logLines(s, room, layout(s).logWidth, starts).length;
+  const start = starts.get(id);
+  if (start === undefined) return;
+  const end = Math.min(total, start - offset + layout(s).logRows);
+  room.scroll = Math.max(0, Math.min(total - end, maxScroll(s, room)));
+}
+
+/** The first message whose first line is visible, and how many rows below the top it starts. */
+function topMessage(s: ChatState, room: RoomView): { id: string; offset: number } | null {
+  const starts = new Map<string, number>();
+  const total = logLines(s, room, layout(s).logWidth, starts).length;
+  const top = Math.max(0, total - Math.min(room.scroll, maxScroll(s, room)) - layout(s).logRows);
+  let best: { id: string; offset: number } | null = null;
+  for (const [id, start] of starts)
+    if (start >= top && (best === null || start - top < best.offset)) best = { id, offset: start - top };
+  return best;
+}
+
+function setHighlight(room: RoomView, id: string | null): void {
+  // Replacing the items makes the view draw them again (it caches rows per item).
+  for (const target of [room.highlight, id]) {
+    const i = target === null ? -1 : findMessage(room, target);
+    if (i !== -1) room.items[i] = { ...room.items[i]! } as Item;
+  }
+  room.highlight = id;
 }
 
 function sendMessage(s: ChatState, room: RoomView, body: string, replyTo: string | null, fx: Effect[]): void {

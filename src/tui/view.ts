@@ -85,6 +85,14 @@ function itemAt(it: Item): number {
   return it.kind === "message" ? it.message.createdAt : it.at;
 }
 
+/** HH:MM today, else the date too: search results can be old. */
+function when(ms: number, now: number): string {
+  if (day(ms) === day(now)) return clock(ms);
+  const d = new Date(ms);
+  const date = d.toLocaleDateString("en-GB", { day: "numeric", month: "short" });
+  return `${d.getFullYear() === new Date(now).getFullYear() ? date : `${date} ${d.getFullYear()}`} ${clock(ms)}`;
+}
+
 // ---- lines of the log ----
 
 interface Cached {
@@ -120,15 +128,19 @@ function nameOf(name: string): string {
 function messageRows(s: ChatState, room: RoomView, m: Message, w: number): Row[] {
   const mine = m.authorId === s.me?.id;
   const color = authorColor(m.author);
-  const time: Span = { text: `${clock(m.createdAt)} `, dim: true };
+  // The message a /goto brought into view has its time in reverse video (visible without colour).
+  const time: Span[] =
+    room.highlight === m.id
+      ? [{ text: clock(m.createdAt), inverse: true, bold: true }, { text: " " }]
+      : [{ text: `${clock(m.createdAt)} `, dim: true }];
   const name = nameOf(m.author);
-  if (m.deleted) return block([time, { text: `<${name}> `, dim: true }], "(message deleted)", { dim: true }, w);
+  if (m.deleted) return block([...time, { text: `<${name}> `, dim: true }], "(message deleted)", { dim: true }, w);
   let body = m.body;
   let head: Span[];
   if (body.startsWith(ACTION)) {
     body = body.slice(ACTION.length);
-    head = [time, { text: "* ", bold: true }, { text: `${name} `, color, bold: mine }];
-  } else head = [time, { text: `<${name}> `, color, bold: mine }];
+    head = [...time, { text: "* ", bold: true }, { text: `${name} `, color, bold: mine }];
+  } else head = [...time, { text: `<${name}> `, color, bold: mine }];
   if (m.replyTo) {
     const parent = findMessage(room, m.replyTo);
     body = `(re ${parent ? nameOf(parent.author) : "an earlier message"}) ${body}`;
@@ -146,6 +158,49 @@ function findMessage(room: RoomView, id: string): Message | null {
   return null;
 }
 
+/** A search result: number, room, time, author, and the text with the search terms marked. */
+function resultRows(s: ChatState, it: Extract<Item, { kind: "result" }>, w: number): Row[] {
+  const m = it.message;
+  const head: Span[] = [
+    { text: `${it.n}. `, bold: true },
+    { text: `${truncate(sanitize(it.where, false), MAX_NAME)} `, color: "cyan" },
+    { text: `${when(m.createdAt, s.now)} `, dim: true },
+    { text: `<${nameOf(m.author)}> `, color: authorColor(m.author) },
+  ];
+  const body = m.body.startsWith(ACTION) ? `* ${m.author} ${m.body.slice(ACTION.length)}` : m.body;
+  const rows = block(head, body, {}, w);
+  // On a narrow log the first row is the header alone; every other row ends with text.
+  const wide = rows[0]!.length > head.length;
+  return rows.map((row, i) => (wide || i > 0 ? [...row.slice(0, -1), ...highlight(row[row.length - 1]!, it.terms)] : row));
+}
+
+/**
+ * Splits a span so the search terms in it stand out (reverse video, bold). Terms are matched
+ * ignoring case, within one wrapped line.
+ */
+export function highlight(span: Span, terms: string[]): Span[] {
+  const lower = span.text.toLowerCase();
+  // Lower-casing changed the length (rare scripts): offsets would not line up, so mark nothing.
+  if (lower.length !== span.text.length) return [span];
+  const marks: boolean[] = new Array(span.text.length).fill(false);
+  for (const term of terms) {
+    if (term === "") continue;
+    for (let i = lower.indexOf(term); i !== -1; i = lower.indexOf(term, i + term.length)) {
+      for (let j = i; j < i + term.length; j++) marks[j] = true;
+    }
+  }
+  const out: Span[] = [];
+  let from = 0;
+  for (let i = 1; i <= span.text.length; i++) {
+    if (i === span.text.length || marks[i] !== marks[from]) {
+      const text = span.text.slice(from, i);
+      out.push(marks[from] ? { ...span, text, inverse: true, bold: true } : { ...span, text });
+      from = i;
+    }
+  }
+  return out.length > 0 ? out : [span];
+}
+
 function itemRows(s: ChatState, room: RoomView | null, it: Item, w: number): Row[] {
   return cached(it, w, () => {
     switch (it.kind) {
@@ -161,6 +216,8 @@ function itemRows(s: ChatState, room: RoomView | null, it: Item, w: number): Row
           { dim: true },
           w,
         );
+      case "result":
+        return resultRows(s, it, w);
       case "notice":
         return it.level === "error"
           ? block([{ text: "!! ", color: "red", bold: true }], it.text, { color: "red" }, w)
@@ -185,8 +242,8 @@ function rule(text: string, w: number, style: Omit<Span, "text">): Row {
   return [{ text: fit(`${"─".repeat(side)}${t}${"─".repeat(side)}`, w), ...style }];
 }
 
-/** Every line of a room's log at width `w`, oldest first. */
-export function logLines(s: ChatState, room: RoomView, w: number): Row[] {
+/** Every line of a room's log at width `w`, oldest first; `starts` receives each message's first line. */
+export function logLines(s: ChatState, room: RoomView, w: number, starts?: Map<string, number>): Row[] {
   const rows: Row[] = [];
   if (room.history === "complete") rows.push(rule(`beginning of ${label(room)}`, w, { dim: true }));
   else if (room.loadingOlder || room.history === "loading") rows.push(rule("loading history…", w, { dim: true }));
@@ -195,11 +252,12 @@ export function logLines(s: ChatState, room: RoomView, w: number): Row[] {
   let lastDay = "";
   room.items.forEach((it, i) => {
     const d = day(itemAt(it));
-    if (it.kind !== "notice" && d !== lastDay) {
+    if (it.kind !== "notice" && it.kind !== "result" && d !== lastDay) {
       lastDay = d;
       rows.push(rule(d, w, { dim: true }));
     }
     if (i === markerAt) rows.push(rule("new messages", w, { color: "red", bold: true }));
+    if (it.kind === "message") starts?.set(it.message.id, rows.length);
     rows.push(...itemRows(s, room, it, w));
   });
   for (const p of room.pending) rows.push(...pendingRows(s, p, w));

@@ -268,8 +268,7 @@ async function waitHealthy(base: string, child: ChildProcess, exited: Promise<Ex
   void exited.then((e) => {
     gone = e;
   });
-  // Generous: on a loaded machine tsx alone can take half a minute to start the server.
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (gone) {
       const e = gone as Exit;

@@ -480,7 +480,10 @@ describe("read markers", () => {
     assert.deepEqual(set.map(show), [`MARKREAD ${r.name} timestamp=${t1}`]);
     const readSeq = (await a.w.ok<Json>({ type: "read", room: r.id, seq: 0 })).readSeq;
     assert.equal(readSeq, m1.seq, "the web sees the IRC read position");
+    const t2 = new Date(m2.createdAt).toISOString();
     await a.w.ok({ type: "read", room: r.id, seq: m2.seq });
+    // Moved on the web: pushed to IRC at once.
+    await a.c.waitFor((x) => show(x) === `MARKREAD ${r.name} timestamp=${t2}`);
     const q = await a.c.exchange(`MARKREAD ${r.name}`);
     assert.deepEqual(q.map(show), [`MARKREAD ${r.name} timestamp=${new Date(m2.createdAt).toISOString()}`]);
     // Never backwards.
@@ -494,6 +497,16 @@ describe("read markers", () => {
     irc.push(again);
     const onJoin = again.messages.find((x) => x.command === "MARKREAD" && x.params[0] === r.name);
     assert.equal(onJoin?.params[1], `timestamp=${new Date(m2.createdAt).toISOString()}`);
+    // Moved on one IRC connection: the other hears it; the mover only gets its reply.
+    const m3 = await webSay(a, r.id, "three");
+    const t3 = new Date(m3.createdAt).toISOString();
+    await a.c.waitFor((x) => x.params[1] === "three");
+    await again.waitFor((x) => x.params[1] === "three");
+    const moved = await again.exchange(`MARKREAD ${r.name} timestamp=${t3}`);
+    assert.deepEqual(moved.map(show), [`MARKREAD ${r.name} timestamp=${t3}`]);
+    await a.c.waitFor((x) => show(x) === `MARKREAD ${r.name} timestamp=${t3}`);
+    await again.sync();
+    assert.equal(again.messages.filter((x) => show(x) === `MARKREAD ${r.name} timestamp=${t3}`).length, 1);
     const bad = await a.c.exchange(`MARKREAD #${uniq("no")}`, `MARKREAD ${r.name} junk`);
     assert.deepEqual(
       bad.map((x) => x.params[1]),

@@ -465,7 +465,7 @@ describe("channels", () => {
     );
   });
 
-  it("KICK by an operator; by a member 482; of someone absent 441; of nobody 401", async () => {
+  it("KICK by an operator, with its reason; by a member 482; of someone absent 441; of nobody 401", async () => {
     const a = await user();
     const b = await user();
     const c = await user();
@@ -474,10 +474,13 @@ describe("channels", () => {
     assert.deepEqual(codes(await a.c.exchange(`KICK ${name} ${c.nick}`)), ["441"]);
     assert.deepEqual(codes(await a.c.exchange(`KICK ${name} nobody${uniq()}`)), ["401"]);
     const from = b.c.messages.length;
-    const r = await a.c.exchange(`KICK ${name} ${b.nick} :out`);
-    assert.deepEqual(r.map(show), [`KICK ${name} ${b.nick} Kicked by ${a.nick}`]);
-    await b.c.waitFor((m) => m.command === "KICK" && m.params[1] === b.nick, { from });
+    const r = await a.c.exchange(`KICK ${name} ${b.nick} :off topic, again`);
+    assert.deepEqual(r.map(show), [`KICK ${name} ${b.nick} off topic, again`]);
+    await b.c.waitFor((m) => show(m) === `KICK ${name} ${b.nick} off topic, again`, { from });
     assert.deepEqual(codes(await b.c.exchange(`PRIVMSG ${name} :still here?`)), ["404"]);
+    // Without a reason, the line says who kicked.
+    await b.c.exchange(`JOIN ${name}`);
+    assert.deepEqual((await a.c.exchange(`KICK ${name} ${b.nick}`)).map(show), [`KICK ${name} ${b.nick} Kicked by ${a.nick}`]);
   });
 
   it("INVITE to an invite-only room lets the invitee in; 443 when already there; 401 for nobody", async () => {
@@ -716,6 +719,16 @@ describe("modes", () => {
     assert.deepEqual((await a.c.exchange(`MODE ${name} -b ${b.nick}`)).map(show), [`MODE ${name} -b ${b.nick}!*@*`]);
     assert.ok((await b.c.exchange(`JOIN ${name}`)).some((m) => m.command === "JOIN"));
     assert.deepEqual(codes(await a.c.exchange(`MODE ${name} b`)), ["368"]);
+    // The ban list is the room's bans, whoever set them (here: the web), readable by members.
+    const c = await user();
+    await c.c.exchange(`JOIN ${name}`);
+    await a.c.exchange(`MODE ${name} +b ${c.nick}`, `MODE ${name} +b ${b.nick}`);
+    assert.deepEqual(codes(await b.c.exchange(`JOIN ${name}`)), ["474"]);
+    const byKey = [b.nick, c.nick].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1));
+    assert.deepEqual((await a.c.exchange(`MODE ${name} +b`)).map(show), [
+      ...byKey.map((n) => `367 ${a.nick} ${name} ${n}!*@*`),
+      `368 ${a.nick} ${name} End of channel ban list`,
+    ]);
   });
 
   it("+q / -v mute, -q / +v unmute; the quiet list shows the muted", async () => {

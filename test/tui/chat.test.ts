@@ -40,7 +40,7 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
 
   before(async () => {
     server = await startServer({ config: { limits: LOOSE_LIMITS } });
-    await register(server, "alice", PASSWORD);
+    const alice = await register(server, "alice", PASSWORD);
     const b = await register(server, "bob", "bobs password");
     bobToken = b.token;
     const opened = await WsClient.open(server.wsUrl, { token: bobToken });
@@ -50,6 +50,13 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     for (let i = 1; i <= 80; i++) {
       await bob.ok({ type: "send", room: lobby, clientId: `old-${i}`, body: `old ${String(i).padStart(3, "0")}` });
     }
+    // A room alice is in but does not open: /goto must load its older pages to reach the needle.
+    const archive = (await bob.ok({ type: "create", name: "zarchive" })).membership.room.id;
+    const aliceWs = await WsClient.open(server.wsUrl, { token: alice.token });
+    await aliceWs.client.ok({ type: "join", room: "zarchive" });
+    await aliceWs.client.close();
+    await bob.ok({ type: "send", room: archive, clientId: "needle", body: "the haystack needle 针" });
+    for (let i = 1; i <= 120; i++) await bob.ok({ type: "send", room: archive, clientId: `hay-${i}`, body: `hay ${i}` });
   });
 
   after(async () => {
@@ -236,10 +243,70 @@ describe("parley chat in a terminal", { timeout: 90_000, skip }, () => {
     assert.equal(new Set(messages).size, messages.length, messages.join("\n"));
   });
 
-  it("/search says it is not available; /quit exits with 0 and remembers the room", async () => {
-    tmux.type("/search deploy");
+  it("/search lists highlighted results from every room, /goto opens one, /react reacts", async () => {
+    const dev = (await bob.ok({ type: "join", room: "dev" })).membership.room.id;
+    await bob.ok({ type: "send", room: dev, clientId: "find-1", body: "the 部署 checklist is in the wiki" });
+    tmux.type("/search 部署 WIKI");
     tmux.keys("Enter");
-    await tmux.waitFor("Search is not available");
+    const rows = await tmux.waitFor(
+      (r) => r.some((l) => /1\. #dev \d\d:\d\d <bob> the 部署 checklist is in the wiki/.test(l)),
+      "a result",
+    );
+    assert.ok(
+      rows.some((l) => l.includes('Search "部署 WIKI", newest first:')),
+      rows.join("\n"),
+    );
+    // The terms are in reverse video (SGR 7), in any case.
+    const styled = tmux.screen(true).find((r) => r.includes("checklist"))!;
+    const ESC = String.fromCharCode(27);
+    assert.match(styled, new RegExp(`${ESC}\\[[0-9;]*7[0-9;]*m(?:${ESC}\\[[0-9;]*m)*部署`), JSON.stringify(styled));
+    assert.match(styled, new RegExp(`${ESC}\\[[0-9;]*7[0-9;]*m(?:${ESC}\\[[0-9;]*m)*wiki`), JSON.stringify(styled));
+
+    // A result far back in a room not opened yet: its pages load until the message is on screen.
+    tmux.type("/search 针 haystack");
+    tmux.keys("Enter");
+    await tmux.waitFor((r) => r.some((l) => /1\. #zarchive .*<bob> the haystack needle 针/.test(l)), "the needle");
+    tmux.type("/goto 1");
+    tmux.keys("Enter");
+    const shown = await tmux.waitFor(
+      (r) => r[ROWS - 3]!.includes("scrolled up") && logRows(r).some((l) => /^\d\d:\d\d <bob> the haystack needle 针$/.test(l)),
+      "#zarchive scrolled to the needle",
+    );
+    assert.match(shown[ROWS - 3]!, /#zarchive/);
+    assert.ok(
+      logRows(shown).some((l) => l.includes("beginning of #zarchive")),
+      shown.join("\n"),
+    );
+    tmux.keys("Escape");
+    await tmux.waitFor((r) => !r[ROWS - 3]!.includes("scrolled up") && r.join("\n").includes("hay 120"), "back at the bottom");
+    tmux.keys("M-1");
+    await tmux.waitFor((r) => r[ROWS - 3]!.includes("#lobby"), "back in #lobby");
+
+    const from = bob.frames.length;
+    await bob.ok({ type: "send", room: lobby, clientId: "react-me", body: "react to this one" });
+    await tmux.waitFor("react to this one");
+    tmux.type("/react 👍");
+    tmux.keys("Enter");
+    const reacted = await bob.waitFor((f) => f.type === "event" && f.event.type === "react", { from, timeout: 10_000 });
+    assert.equal(reacted.event.emoji, "👍");
+    assert.equal(reacted.event.on, true);
+    await tmux.waitFor((r) => r.some((l) => l.includes("react to this one [👍 1]")), "the reaction shown");
+  });
+
+  it("a read position set by another client of the same account clears the unread count live", async () => {
+    const dev = (await bob.ok({ type: "join", room: "dev" })).membership.room.id;
+    await bob.ok({ type: "send", room: dev, clientId: "sync-1", body: "unread one" });
+    const last = await bob.ok<{ seq: number }>({ type: "send", room: dev, clientId: "sync-2", body: "unread two" });
+    // At least these two are unread (the search test left one more there).
+    await tmux.waitFor((r) => r.some((l) => /^2 #dev\s+(?:[2-9]|\d\d+) │/.test(l)), "unread messages in #dev");
+    const token = JSON.parse(readFileSync(configFile, "utf8")).servers[server.httpUrl].token;
+    const web = await WsClient.open(server.wsUrl, { token });
+    await web.client.ok({ type: "read", room: dev, seq: last.seq });
+    await web.client.close();
+    await tmux.waitFor((r) => r.some((l) => /^2 #dev\s+│/.test(l)), "the count cleared without a reconnect");
+  });
+
+  it("/quit exits with 0 and remembers the room", async () => {
     tmux.keys("C-n");
     await tmux.waitFor((r) => r[ROWS - 3]!.includes("#dev"), "#dev");
     tmux.type("/quit");

@@ -93,6 +93,10 @@ export class IrcClient implements Peer, Writer {
   readonly channels = new Map<Id, Channel>();
   private readonly channelKeys = new Map<string, Id>();
   readonly directs = new Map<Id, Direct>();
+  /** Per room, the newest read position this client has been shown (MARKREAD). */
+  private readonly readShown = new Map<Id, number>();
+  /** Rooms with a MARKREAD of this client in flight → the newest position pushed meanwhile (0: none). */
+  readonly readInFlight = new Map<Id, number>();
   private readonly orphans = new Map<Id, RoomEvent[]>();
   private orphanCount = 0;
   /** Online accounts (from presence): id → name. */
@@ -293,6 +297,7 @@ export class IrcClient implements Peer, Writer {
       let readTime: string | null = null;
       if (this.caps.has("draft/read-marker")) {
         const mine = members.find((m) => m.accountId === this.accountId);
+        this.noteRead(ch.id, mine?.readSeq ?? 0);
         readTime = await this.readTimestamp(ch.id, mine?.readSeq ?? 0);
       }
       return { members, readTime };
@@ -416,6 +421,32 @@ export class IrcClient implements Peer, Writer {
   }
 
   /** ISO time of the newest message at or before `seq`, or "*" when there is none. */
+  /** Records a read position this client has been shown; false when it knew one as far already. */
+  noteRead(roomId: Id, seq: number): boolean {
+    if (seq <= (this.readShown.get(roomId) ?? -1)) return false;
+    this.readShown.set(roomId, seq);
+    return true;
+  }
+
+  /**
+   * The account's read position moved (here or on the web): tells this client with MARKREAD.
+   * While this client's own MARKREAD is in flight for the room, its reply carries the position;
+   * a newer one that arrives meanwhile is sent after it (see MARKREAD in commands/history.ts).
+   */
+  async pushRead(roomId: Id, seq: number): Promise<void> {
+    if (!this.caps.has("draft/read-marker")) return;
+    if (this.readInFlight.has(roomId)) {
+      this.readInFlight.set(roomId, Math.max(this.readInFlight.get(roomId)!, seq));
+      return;
+    }
+    const ch = this.channels.get(roomId);
+    const d = this.directs.get(roomId);
+    const target = ch ? `#${ch.name}` : d ? d.peerName : null;
+    if (target === null || !this.noteRead(roomId, seq)) return;
+    const time = await this.readTimestamp(roomId, seq);
+    this.direct.add(this.serverMessage("MARKREAD", [target, `timestamp=${time}`]));
+  }
+
   async readTimestamp(roomId: Id, seq: number): Promise<string> {
     if (seq <= 0) return "*";
     const page = await this.conn().history(roomId, { before: seq + 1, limit: 1 });
@@ -482,6 +513,10 @@ export class IrcClient implements Peer, Writer {
   }
 
   ephemeral(e: Ephemeral): void {
+    if (e.type === "read") {
+      void this.pushRead(e.roomId, e.readSeq).catch(() => {}); // the store is unreachable: the next MARKREAD tells
+      return;
+    }
     if (e.type === "joined") {
       const room = e.membership.room;
       if (room.kind === "direct") void this.openDirect(room).catch(() => {});

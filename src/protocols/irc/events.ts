@@ -171,12 +171,12 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
       break;
     case "kick":
       if (!ch.members.delete(e.accountId) && !me) return;
-      sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, `Kicked by ${e.actor}`] });
+      sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Kicked by ${e.actor}`] });
       break;
     case "ban":
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, "+b", banMask(e.name)] });
       if (ch.members.delete(e.accountId) || me) {
-        sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, `Banned by ${e.actor}`] });
+        sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Banned by ${e.actor}`] });
       }
       break;
     case "unban":
@@ -253,6 +253,8 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       return;
     case "joined":
       return; // handled by the client (it starts showing the room)
+    case "read":
+      return; // handled by the client: a MARKREAD push to clients with draft/read-marker
     case "revoked":
       // IRC connections log in with a password, never a session token; but one told to go goes.
       c.quit("Session revoked");

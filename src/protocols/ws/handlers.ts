@@ -32,11 +32,12 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return empty;
   },
   direct: async (c, f) => ({ membership: await c.openDirect(f.account) }),
-  moderate: async (c, f) => ({ seq: (await c.moderate(f.room, f.account, f.action)).seq }),
+  moderate: async (c, f) => ({ seq: (await c.moderate(f.room, f.account, f.action, f.reason)).seq }),
   members: async (c, f) => ({ members: await c.members(f.room) }),
   online: async (c) => ({ accounts: c.online() }),
   rooms: async (c) => ({ rooms: await c.listRooms() }),
   history: async (c, f) => c.history(f.room, { before: f.before, after: f.after, limit: f.limit }),
+  search: async (c, f) => c.search({ query: f.query, room: f.room, before: f.before, limit: f.limit }),
   read: async (c, f) => ({ readSeq: await c.markRead(f.room, f.seq) }),
   typing: async (c, f) => {
     await c.typing(f.room, f.typing);

@@ -4,7 +4,17 @@
 
 import Type from "typebox";
 import type { ErrorCode } from "../../core/errors.ts";
-import type { Account, Ephemeral, HistoryPage, Member, Membership, Message, Room, RoomEvent } from "../../core/types.ts";
+import type {
+  Account,
+  Ephemeral,
+  HistoryPage,
+  Member,
+  Membership,
+  Message,
+  Room,
+  RoomEvent,
+  SearchPage,
+} from "../../core/types.ts";
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const RequestId = Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]));
@@ -50,6 +60,7 @@ export const ClientFrameSchema = Type.Union([
       Type.Literal("op"),
       Type.Literal("deop"),
     ]),
+    reason: Type.Optional(Type.String({ maxLength: 4096 })),
   }),
   frame("members", { room: Id }),
   frame("online", {}),
@@ -58,6 +69,12 @@ export const ClientFrameSchema = Type.Union([
     room: Id,
     before: Type.Optional(Seq),
     after: Type.Optional(Seq),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  }),
+  frame("search", {
+    query: Type.String({ maxLength: 1024 }),
+    room: Type.Optional(Id),
+    before: Type.Optional(Id),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   }),
   frame("read", { room: Id, seq: Seq }),
@@ -87,6 +104,7 @@ export interface Results {
   online: { accounts: { accountId: string; name: string }[] };
   rooms: { rooms: (Room & { members: number })[] };
   history: HistoryPage;
+  search: SearchPage & { terms: string[] };
   read: { readSeq: number };
   typing: Record<string, never>;
   ping: Record<string, never>;
@@ -106,6 +124,7 @@ export type ServerFrame =
   | ({ type: "typing" } & Omit<Extract<Ephemeral, { type: "typing" }>, "type">)
   | ({ type: "presence" } & Omit<Extract<Ephemeral, { type: "presence" }>, "type">)
   | ({ type: "invited" } & Omit<Extract<Ephemeral, { type: "invited" }>, "type">)
+  | ({ type: "read" } & Omit<Extract<Ephemeral, { type: "read" }>, "type">)
   | { type: "joined"; membership: Membership };
 
 /**

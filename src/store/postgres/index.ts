@@ -30,6 +30,7 @@ import pg from "pg";
 import { ChatError, StoreUnavailableError } from "../../core/errors.ts";
 import { nameKey } from "../../core/names.ts";
 import type { Appended, NewAccount, NewRoom, Store } from "../../core/ports.ts";
+import { likePattern, MAX_TERMS } from "../../core/search.ts";
 import type {
   Account,
   EventDraft,
@@ -42,6 +43,8 @@ import type {
   Role,
   Room,
   RoomEvent,
+  SearchCursor,
+  SearchPage,
   Session,
   StoredAccount,
 } from "../../core/types.ts";
@@ -49,6 +52,11 @@ import { migrations } from "./migrations.ts";
 
 type Row = Record<string, unknown>;
 type Key = keyof ReturnType<typeof statements>;
+/** A statement built at run time (one per number of search terms), prepared under its name. */
+interface Statement {
+  name: string;
+  text: string;
+}
 type Queryable = pg.Pool | pg.PoolClient;
 
 interface Pending {
@@ -99,6 +107,8 @@ export class PgStore implements Store {
   readonly pool: pg.Pool;
   readonly schema: string;
   private readonly sql: ReturnType<typeof statements>;
+  /** searchSql[n - 1] searches for n terms. */
+  private readonly searchSql: Statement[];
   private readonly accountsLock: string;
   private readonly migrateLock: string;
   private migrating: Promise<void> | null = null;
@@ -123,6 +133,7 @@ export class PgStore implements Store {
     const onError = opts.onError ?? (() => {});
     this.pool.on("error", (err) => onError(err));
     this.sql = statements(quoteIdent(this.schema));
+    this.searchSql = Array.from({ length: MAX_TERMS }, (_, i) => searchStatement(quoteIdent(this.schema), i + 1));
     this.accountsLock = lockKey(`parley:accounts:${this.schema}`);
     this.migrateLock = lockKey(`parley:migrate:${this.schema}`);
   }
@@ -291,6 +302,11 @@ export class PgStore implements Store {
     return (await this.read("banned", [roomId, accountId])) !== null;
   }
 
+  async listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]> {
+    const rows = await this.readAll("bansOf", [roomId]);
+    return rows.map((r) => ({ accountId: r.account_id as Id, name: r.name as string }));
+  }
+
   async isInvited(roomId: Id, accountId: Id): Promise<boolean> {
     return (await this.read("invited", [roomId, accountId])) !== null;
   }
@@ -338,6 +354,24 @@ export class PgStore implements Store {
   async seqAt(roomId: Id, at: number): Promise<number> {
     const r = await this.read("seqAt", [roomId, at]);
     return r ? Number(r.seq) : 0;
+  }
+
+  async search(roomIds: Id[], terms: string[], q: { before?: SearchCursor; limit: number }): Promise<SearchPage> {
+    if (roomIds.length === 0 || terms.length === 0) return { messages: [], more: false };
+    const statement = this.searchSql[terms.length - 1];
+    if (!statement) throw new ChatError("BAD_REQUEST", `search queries have at most ${MAX_TERMS} terms`);
+    const rows = (
+      await this.exec(statement, [
+        roomIds,
+        q.before?.at ?? Number.MAX_SAFE_INTEGER,
+        q.before?.id ?? "",
+        q.limit + 1,
+        ...terms.map(likePattern),
+      ])
+    ).rows;
+    const more = rows.length > q.limit;
+    if (more) rows.pop();
+    return { messages: await this.withReactions(this.pool, rows.map(toMessage)), more };
   }
 
   async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
@@ -472,7 +506,8 @@ export class PgStore implements Store {
       case "member": {
         const role = await this.applyMemberChange(c, roomId, d.accountId, d.change, d.role ?? null, seq, at);
         const name = d.accountId === d.actorId ? actor : await this.accountName(c, d.accountId);
-        return this.logged(c, base, { type: "member", accountId: d.accountId, name, change: d.change, role });
+        const reason = d.reason ? { reason: d.reason } : {};
+        return this.logged(c, base, { type: "member", accountId: d.accountId, name, change: d.change, role, ...reason });
       }
     }
   }
@@ -646,8 +681,9 @@ export class PgStore implements Store {
     }
   }
 
-  private run(c: Queryable, key: Key, values: unknown[]): Promise<pg.QueryResult<Row>> {
-    return c.query<Row>({ name: key, text: this.sql[key], values });
+  private run(c: Queryable, key: Key | Statement, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    const statement = typeof key === "string" ? { name: key, text: this.sql[key] } : key;
+    return c.query<Row>({ ...statement, values });
   }
 
   private async one(c: Queryable, key: Key, values: unknown[]): Promise<Row | null> {
@@ -658,7 +694,7 @@ export class PgStore implements Store {
    * One statement on the pool, outside any transaction. Reads and idempotent writes are tried once
    * more on a fresh connection when the pooled one turns out to have died unnoticed.
    */
-  private async exec(key: Key, values: unknown[], idempotent = true): Promise<pg.QueryResult<Row>> {
+  private async exec(key: Key | Statement, values: unknown[], idempotent = true): Promise<pg.QueryResult<Row>> {
     await this.migrate();
     try {
       return await this.run(this.pool, key, values);
@@ -727,6 +763,8 @@ function statements(s: string) {
       SET read_seq = GREATEST(m.read_seq, LEAST($1::bigint, (SELECT r.last_seq FROM ${s}.rooms r WHERE r.id = m.room_id)))
       WHERE m.room_id = $2 AND m.account_id = $3 RETURNING m.read_seq`,
     banned: `SELECT 1 FROM ${s}.bans WHERE room_id = $1 AND account_id = $2`,
+    bansOf: `SELECT b.account_id, a.name FROM ${s}.bans b JOIN ${s}.accounts a ON a.id = b.account_id
+      WHERE b.room_id = $1 ORDER BY a.name_key`,
     insertBan: `INSERT INTO ${s}.bans (room_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
     deleteBan: `DELETE FROM ${s}.bans WHERE room_id = $1 AND account_id = $2`,
     invited: `SELECT 1 FROM ${s}.invites WHERE room_id = $1 AND account_id = $2`,
@@ -763,6 +801,23 @@ function statements(s: string) {
     deleteReactions: `DELETE FROM ${s}.reactions WHERE message_id = $1`,
     reactionsOf: `SELECT r.message_id, r.emoji, a.name FROM ${s}.reactions r JOIN ${s}.accounts a ON a.id = r.account_id
       WHERE r.message_id = ANY($1::text[]) ORDER BY r.created_at, a.name_key`,
+  };
+}
+
+/**
+ * Search for n terms: one ILIKE per term (ILIKE folds case in every script), so that the trigram
+ * index (migration 2, when pg_trgm is available) can serve each one. $5… are the LIKE patterns.
+ */
+function searchStatement(s: string, n: number): Statement {
+  const likes = Array.from({ length: n }, (_, i) => `AND m.body ILIKE $${i + 5}`).join(" ");
+  return {
+    name: `search${n}`,
+    text: `SELECT m.room_id, m.seq, m.id, m.author_id, a.name AS author, m.client_id, m.body, m.reply_to,
+        m.created_at, m.edited_at, m.deleted
+      FROM ${s}.messages m JOIN ${s}.accounts a ON a.id = m.author_id
+      WHERE m.room_id = ANY($1::text[]) AND NOT m.deleted ${likes}
+        AND (m.created_at, m.id) < ($2::bigint, $3::text)
+      ORDER BY m.created_at DESC, m.id DESC LIMIT $4`,
   };
 }
 

@@ -105,4 +105,25 @@ export const migrations: string[] = [
     PRIMARY KEY (message_id, emoji, account_id)
   );
   `,
+  /* 2: an index for message search */ `
+  -- Search is ILIKE '%term%' per term (src/core/search.ts), correct with or without an index. A
+  -- trigram GIN index makes it fast; it needs the pg_trgm extension (in contrib, "trusted" since
+  -- PostgreSQL 13). Where it cannot be created, search still works, by scanning the rooms searched.
+  DO $$
+  BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+  EXCEPTION WHEN others THEN
+    RAISE NOTICE 'pg_trgm is not available (%): message search works without an index', SQLERRM;
+  END $$;
+  DO $$
+  DECLARE
+    ext_schema TEXT := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+      WHERE e.extname = 'pg_trgm');
+  BEGIN
+    IF ext_schema IS NOT NULL THEN
+      EXECUTE format('CREATE INDEX messages_body_trgm ON messages USING gin (body %I.gin_trgm_ops) WHERE NOT deleted',
+        ext_schema);
+    END IF;
+  END $$;
+  `,
 ];

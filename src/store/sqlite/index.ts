@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import { ChatError, StoreUnavailableError } from "../../core/errors.ts";
 import { nameKey } from "../../core/names.ts";
 import type { Appended, NewAccount, NewRoom, Store } from "../../core/ports.ts";
+import { likePattern } from "../../core/search.ts";
 import type {
   Account,
   EventDraft,
@@ -24,6 +25,8 @@ import type {
   Role,
   Room,
   RoomEvent,
+  SearchCursor,
+  SearchPage,
   Session,
   StoredAccount,
 } from "../../core/types.ts";
@@ -44,6 +47,10 @@ export const UNREAD_CAP = 1000;
 
 const MESSAGE_COLUMNS = `m.room_id, m.seq, m.id, m.author_id, a.name AS author, m.client_id, m.body, m.reply_to,
   m.created_at, m.edited_at, m.deleted`;
+const SEARCH_FILTER = `m.room_id IN (SELECT value FROM json_each(@rooms)) AND m.deleted = 0
+  AND NOT EXISTS (SELECT 1 FROM json_each(@likes) p WHERE m.body NOT LIKE p.value ESCAPE '\\')
+  AND (m.created_at < @at OR (m.created_at = @at AND m.id < @id))
+  ORDER BY m.created_at DESC, m.id DESC LIMIT @limit`;
 const ROOM_COLUMNS = "id, name, kind, topic, created_by, created_at, last_seq";
 
 export interface SqliteOptions {
@@ -204,6 +211,10 @@ export class SqliteStore implements Store {
     return this.s.banned.get(roomId, accountId) !== undefined;
   }
 
+  async listBans(roomId: Id): Promise<{ accountId: Id; name: string }[]> {
+    return (this.s.bansOf.all(roomId) as Row[]).map((r) => ({ accountId: r.account_id as Id, name: r.name as string }));
+  }
+
   async isInvited(roomId: Id, accountId: Id): Promise<boolean> {
     return this.s.invited.get(roomId, accountId) !== undefined;
   }
@@ -252,6 +263,26 @@ export class SqliteStore implements Store {
   async seqAt(roomId: Id, at: number): Promise<number> {
     const r = this.s.seqAt.get(roomId, at) as { seq: number } | undefined;
     return r?.seq ?? 0;
+  }
+
+  async search(roomIds: Id[], terms: string[], q: { before?: SearchCursor; limit: number }): Promise<SearchPage> {
+    if (roomIds.length === 0) return { messages: [], more: false };
+    const indexed = terms.filter((t) => [...t].length >= 3);
+    const params = {
+      rooms: JSON.stringify(roomIds),
+      likes: JSON.stringify(terms.filter((t) => [...t].length < 3).map(likePattern)),
+      at: q.before?.at ?? Number.MAX_SAFE_INTEGER,
+      id: q.before?.id ?? "",
+      limit: q.limit + 1,
+    };
+    const rows = (
+      indexed.length > 0
+        ? this.s.searchIndexed.all({ ...params, match: indexed.map(ftsPhrase).join(" AND ") })
+        : this.s.searchScan.all(params)
+    ) as Row[];
+    const more = rows.length > q.limit;
+    if (more) rows.pop();
+    return { messages: this.withReactions(rows.map(toMessage)), more };
   }
 
   async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
@@ -364,7 +395,8 @@ export class SqliteStore implements Store {
       case "member": {
         const role = this.applyMemberChange(roomId, d.accountId, d.change, d.role ?? null, seq, at);
         const name = d.accountId === d.actorId ? actor : this.actorName(d.accountId);
-        return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role });
+        const reason = d.reason ? { reason: d.reason } : {};
+        return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role, ...reason });
       }
     }
   }
@@ -496,13 +528,15 @@ function prepare(db: Database.Database) {
     markRead: q(`UPDATE members SET read_seq = MAX(read_seq, MIN(?, (SELECT last_seq FROM rooms WHERE id = room_id)))
       WHERE room_id = ? AND account_id = ? RETURNING read_seq`),
     banned: q("SELECT 1 FROM bans WHERE room_id = ? AND account_id = ?"),
+    bansOf: q(`SELECT b.account_id, a.name FROM bans b JOIN accounts a ON a.id = b.account_id
+      WHERE b.room_id = ? ORDER BY a.name_key`),
     insertBan: q("INSERT OR IGNORE INTO bans (room_id, account_id) VALUES (?, ?)"),
     deleteBan: q("DELETE FROM bans WHERE room_id = ? AND account_id = ?"),
     invited: q("SELECT 1 FROM invites WHERE room_id = ? AND account_id = ?"),
     insertInvite: q("INSERT OR IGNORE INTO invites (room_id, account_id) VALUES (?, ?)"),
     deleteInvite: q("DELETE FROM invites WHERE room_id = ? AND account_id = ?"),
-    insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at, doc)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(doc), 0) + 1 FROM messages))`),
     messageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ?"),
     liveMessageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ? AND deleted = 0"),
     messageById: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id WHERE m.id = ?`),
@@ -516,6 +550,13 @@ function prepare(db: Database.Database) {
     seqAt: q("SELECT seq FROM messages WHERE room_id = ? AND created_at <= ? ORDER BY seq DESC LIMIT 1"),
     editMessage: q("UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND room_id = ? AND deleted = 0"),
     deleteMessage: q("UPDATE messages SET deleted = 1, body = '' WHERE id = ? AND room_id = ? AND deleted = 0"),
+    // Terms of three or more characters go through the trigram index (@match), shorter ones
+    // through LIKE (@likes, a JSON array of patterns, all of which must match).
+    searchIndexed: q(`SELECT ${MESSAGE_COLUMNS} FROM message_search s
+      JOIN messages m ON m.doc = s.rowid JOIN accounts a ON a.id = m.author_id
+      WHERE message_search MATCH @match AND ${SEARCH_FILTER}`),
+    searchScan: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
+      WHERE ${SEARCH_FILTER}`),
     insertEvent: q("INSERT INTO events (room_id, seq, type, actor_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
     eventsAfter: q(`SELECT e.*, COALESCE(a.name, '') AS actor FROM events e LEFT JOIN accounts a ON a.id = e.actor_id
       WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
@@ -525,6 +566,11 @@ function prepare(db: Database.Database) {
     reactionsOf: q(`SELECT r.message_id, r.emoji, a.name FROM reactions r JOIN accounts a ON a.id = r.account_id
       WHERE r.message_id IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, a.name_key`),
   };
+}
+
+/** A term as an FTS5 phrase: in double quotes, inner quotes doubled, so no character is an operator. */
+function ftsPhrase(term: string): string {
+  return `"${term.replaceAll('"', '""')}"`;
 }
 
 function isUnavailable(error: unknown): boolean {

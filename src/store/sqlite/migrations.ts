@@ -96,4 +96,31 @@ export const migrations: string[] = [
     PRIMARY KEY (message_id, emoji, account_id)
   ) WITHOUT ROWID;
   `,
+  /* 2: full-text search */ `
+  -- FTS5 needs an integer key, and messages is WITHOUT ROWID: doc numbers the messages in the
+  -- order they were written (the writer assigns MAX(doc) + 1).
+  ALTER TABLE messages ADD COLUMN doc INTEGER;
+  UPDATE messages SET doc = n.doc
+    FROM (SELECT room_id, seq, row_number() OVER (ORDER BY created_at, room_id, seq) AS doc FROM messages) n
+    WHERE n.room_id = messages.room_id AND n.seq = messages.seq;
+  CREATE UNIQUE INDEX messages_doc ON messages(doc);
+
+  -- An external-content index over messages.body. The trigram tokenizer indexes every run of three
+  -- characters, so any substring of three or more characters is found in any script, CJK
+  -- included (unicode61 would treat a whole CJK sentence as one word). Shorter terms are matched
+  -- with LIKE. Deleted messages have an empty body, so they leave the index.
+  CREATE VIRTUAL TABLE message_search USING fts5(
+    body, content = 'messages', content_rowid = 'doc', tokenize = 'trigram'
+  );
+  INSERT INTO message_search(message_search) VALUES ('rebuild');
+
+  -- Kept in sync by every write to messages: new messages, edits and deletions.
+  CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_search(rowid, body) VALUES (new.doc, new.body);
+  END;
+  CREATE TRIGGER message_search_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO message_search(message_search, rowid, body) VALUES ('delete', old.doc, old.body);
+    INSERT INTO message_search(rowid, body) VALUES (new.doc, new.body);
+  END;
+  `,
 ];

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { newId } from "../../core/ids.ts";
 import { storeContract } from "../store.contract.ts";
 import { SqliteStore, UNREAD_CAP } from "./index.ts";
@@ -74,6 +75,60 @@ describe("SqliteStore", () => {
         const bob = await again.createAccount({ id: newId(), name: `bob${i}`, guest: false, passwordHash: "h", createdAt: 2 });
         assert.equal(bob?.admin, false);
         await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("migration 2 indexes the messages of a version-1 database for search, and new ones continue its numbering", async () => {
+    const dir = tempDir();
+    const path = join(dir, "old.db");
+    try {
+      // A database as version 1 left it, written without the store (frozen SQL, not today's code).
+      const old = new Database(path);
+      old.exec(migrations[0]!);
+      old.pragma("user_version = 1");
+      old.exec(`INSERT INTO accounts (id, name, name_key, guest, admin, password_hash, created_at)
+          VALUES ('a1', 'alice', 'alice', 0, 1, 'h', 1);
+        INSERT INTO rooms (id, name, name_key, kind, topic, created_by, created_at, last_seq)
+          VALUES ('r1', 'lobby', 'lobby', 'public', '', 'a1', 1, 3);
+        INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at, deleted)
+          VALUES ('r1', 1, 'm1', 'a1', NULL, 'old news about 部署', NULL, 10, 0),
+                 ('r1', 2, 'm2', 'a1', NULL, '', NULL, 20, 1),
+                 ('r1', 3, 'm3', 'a1', NULL, 'more old news', NULL, 30, 0);`);
+      old.close();
+
+      const store = new SqliteStore({ path });
+      try {
+        assert.equal(store.db.pragma("user_version", { simple: true }), migrations.length);
+        const found = await store.search(["r1"], ["news"], { limit: 10 });
+        assert.deepEqual(
+          found.messages.map((m) => m.id),
+          ["m3", "m1"],
+        );
+        assert.deepEqual(
+          (await store.search(["r1"], ["部署"], { limit: 10 })).messages.map((m) => m.id),
+          ["m1"],
+        );
+        const { event } = await store.append(
+          "r1",
+          { type: "message", id: "m4", actorId: "a1", clientId: null, body: "fresh news", replyTo: null },
+          40,
+        );
+        assert.equal(event.seq, 4);
+        assert.deepEqual(
+          (store.db.prepare("SELECT id, doc FROM messages ORDER BY doc").all() as { id: string; doc: number }[]).map(
+            (r) => `${r.id}:${r.doc}`,
+          ),
+          ["m1:1", "m2:2", "m3:3", "m4:4"],
+        );
+        assert.deepEqual(
+          (await store.search(["r1"], ["news"], { limit: 10 })).messages.map((m) => m.id),
+          ["m4", "m3", "m1"],
+        );
+      } finally {
+        await store.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

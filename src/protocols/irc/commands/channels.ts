@@ -142,12 +142,13 @@ export const channels: CommandTable = {
         await c.conn().roomByName(name);
         throw new NumericReply(N.ERR_NOTONCHANNEL, [name, "You're not on that channel"]);
       }
-      // Parley keeps no kick reason: the KICK line names who kicked.
+      // The reason is kept with the kick, so web clients show it too.
+      const reason = msg.params[2] ?? "";
       for (const nick of msg.params[1]!.split(",")) {
         if (nick === "") continue;
         await each(c, rb, "KICK", name, async () => {
           try {
-            await c.conn().moderate(ch.id, nick, "kick");
+            await c.conn().moderate(ch.id, nick, "kick", reason);
           } catch (err) {
             throw targetError(err, nick, name);
           }

@@ -117,15 +117,19 @@ export const history: CommandTable = {
         if (ref.kind !== "time") throw new FailReply("MARKREAD", "INVALID_PARAMS", [name], "MARKREAD takes timestamp=…");
         seq = await c.conn().seqAt(target.roomId, ref.at);
       }
-      const stored = await c.conn().markRead(target.roomId, seq);
-      const line = c.serverMessage("MARKREAD", [target.name, `timestamp=${await c.readTimestamp(target.roomId, stored)}`]);
-      rb.add(line);
-      // The account's other IRC connections here move their marker too.
-      if (seq > 0) {
-        for (const other of c.gw.clientsOf(c.accountId)) {
-          if (other !== c && other.caps.has("draft/read-marker")) other.direct.add({ ...line, params: [...line.params] });
-        }
+      // The core tells every connection of the account, this one too: this reply stands for that.
+      c.readInFlight.set(target.roomId, 0);
+      let later = 0;
+      let stored: number;
+      try {
+        stored = await c.conn().markRead(target.roomId, seq);
+      } finally {
+        later = c.readInFlight.get(target.roomId) ?? 0;
+        c.readInFlight.delete(target.roomId);
       }
+      c.noteRead(target.roomId, stored);
+      rb.add(c.serverMessage("MARKREAD", [target.name, `timestamp=${await c.readTimestamp(target.roomId, stored)}`]));
+      if (later > stored) await c.pushRead(target.roomId, later);
     },
   },
 };

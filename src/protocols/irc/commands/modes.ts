@@ -65,7 +65,7 @@ async function channelMode(c: IrcClient, ch: Channel, modestring: string, args: 
       case "q": {
         const mask = args[argIndex++];
         if (mask === undefined) {
-          listMode(c, ch, ch_, rb);
+          await listMode(c, ch, ch_, rb);
           continue;
         }
         if (++changes > MAX_CHANGES) return;
@@ -138,10 +138,11 @@ async function moderate(c: IrcClient, ch: Channel, nick: string, action: Moderat
   }
 }
 
-/** The ban list is not kept where IRC can read it (RPL_ENDOFBANLIST only); the quiet list is the muted members. */
-function listMode(c: IrcClient, ch: Channel, mode: "b" | "q", rb: Sink): void {
+/** The ban list is the room's banned accounts, as masks; the quiet list is the muted members. */
+async function listMode(c: IrcClient, ch: Channel, mode: "b" | "q", rb: Sink): Promise<void> {
   const name = `#${ch.name}`;
   if (mode === "b") {
+    for (const b of await c.conn().bans(ch.id)) rb.add(c.numeric(N.RPL_BANLIST, name, banMask(b.name)));
     rb.add(c.numeric(N.RPL_ENDOFBANLIST, name, "End of channel ban list"));
     return;
   }

@@ -196,7 +196,7 @@ export const registration: CommandTable = {
         );
       }
       try {
-        const { account } = await c.gw.chat.register(name, password, c.address);
+        const account = await c.gw.chat.createAccount(name, password, c.address);
         c.saslAccount = account;
         c.gw.noteAccount(account.id, false);
         rb.add(c.serverMessage("REGISTER", ["SUCCESS", account.name, "Account created"]));
