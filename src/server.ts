@@ -9,7 +9,7 @@ import { Chat } from "./core/chat.ts";
 import type { Limits } from "./core/limits.ts";
 import type { Bus, Store } from "./core/ports.ts";
 import { argon2Hasher } from "./hasher/argon2.ts";
-import { createHttpServer } from "./http/server.ts";
+import { createHttpServer, type HttpOptions } from "./http/server.ts";
 import { loadStaticSite } from "./http/static.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -43,6 +43,7 @@ export interface ServerConfig {
   allowGuests: boolean;
   limits: Partial<Limits>;
   ws: Partial<WsOptions>;
+  http: Partial<HttpOptions>;
   line: Partial<LineOptions>;
   /** The built web client to serve (default: the package's web/dist). */
   webDir?: string;
@@ -86,7 +87,15 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const webDir = cfg.webDir ?? fileURLToPath(new URL("../web/dist", import.meta.url));
   const site = loadStaticSite(webDir);
   if (!site) cfg.log.warn("no web client build; serving the API only (npm run build:web builds it)", { webDir });
-  const http = createHttpServer({ chat, ws, metrics, log: cfg.log.child({ protocol: "http" }), version: VERSION, site });
+  const http = createHttpServer({
+    chat,
+    ws,
+    metrics,
+    log: cfg.log.child({ protocol: "http" }),
+    version: VERSION,
+    site,
+    http: cfg.http,
+  });
   const httpAddress = await new Promise<AddressInfo>((resolve, reject) => {
     http.once("error", reject);
     http.listen(cfg.port, cfg.host, () => resolve(http.address() as AddressInfo));

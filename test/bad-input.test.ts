@@ -335,14 +335,16 @@ describe("flooding", () => {
     assert.equal(closed.reason, "too many errors");
     const oks = ws.frames.filter((f) => f.type === "ok");
     const limited = ws.frames.filter((f) => f.type === "error" && f.code === "RATE_LIMITED").length;
-    assert.equal(limited, FLOOD_STRIKES, "closed at the configured number of strikes");
-    // The sends within the budget were stored (their acks may not make it before the close);
-    // nothing beyond the budget was.
+    // Frames already taken when the verdict came are still answered before the close frame.
+    assert.ok(limited >= FLOOD_STRIKES, `closed after at least the configured number of strikes (${limited})`);
+    // The sends within the budget were stored; nothing beyond the budget was.
     const again = await WsClient.open(srv.wsUrl, { token: a.token });
     const h = await again.client.ok({ type: "history", room: lobby, limit: 100 });
     const stored = h.messages.filter((m: Frame) => m.author === a.name).map((m: Frame) => m.clientId);
     assert.ok(stored.length >= CONNECTION_BURST && stored.length <= CONNECTION_BURST + 1, `${stored.length} sends stored`);
     for (const ok of oks) assert.ok(stored.includes(ok.result.clientId), "every acked send is stored");
+    // … and every stored send was acked before the close: the acks are flushed, not dropped.
+    assert.deepEqual(oks.map((ok) => ok.result.clientId).sort(), [...stored].sort(), "every stored send was acked");
     // The account can connect again (after the flood it is merely rate limited).
     await again.client.ok({ type: "ping" });
     await again.client.close();

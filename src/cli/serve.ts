@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { defaultLimits } from "../core/limits.ts";
+import { defaultHttpOptions } from "../http/server.ts";
 import { createLogger, type Level } from "../log.ts";
 import { IrcConfigError, type IrcOptions, resolveIrcOptions } from "../protocols/irc/options.ts";
 import { defaultLineOptions } from "../protocols/line/server.ts";
@@ -36,7 +37,7 @@ export const serveOptions = {
   config: { kind: "string", default: "", value: "FILE", help: "JSON file with any of these options, plus limits, ws, line, irc" },
 } satisfies OptionTable;
 
-const FOOTER = `The config file's "limits", "ws" and "line" objects tune abuse limits and buffers; see docs/protocol.md.
+const FOOTER = `The config file's "limits", "ws", "line" and "http" objects tune abuse limits, timeouts and buffers; see docs/protocol.md and docs/security.md.
 Its "irc" object sets the IRC gateway's server name, network, MOTD, password, lengths and flood control; see docs/irc.md.
 With --workers N a primary process runs N workers, starts a worker again when one dies, and
 forwards SIGTERM/SIGINT to them; see docs/scaling.md.
@@ -88,12 +89,13 @@ export async function serve(argv: string[]): Promise<number> {
     return usage(`config ${err.message}`);
   }
 
-  let overrides: { limits: object; ws: object; line: object };
+  let overrides: { limits: object; ws: object; line: object; http: object };
   try {
     overrides = {
       limits: checkOverrides("limits", file.limits, defaultLimits),
       ws: checkOverrides("ws", file.ws, defaultWsOptions),
       line: checkOverrides("line", file.line, defaultLineOptions),
+      http: checkOverrides("http", file.http, defaultHttpOptions),
     };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
@@ -197,6 +199,9 @@ function checkOverrides(section: string, given: unknown, defaults: object): obje
     if (typeof def === "number") {
       if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
         throw new UsageError(`${where} must be a non-negative number`);
+    } else if (Array.isArray(def)) {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+        throw new UsageError(`${where} must be a list of strings`);
     } else {
       const rate = value as { burst?: unknown; perSecond?: unknown } | null;
       const ok = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;

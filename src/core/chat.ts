@@ -1,6 +1,7 @@
 // The chat service: accounts, sessions and the room directory, and the entry point through which
 // every protocol opens a Connection. No sockets and no SQL here: I/O goes through the ports.
 
+import { Admission } from "./admission.ts";
 import { Connection, limitAccount, type Peer } from "./connection.ts";
 import { ChatError, toChatError } from "./errors.ts";
 import { accountTopic, Hub, PRESENCE_TOPIC, roomTopic } from "./hub.ts";
@@ -79,6 +80,11 @@ export class Chat implements ChatContext {
   readonly joins: KeyedBuckets;
   readonly roomCreations: KeyedBuckets;
   readonly allowGuests: boolean;
+  /** Connections per address and in all; each protocol asks it before serving a socket. */
+  readonly admission: Admission;
+  private readonly loginsByAddress: KeyedBuckets;
+  private readonly failedLoginsByName: KeyedBuckets;
+  private readonly registrationsByAddress: KeyedBuckets;
   private readonly hasher: Hasher;
   private readonly onCommit: ChatOptions["onCommit"];
   /** Verified against when an account does not exist, so a login takes as long either way. */
@@ -95,6 +101,10 @@ export class Chat implements ChatContext {
     this.accountMessages = new KeyedBuckets(this.limits.accountMessages);
     this.joins = new KeyedBuckets(this.limits.joins);
     this.roomCreations = new KeyedBuckets(this.limits.roomCreations);
+    this.admission = new Admission(this.limits);
+    this.loginsByAddress = new KeyedBuckets(this.limits.logins);
+    this.failedLoginsByName = new KeyedBuckets(this.limits.accountLogins);
+    this.registrationsByAddress = new KeyedBuckets(this.limits.registrations);
     this.hub = new Hub(this.store, this.bus, newId());
   }
 
@@ -111,15 +121,20 @@ export class Chat implements ChatContext {
 
   // ---- accounts and sessions ----
 
-  async register(name: string, password: string): Promise<{ account: Account; token: string }> {
-    const account = await this.createAccount(name, password);
+  /**
+   * `address` is the client's network address: registrations, like guest names, are limited
+   * per address (`limits.registrations`). In-process callers without one are not limited.
+   */
+  async register(name: string, password: string, address?: string): Promise<{ account: Account; token: string }> {
+    const account = await this.createAccount(name, password, address);
     return { account, token: await this.issueSession(account.id) };
   }
 
   /** A new account in #lobby, without a session: for protocols that log in with the password (IRC). */
-  async createAccount(name: string, password: string): Promise<Account> {
+  async createAccount(name: string, password: string, address?: string): Promise<Account> {
     checkAccountName(name);
     checkPassword(password);
+    this.throttleRegistration(address);
     const now = this.clock.now();
     const passwordHash = await this.hasher.hash(password);
     const account = await this.store.createAccount({ id: newId(now), name, guest: false, passwordHash, createdAt: now });
@@ -128,8 +143,8 @@ export class Chat implements ChatContext {
     return account;
   }
 
-  async login(name: string, password: string): Promise<{ account: Account; token: string }> {
-    const account = await this.verifyPassword(name, password);
+  async login(name: string, password: string, address?: string): Promise<{ account: Account; token: string }> {
+    const account = await this.verifyPassword(name, password, address);
     return { account, token: await this.issueSession(account.id) };
   }
 
@@ -152,8 +167,8 @@ export class Chat implements ChatContext {
   }
 
   /** Changes a password and revokes every session of the account; returns a fresh token. */
-  async changePassword(name: string, oldPassword: string, newPassword: string): Promise<string> {
-    const account = await this.verifyPassword(name, oldPassword);
+  async changePassword(name: string, oldPassword: string, newPassword: string, address?: string): Promise<string> {
+    const account = await this.verifyPassword(name, oldPassword, address);
     checkPassword(newPassword);
     const now = this.clock.now();
     await this.store.setPassword(account.id, await this.hasher.hash(newPassword), now);
@@ -163,7 +178,7 @@ export class Chat implements ChatContext {
   }
 
   /** A guest: just a nickname. A registered name, or a guest name that is online, cannot be taken. */
-  async guest(name: string): Promise<Account> {
+  async guest(name: string, address?: string): Promise<Account> {
     if (!this.allowGuests) throw new ChatError("GUESTS_DISABLED");
     checkAccountName(name);
     if (await this.store.findAccount(name)) throw new ChatError("NAME_TAKEN", "that name belongs to a registered account");
@@ -172,6 +187,8 @@ export class Chat implements ChatContext {
       if (this.hub.presence.isOnline(existing.id)) throw new ChatError("NAME_TAKEN", "a guest with that name is online");
       return publicAccount(existing);
     }
+    // A new guest name is a new account row: limited like registrations, so names cannot be minted without end.
+    this.throttleRegistration(address);
     const now = this.clock.now();
     const account = await this.store.createAccount({ id: newId(now), name, guest: true, passwordHash: null, createdAt: now });
     if (!account) throw new ChatError("NAME_TAKEN");
@@ -253,8 +270,11 @@ export class Chat implements ChatContext {
   async readable(account: Account, roomId: Id): Promise<Room> {
     const room = await this.store.getRoom(roomId);
     if (!room) throw new ChatError("NO_SUCH_ROOM");
-    if (room.kind === "public" || (await this.store.getMember(roomId, account.id))) return room;
-    throw new ChatError("NOT_MEMBER");
+    if (await this.store.getMember(roomId, account.id)) return room;
+    if (room.kind !== "public") throw new ChatError("NOT_MEMBER");
+    // A ban keeps the banned out of a public room's history too, not just out of the room.
+    if (await this.store.isBanned(roomId, account.id)) throw new ChatError("BANNED");
+    return room;
   }
 
   async findAccount(name: string): Promise<Account | null> {
@@ -325,16 +345,38 @@ export class Chat implements ChatContext {
     await this.bus.publish(accountTopic(accountId), { kind: "revoked", accountId, session }).catch(() => {});
   }
 
-  /** The account if the password is right; INVALID_CREDENTIALS (taking as long) if the account or password is wrong. */
-  async verifyPassword(name: string, password: string): Promise<Account> {
+  /**
+   * The account if the password is right; INVALID_CREDENTIALS (taking as long) if the account or
+   * password is wrong. Throttled per address (`limits.logins`, every check costs a memory-hard
+   * hash) and per name (`limits.accountLogins`, failures only, so guessing one account's password
+   * from many addresses is slow too); an unknown name is throttled like a known one.
+   */
+  async verifyPassword(name: string, password: string, address?: string): Promise<Account> {
+    const nameKeyed = nameKey(name).slice(0, 64);
+    const now = this.clock.now();
+    const nameWait = this.failedLoginsByName.wait(nameKeyed, now);
+    if (nameWait > 0) {
+      throw new ChatError("RATE_LIMITED", "too many failed logins for this account; retry later", { retryAfter: nameWait });
+    }
+    if (address !== undefined && !this.admission.isExempt(address)) {
+      const wait = this.loginsByAddress.take(address, now);
+      if (wait > 0) throw new ChatError("RATE_LIMITED", "too many login attempts from your address", { retryAfter: wait });
+    }
     const account = await this.store.findAccount(name);
-    if (!account?.passwordHash) {
-      this.dummyHash ??= this.hasher.hash(newToken());
-      await this.hasher.verify(await this.dummyHash, password);
+    // Unknown names verify against a dummy hash so that a miss takes as long as a wrong password.
+    this.dummyHash ??= this.hasher.hash(newToken());
+    const ok = await this.hasher.verify(account?.passwordHash ?? (await this.dummyHash), password);
+    if (!account?.passwordHash || !ok) {
+      this.failedLoginsByName.take(nameKeyed, this.clock.now());
       throw new ChatError("INVALID_CREDENTIALS");
     }
-    if (!(await this.hasher.verify(account.passwordHash, password))) throw new ChatError("INVALID_CREDENTIALS");
     return publicAccount(account);
+  }
+
+  private throttleRegistration(address: string | undefined): void {
+    if (address === undefined || this.admission.isExempt(address)) return;
+    const wait = this.registrationsByAddress.take(address, this.clock.now());
+    if (wait > 0) throw new ChatError("RATE_LIMITED", "too many new accounts from your address", { retryAfter: wait });
   }
 
   private async issueSession(accountId: Id): Promise<string> {

@@ -367,6 +367,10 @@ export class Connection implements Subscriber {
     if (member?.role === "owner" && target.id !== this.accountId && !this.account.admin) {
       throw new ChatError("FORBIDDEN", "owners cannot be moderated");
     }
+    // Moderators answer to the owner: otherwise any one of them could kick or ban all the others.
+    if (member?.role === "moderator" && cursor.role === "moderator" && target.id !== this.accountId && !this.account.admin) {
+      throw new ChatError("FORBIDDEN", "only the owner moderates moderators");
+    }
     const change: MemberChange = action === "op" || action === "deop" ? "role" : action;
     const role: Role | undefined = action === "op" ? "moderator" : action === "deop" ? "member" : undefined;
     const why = change === "kick" || change === "ban" ? this.reason(reason) : "";

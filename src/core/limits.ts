@@ -17,8 +17,20 @@ export interface Limits {
   floodStrikes: number;
   maxRoomsPerAccount: number;
   historyPageMax: number;
-  /** Session lifetime in milliseconds. */
+  /** Session lifetime in milliseconds, counted from login (absolute: using a session does not extend it). */
   sessionTtl: number;
+  /** Password checks (login, password change, IRC SASL/PASS, line mode) per client address. */
+  logins: Rate;
+  /** Failed password checks per account name, from any address; names that do not exist count alike. */
+  accountLogins: Rate;
+  /** Account registrations per client address. */
+  registrations: Rate;
+  /** Open connections (WebSocket, HTTP, IRC, line mode together) per client address; 0 = no limit. */
+  maxConnectionsPerAddress: number;
+  /** Open connections in all; 0 = no limit. */
+  maxConnections: number;
+  /** Addresses the per-address limits (connections, logins, registrations) do not apply to. */
+  exemptAddresses: string[];
 }
 
 export const defaultLimits: Limits = {
@@ -33,4 +45,11 @@ export const defaultLimits: Limits = {
   maxRoomsPerAccount: 500,
   historyPageMax: 100,
   sessionTtl: 30 * 24 * 3600 * 1000,
+  logins: { burst: 10, perSecond: 0.2 },
+  accountLogins: { burst: 10, perSecond: 1 / 60 },
+  registrations: { burst: 5, perSecond: 1 / 60 },
+  maxConnectionsPerAddress: 32,
+  maxConnections: 20_000,
+  // A loopback client is the operator, a test, or a reverse proxy in front of everyone.
+  exemptAddresses: ["127.0.0.1", "::1", "::ffff:127.0.0.1"],
 };

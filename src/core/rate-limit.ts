@@ -19,12 +19,15 @@ export class Bucket {
 
   /** Takes one token. Returns 0 when allowed, else the milliseconds until a token is there. */
   take(now: number): number {
+    const wait = this.wait(now);
+    if (wait === 0) this.tokens -= 1;
+    return wait;
+  }
+
+  /** Milliseconds until a token is there (0 when one is), without taking it. */
+  wait(now: number): number {
     this.refill(now);
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000);
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000);
   }
 
   /** True when the bucket is full again, so a keyed map may forget it. */
@@ -55,6 +58,11 @@ export class KeyedBuckets {
       this.buckets.set(key, b);
     }
     return b.take(now);
+  }
+
+  /** Milliseconds until the key has a token, without taking it. */
+  wait(key: string, now: number): number {
+    return this.buckets.get(key)?.wait(now) ?? 0;
   }
 
   private sweep(now: number): void {

@@ -2,6 +2,7 @@
 // Handlers only translate: parse the request, call the core, write JSON.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Chat } from "../core/chat.ts";
 import { ChatError, type ErrorCode, toChatError } from "../core/errors.ts";
 import type { Account } from "../core/types.ts";
@@ -11,6 +12,14 @@ import type { WsGateway } from "../protocols/ws/server.ts";
 import type { StaticSite } from "./static.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
+export interface HttpOptions {
+  /** A client must send its request headers within this long (slowloris) … */
+  headersTimeoutMs: number;
+  /** … and its whole request within this long. */
+  requestTimeoutMs: number;
+}
+
+export const defaultHttpOptions: HttpOptions = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -45,6 +54,8 @@ const STATUS: Record<ErrorCode, number> = {
 interface Request {
   req: IncomingMessage;
   url: URL;
+  /** The client's network address, for per-address limits. */
+  address: string;
   params: Record<string, string>;
   /** The parsed JSON body (an object), or {} for requests without one. */
   body: Record<string, unknown>;
@@ -67,6 +78,7 @@ export interface HttpDeps {
   version: string;
   /** The built web client; null serves the API only (GET / then lists the endpoints). */
   site?: StaticSite | null;
+  http?: Partial<HttpOptions>;
 }
 
 export function createHttpServer(deps: HttpDeps): Server {
@@ -98,14 +110,14 @@ export function createHttpServer(deps: HttpDeps): Server {
       "POST",
       /^\/api\/register$/,
       async (r) => {
-        const { account, token } = await chat.register(str(r.body, "name"), str(r.body, "password"));
+        const { account, token } = await chat.register(str(r.body, "name"), str(r.body, "password"), r.address);
         return { status: 201, body: { account, token } };
       },
     ],
     [
       "POST",
       /^\/api\/login$/,
-      async (r) => ({ status: 200, body: await chat.login(str(r.body, "name"), str(r.body, "password")) }),
+      async (r) => ({ status: 200, body: await chat.login(str(r.body, "name"), str(r.body, "password"), r.address) }),
     ],
     [
       "POST",
@@ -122,7 +134,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       /^\/api\/password$/,
       async (r) => {
         const account = await r.account();
-        const token = await chat.changePassword(account.name, str(r.body, "oldPassword"), str(r.body, "newPassword"));
+        const token = await chat.changePassword(account.name, str(r.body, "oldPassword"), str(r.body, "newPassword"), r.address);
         return { status: 200, body: { token } };
       },
     ],
@@ -174,41 +186,69 @@ export function createHttpServer(deps: HttpDeps): Server {
     return { status: 200, body: await chat.search(account, { query, room, before, limit: optInt(q, "limit", 1) }) };
   }
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    let reply: Reply;
+  const opts = { ...defaultHttpOptions, ...deps.http };
+  // A client that sends its request headers (or body) slowly is cut off: slowloris. Node checks
+  // these timeouts every connectionsCheckingInterval, so that follows the shortest of them.
+  const server = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(opts.headersTimeoutMs / 2, 30_000)),
+    },
+    async (req, res) => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      let reply: Reply;
+      try {
+        if (deps.site && (req.method === "GET" || req.method === "HEAD") && isSitePath(url.pathname)) {
+          if (deps.site.serve(req, res, url.pathname)) return;
+        }
+        const route = routes.find(
+          ([m, p]) => p.test(url.pathname) && (m === req.method || (m === "GET" && req.method === "HEAD")),
+        );
+        if (!route) {
+          const known = routes.some(([, p]) => p.test(url.pathname));
+          throw known
+            ? new ChatError("METHOD_NOT_ALLOWED", `method ${req.method} is not allowed here`)
+            : new ChatError("NOT_FOUND");
+        }
+        const [, pattern, handler] = route;
+        const body = req.method === "POST" ? await readJson(req) : {};
+        let account: Promise<Account> | null = null;
+        reply = await handler({
+          req,
+          url,
+          address: req.socket.remoteAddress ?? "",
+          params: pattern.exec(url.pathname)?.groups ?? {},
+          body,
+          account: () => {
+            account ??= chat.authenticate(bearer(req));
+            return account;
+          },
+        });
+      } catch (err) {
+        const e = toChatError(err);
+        if (e.code === "INTERNAL") deps.log.error("http request failed", { err, path: url.pathname });
+        metrics.errors.inc({ protocol: "http", code: e.code });
+        reply = { status: STATUS[e.code], body: { error: errorBody(e) } };
+        if (e.retryAfter !== undefined) res.setHeader("Retry-After", Math.ceil(e.retryAfter / 1000));
+      }
+      send(res, reply, req.method === "HEAD");
+    },
+  );
+
+  // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
+  server.on("connection", (socket: Socket) => {
     try {
-      if (deps.site && (req.method === "GET" || req.method === "HEAD") && isSitePath(url.pathname)) {
-        if (deps.site.serve(req, res, url.pathname)) return;
-      }
-      const route = routes.find(([m, p]) => p.test(url.pathname) && (m === req.method || (m === "GET" && req.method === "HEAD")));
-      if (!route) {
-        const known = routes.some(([, p]) => p.test(url.pathname));
-        throw known
-          ? new ChatError("METHOD_NOT_ALLOWED", `method ${req.method} is not allowed here`)
-          : new ChatError("NOT_FOUND");
-      }
-      const [, pattern, handler] = route;
-      const body = req.method === "POST" ? await readJson(req) : {};
-      let account: Promise<Account> | null = null;
-      reply = await handler({
-        req,
-        url,
-        params: pattern.exec(url.pathname)?.groups ?? {},
-        body,
-        account: () => {
-          account ??= chat.authenticate(bearer(req));
-          return account;
-        },
-      });
+      socket.once("close", chat.admission.admit(socket.remoteAddress ?? ""));
     } catch (err) {
+      metrics.disconnects.inc({ protocol: "http", reason: "too_many_connections" });
       const e = toChatError(err);
-      if (e.code === "INTERNAL") deps.log.error("http request failed", { err, path: url.pathname });
-      metrics.errors.inc({ protocol: "http", code: e.code });
-      reply = { status: STATUS[e.code], body: { error: errorBody(e) } };
-      if (e.retryAfter !== undefined) res.setHeader("Retry-After", Math.ceil(e.retryAfter / 1000));
+      const body = JSON.stringify({ error: errorBody(e) });
+      socket.on("error", () => {});
+      socket.end(
+        `HTTP/1.1 ${e.code === "UNAVAILABLE" ? "503 Service Unavailable" : "429 Too Many Requests"}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     }
-    send(res, reply, req.method === "HEAD");
   });
 
   server.on("upgrade", (req, socket, head) => {

@@ -20,9 +20,9 @@ export class LineClient {
     void this.ended.then(() => this.wake());
   }
 
-  static connect(port: number, host = "127.0.0.1"): Promise<LineClient> {
+  static connect(port: number, host = "127.0.0.1", localAddress?: string): Promise<LineClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, host);
+      const socket = connect({ port, host, localAddress });
       socket.once("connect", () => resolve(new LineClient(socket)));
       socket.once("error", reject);
     });

@@ -33,11 +33,11 @@ export class IrcTestClient {
     void this.closed.then(() => this.wake());
   }
 
-  static connect(port: number, opts: { tls?: boolean } = {}): Promise<IrcTestClient> {
+  static connect(port: number, opts: { tls?: boolean; localAddress?: string } = {}): Promise<IrcTestClient> {
     return new Promise((resolve, reject) => {
       const socket = opts.tls
         ? tlsConnect({ port, host: "127.0.0.1", rejectUnauthorized: false })
-        : tcpConnect(port, "127.0.0.1");
+        : tcpConnect({ port, host: "127.0.0.1", localAddress: opts.localAddress });
       socket.once(opts.tls ? "secureConnect" : "connect", () => resolve(new IrcTestClient(socket)));
       socket.once("error", reject);
     });

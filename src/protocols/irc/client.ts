@@ -766,15 +766,20 @@ export class IrcClient implements Peer, Writer {
           ? [this.pass.slice(0, colon), this.pass.slice(colon + 1)]
           : [this.nick, this.pass];
       try {
-        return await chat.verifyPassword(name, password);
+        return await chat.verifyPassword(name, password, this.address);
       } catch (err) {
-        if (toChatError(err).code !== "INVALID_CREDENTIALS") throw err;
+        const e = toChatError(err);
+        if (e.code === "RATE_LIMITED") {
+          this.direct.add(this.numeric(N.ERR_PASSWDMISMATCH, `${e.message}; try again later`));
+          throw new FatalReply("Too many login attempts");
+        }
+        if (e.code !== "INVALID_CREDENTIALS") throw err;
         this.direct.add(this.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect"));
         throw new FatalReply("Bad password");
       }
     }
     try {
-      return await chat.guest(this.nick);
+      return await chat.guest(this.nick, this.address);
     } catch (err) {
       const e = toChatError(err);
       if (e.code === "GUESTS_DISABLED") {

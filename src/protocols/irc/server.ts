@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Chat } from "../../core/chat.ts";
+import { toChatError } from "../../core/errors.ts";
 import { KeyedBuckets } from "../../core/rate-limit.ts";
 import type { Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
@@ -83,11 +84,20 @@ export class IrcGateway {
       return;
     }
     const address = socket.remoteAddress ?? "";
+    let release: () => void;
+    try {
+      release = this.chat.admission.admit(address);
+    } catch (err) {
+      this.metrics.disconnects.inc({ protocol: "irc", reason: "too_many_connections" });
+      socket.end(`ERROR :${toChatError(err).message}\r\n`);
+      return;
+    }
     const limit = this.opts.maxConnectionsPerAddress;
     const count = (this.perAddress.get(address) ?? 0) + 1;
     if (limit > 0 && count > limit && !this.exempt.has(address)) {
       this.metrics.disconnects.inc({ protocol: "irc", reason: "too_many_connections" });
       socket.end(`ERROR :Too many connections from your address (at most ${limit})\r\n`);
+      release();
       return;
     }
     this.perAddress.set(address, count);
@@ -96,6 +106,7 @@ export class IrcGateway {
     this.metrics.connections.inc({ protocol: "irc" });
     this.metrics.connectionsTotal.inc({ protocol: "irc" });
     socket.once("close", () => {
+      release();
       this.clients.delete(client);
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left <= 0) this.perAddress.delete(address);

@@ -42,6 +42,16 @@ export class LineServer {
   ) {
     this.opts = { ...defaultLineOptions, ...opts };
     this.server = createServer((socket) => {
+      socket.on("error", () => {});
+      let release: () => void;
+      try {
+        release = chat.admission.admit(socket.remoteAddress ?? "");
+      } catch (err) {
+        metrics.disconnects.inc({ protocol: "line", reason: "too_many_connections" });
+        socket.end(`! ${toChatError(err).message}\r\n`);
+        return;
+      }
+      socket.once("close", release);
       const client = new LineClient(this, socket);
       this.clients.add(client);
       metrics.connections.inc({ protocol: "line" });
@@ -199,7 +209,7 @@ class LineClient implements Peer {
         this.state = "password";
         return this.prompt(`Password for ${name} (shown as you type): `);
       }
-      await this.enter(await this.srv.chat.guest(name));
+      await this.enter(await this.srv.chat.guest(name, this.socket.remoteAddress ?? ""));
     } catch (err) {
       this.fail(err);
       this.prompt("Your name: ");
@@ -208,7 +218,7 @@ class LineClient implements Peer {
 
   private async onPassword(password: string): Promise<void> {
     try {
-      await this.enter(await this.srv.chat.verifyPassword(this.pendingName, password));
+      await this.enter(await this.srv.chat.verifyPassword(this.pendingName, password, this.socket.remoteAddress ?? ""));
     } catch (err) {
       this.fail(err);
       this.state = "name";

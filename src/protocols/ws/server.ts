@@ -32,6 +32,11 @@ export interface WsOptions {
   heartbeatMs: number;
   /** Protocol errors in a row (malformed frames, requests before hello) before the connection is closed. */
   maxStrikes: number;
+  /**
+   * Origins (e.g. "https://chat.example.com") whose pages may open a WebSocket, besides the
+   * server's own origin; "*" allows any. Clients that send no Origin (not browsers) are allowed.
+   */
+  allowedOrigins: string[];
 }
 
 export const defaultWsOptions: WsOptions = {
@@ -41,7 +46,11 @@ export const defaultWsOptions: WsOptions = {
   helloTimeoutMs: 10_000,
   heartbeatMs: 30_000,
   maxStrikes: 20,
+  allowedOrigins: [],
 };
+
+/** How long a closing connection may take to answer the close frame before its socket is destroyed. */
+const CLOSE_GRACE_MS = 2000;
 
 /** Errors that count toward closing the connection when they come `maxStrikes` times in a row. */
 const STRIKES = new Set<ErrorCode>([
@@ -107,6 +116,15 @@ export class WsGateway {
       socket.destroy();
       return;
     }
+    if (!originAllowed(req, this.opts.allowedOrigins)) {
+      // Another site's page must not use its visitor's browser to talk to us (cross-site WebSocket hijacking).
+      this.metrics.disconnects.inc({ protocol: "ws", reason: "origin" });
+      const body = JSON.stringify({ error: { code: "FORBIDDEN", message: "this origin may not open a WebSocket here" } });
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const client = new WsClient(this, ws, socket);
       this.clients.add(client);
@@ -154,12 +172,28 @@ export class WsGateway {
   }
 }
 
+/** Same origin (the Origin's host is the Host the request was sent to), a listed origin, or no Origin at all. */
+export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.includes("*") || allowed.includes(origin)) return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false; // "null" (sandboxed frames, file: pages) and garbage
+  }
+  return host !== "" && host.toLowerCase() === (req.headers.host ?? "").toLowerCase();
+}
+
 class WsClient implements Peer {
   private connection: Connection | null = null;
   private authenticating = false;
   private strikes = 0;
   private inFlight = 0;
-  private idle: (() => void) | null = null;
+  private idle: (() => void)[] = [];
+  /** Closing for flooding: no new frames are taken, the answers to those in flight still go out. */
+  private flooded = false;
   private readonly openedAt = Date.now();
   private lastPing = Date.now();
   private alive = true;
@@ -206,6 +240,9 @@ class WsClient implements Peer {
 
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+    // ws waits 30 s for the peer's closing frame; a peer that never sends one (a half-open
+    // socket, slowloris) is cut off sooner.
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   terminate(): void {
@@ -215,7 +252,7 @@ class WsClient implements Peer {
   drainRequests(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.idle = resolve;
+      this.idle.push(resolve);
     });
   }
 
@@ -239,7 +276,7 @@ class WsClient implements Peer {
   // ---- inbound ----
 
   private onFrame(data: Buffer, isBinary: boolean): void {
-    if (this.gw.shuttingDown) return;
+    if (this.gw.shuttingDown || this.flooded) return;
     let frame: ClientFrame;
     try {
       if (isBinary) throw new ChatError("BAD_REQUEST", "frames are UTF-8 JSON text");
@@ -314,10 +351,7 @@ class WsClient implements Peer {
   private track(p: Promise<void>): void {
     this.inFlight++;
     void p.finally(() => {
-      if (--this.inFlight === 0 && this.idle) {
-        this.idle();
-        this.idle = null;
-      }
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
     });
   }
 
@@ -335,9 +369,11 @@ class WsClient implements Peer {
     if (e.retryAfter !== undefined) frame.retry_after = e.retryAfter;
     this.reply(frame);
     const strike = STRIKES.has(e.code) && ++this.strikes >= this.gw.opts.maxStrikes;
-    if (e.fatal || strike) {
+    if ((e.fatal || strike) && !this.flooded) {
+      this.flooded = true;
       this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "flood" });
-      this.close(CloseCodes.FLOOD, "too many errors");
+      // Sends accepted before the verdict still commit; their acks go out before the close frame.
+      void this.drainRequests().then(() => this.close(CloseCodes.FLOOD, "too many errors"));
     }
   }
 

@@ -196,7 +196,7 @@ export const registration: CommandTable = {
         );
       }
       try {
-        const account = await c.gw.chat.createAccount(name, password);
+        const account = await c.gw.chat.createAccount(name, password, c.address);
         c.saslAccount = account;
         c.gw.noteAccount(account.id, false);
         rb.add(c.serverMessage("REGISTER", ["SUCCESS", account.name, "Account created"]));
@@ -276,7 +276,7 @@ async function saslPlain(c: IrcClient, payload: string, rb: Sink): Promise<void>
     throw new NumericReply(N.ERR_SASLFAIL, [`Too many login attempts; try again in ${Math.ceil(wait / 1000)} s`]);
   }
   try {
-    const account = await c.gw.chat.verifyPassword(authcid, password);
+    const account = await c.gw.chat.verifyPassword(authcid, password, c.address);
     c.saslAccount = account;
     c.gw.noteAccount(account.id, false);
     rb.add(c.numeric(N.RPL_LOGGEDIN, c.mask(account.name), account.name, `You are now logged in as ${account.name}`));
@@ -284,6 +284,9 @@ async function saslPlain(c: IrcClient, payload: string, rb: Sink): Promise<void>
   } catch (err) {
     const e = toChatError(err);
     if (e.code === "INVALID_CREDENTIALS" || e.code === "INVALID_NAME" || e.code === "BAD_REQUEST") throw fail();
+    if (e.code === "RATE_LIMITED") {
+      throw new NumericReply(N.ERR_SASLFAIL, [`${e.message}; try again in ${Math.ceil((e.retryAfter ?? 1000) / 1000)} s`]);
+    }
     throw err;
   }
 }
