@@ -204,6 +204,14 @@ const message: fc.Arbitrary<IrcMessage> = fc
   .map((m) => ({ tags: m.tags, source: m.source, command: m.command, params: m.params }));
 
 describe("properties", () => {
+  it("a command that starts like tags or a source is no command (it would not read back)", () => {
+    for (const line of ["@ @", "@a=b @x", ": :x", ":src :x"]) {
+      const m = parseLine(line);
+      assert.ok(m instanceof ParseError, line);
+      assert.equal(m.code, "NO_COMMAND", line);
+    }
+  });
+
   it("parse(serialize(m)) gives m back", () => {
     fc.assert(
       fc.property(message, (m) => {

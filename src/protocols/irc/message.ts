@@ -118,7 +118,10 @@ function parseText(line: string): IrcMessage | ParseError | null {
     skipSpaces();
   }
   const command = word().toUpperCase();
-  if (command === "") return new ParseError("NO_COMMAND", "the line has no command");
+  // A command that starts like tags or a source ("@ @", ": :x") would read back as one.
+  if (command === "" || command[0] === "@" || command[0] === ":") {
+    return new ParseError("NO_COMMAND", "the line has no command");
+  }
   const params: string[] = [];
   for (;;) {
     skipSpaces();
