@@ -119,6 +119,16 @@ describe("slowloris and non-readers", () => {
     );
   });
 
+  it("an HTTP connection that never sends a byte is closed without an answer (a browser may still use it)", async () => {
+    const socket = connect(srv.port, "127.0.0.1");
+    let received = "";
+    socket.setEncoding("utf8").on("data", (d: string) => {
+      received += d;
+    });
+    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    assert.equal(received, "", "a timed-out idle connection must not get a response it never asked for");
+  });
+
   it("a line-mode client that never reads is dropped past line.maxBufferedBytes; the server goes on", async () => {
     const sender = await register(srv);
     const { client, welcome } = await WsClient.open(srv.wsUrl, { token: sender.token });

@@ -259,8 +259,15 @@ export function createHttpServer(deps: HttpDeps): Server {
     }
     deps.ws.handleUpgrade(req, socket, head);
   });
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    // A timed-out connection is closed without an answer: it may be a browser's preconnected or
+    // idle keep-alive socket that has sent nothing yet, and a 400 written there would be read as
+    // the answer to the next page the browser asks for on it.
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
   return server;
 }
