@@ -304,8 +304,11 @@ describe("WebSocket origin", () => {
 
 describe("joins, room creations and rooms per account", () => {
   it("joins beyond `limits.joins` are RATE_LIMITED with retry_after; creations beyond `roomCreations` too; rooms beyond maxRoomsPerAccount are LIMIT_REACHED", async () => {
-    const owner = await registerFrom(freshAddress());
-    const { client: o } = await WsClient.open(srv.wsUrl, { token: owner.token });
+    // Each account connects from its own address, so sockets left on 127.0.0.1 by earlier tests
+    // (idle keep-alive HTTP) do not count against maxConnectionsPerAddress here.
+    const ownerAddress = freshAddress();
+    const owner = await registerFrom(ownerAddress);
+    const { client: o } = await WsClient.open(srv.wsUrl, { token: owner.token }, ownerAddress);
     closers.push(() => o.terminate());
     // Creations: 2 allowed, the 3rd limited.
     const rooms = [uniq("r"), uniq("r")];
@@ -315,11 +318,13 @@ describe("joins, room creations and rooms per account", () => {
     assert.ok(Number(third.retry_after) > 0);
 
     // Joins: a second account joins 3 rooms, the 4th join is limited.
-    const joiner = await registerFrom(freshAddress());
-    const { client: j } = await WsClient.open(srv.wsUrl, { token: joiner.token });
+    const joinerAddress = freshAddress();
+    const joiner = await registerFrom(joinerAddress);
+    const { client: j } = await WsClient.open(srv.wsUrl, { token: joiner.token }, joinerAddress);
     closers.push(() => j.terminate());
-    const other = await registerFrom(freshAddress());
-    const { client: c2 } = await WsClient.open(srv.wsUrl, { token: other.token });
+    const otherAddress = freshAddress();
+    const other = await registerFrom(otherAddress);
+    const { client: c2 } = await WsClient.open(srv.wsUrl, { token: other.token }, otherAddress);
     closers.push(() => c2.terminate());
     const more = [uniq("r"), uniq("r")];
     for (const r of more) await c2.ok({ type: "create", name: r });
@@ -328,10 +333,11 @@ describe("joins, room creations and rooms per account", () => {
     assert.equal(limited.code, "RATE_LIMITED");
     assert.match(String(limited.message), /too many joins/);
 
-    // Rooms per account (4: #lobby + 3). 127.0.0.1 may hold 3 connections here: free them first.
+    // Rooms per account (4: #lobby + 3).
     for (const c of [o, j, c2]) await c.close();
-    const full = await registerFrom(freshAddress());
-    const { client: f } = await WsClient.open(srv.wsUrl, { token: full.token });
+    const fullAddress = freshAddress();
+    const full = await registerFrom(fullAddress);
+    const { client: f } = await WsClient.open(srv.wsUrl, { token: full.token }, fullAddress);
     closers.push(() => f.terminate());
     await f.ok({ type: "create", name: uniq("r") });
     await f.ok({ type: "create", name: uniq("r") });

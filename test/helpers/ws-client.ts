@@ -59,9 +59,18 @@ export class WsClient {
     });
   }
 
-  static connect(url: string, timeoutMs = 5000): Promise<WsClient> {
+  /** `localAddress` picks the client's address (127.0.0.x) for tests of per-address limits. */
+  static connect(
+    url: string,
+    { timeoutMs = 5000, localAddress }: { timeoutMs?: number; localAddress?: string } = {},
+  ): Promise<WsClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, maxPayload: 256 * 1024 * 1024 });
+      const ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+        maxPayload: 256 * 1024 * 1024,
+        localAddress,
+      });
       const client = new WsClient(ws);
       ws.once("open", () => resolve(client));
       ws.once("error", reject);
@@ -69,8 +78,8 @@ export class WsClient {
   }
 
   /** Connects and says hello; throws if the server answers with an error. */
-  static async open(url: string, hello: HelloArgs): Promise<{ client: WsClient; welcome: Frame }> {
-    const client = await WsClient.connect(url);
+  static async open(url: string, hello: HelloArgs, localAddress?: string): Promise<{ client: WsClient; welcome: Frame }> {
+    const client = await WsClient.connect(url, { localAddress });
     const welcome = await client.hello(hello);
     if (welcome.type !== "welcome") {
       client.terminate();
