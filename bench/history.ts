@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
-import { Histogram } from "./lib.ts";
+import { Histogram, intFlag } from "./lib.ts";
 import { freePort, HOST, killChildren, parleyCommand, placement, ROOT, sleep, start, stop, waitHealthy } from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
@@ -54,11 +54,6 @@ function parseFlags(argv: string[]): Options | null {
     pin: true,
     out: join(ROOT, ".bench"),
   };
-  const int = (v: string | undefined, name: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => argv[++i];
@@ -69,13 +64,13 @@ function parseFlags(argv: string[]): Options | null {
       case "--quick":
         break;
       case "--messages":
-        o.messages = int(v(), a, 1000, 100_000_000);
+        o.messages = intFlag(v(), a, 1000, 100_000_000);
         break;
       case "--requests":
-        o.requests = int(v(), a, 1, 1_000_000);
+        o.requests = intFlag(v(), a, 1, 1_000_000);
         break;
       case "--body-bytes":
-        o.bodyBytes = int(v(), a, 1, 4000);
+        o.bodyBytes = intFlag(v(), a, 1, 4000);
         break;
       case "--keep":
         o.keep = resolve(v() ?? "");

@@ -225,3 +225,17 @@ export type FromLoad =
       open: number;
     }
   | { ev: "fatal"; message: string };
+
+/** A flag's value as an integer in [min, max]; the error names the flag. */
+export function intFlag(v: string | undefined, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** A flag's value as a number in [min, max]; the error names the flag. */
+export function numFlag(v: string | undefined, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} takes a number from ${min} to ${max}`);
+  return n;
+}

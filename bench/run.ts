@@ -23,9 +23,11 @@ import {
   cpuSeconds,
   type FromLoad,
   Histogram,
+  intFlag,
   type LoadConfig,
   machineCpuSeconds,
   mono,
+  numFlag,
   type Protocol,
   peakRssMiB,
   setClockTicks,
@@ -168,16 +170,6 @@ function parseFlags(argv: string[]): Options | null {
     protocol: argv[argv.indexOf("--protocol") + 1] === "irc" && argv.includes("--protocol") ? "irc" : "ws",
   };
   if (o.protocol === "irc") o.targets = [...IRC_TARGETS];
-  const int = (v: string | undefined, name: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
-    return n;
-  };
-  const num = (v: string | undefined, name: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} takes a number from ${min} to ${max}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => argv[++i];
@@ -193,34 +185,34 @@ function parseFlags(argv: string[]): Options | null {
         break;
       }
       case "--runs":
-        o.runs = int(v(), a, 1, 20);
+        o.runs = intFlag(v(), a, 1, 20);
         break;
       case "--clients":
-        o.clients = int(v(), a, 1, 20_000);
+        o.clients = intFlag(v(), a, 1, 20_000);
         break;
       case "--senders":
-        o.senders = int(v(), a, 1, 20_000);
+        o.senders = intFlag(v(), a, 1, 20_000);
         break;
       case "--rooms":
-        o.rooms = int(v(), a, 1, 10_000);
+        o.rooms = intFlag(v(), a, 1, 10_000);
         break;
       case "--steps": {
-        const list = (v() ?? "").split(",").map((s) => num(s, a, 0.1, 100_000));
+        const list = (v() ?? "").split(",").map((s) => numFlag(s, a, 0.1, 100_000));
         if (list.length === 0 || list.length > 30) throw new Error("--steps takes 1 to 30 rates");
         o.steps = list;
         break;
       }
       case "--duration":
-        o.durationMs = num(v(), a, 0.5, 120) * 1000;
+        o.durationMs = numFlag(v(), a, 0.5, 120) * 1000;
         break;
       case "--warmup":
-        o.warmupMs = num(v(), a, 0, 60) * 1000;
+        o.warmupMs = numFlag(v(), a, 0, 60) * 1000;
         break;
       case "--drain":
-        o.drainMs = num(v(), a, 0.2, 60) * 1000;
+        o.drainMs = numFlag(v(), a, 0.2, 60) * 1000;
         break;
       case "--p99-ms":
-        o.p99Ms = num(v(), a, 1, 60_000);
+        o.p99Ms = numFlag(v(), a, 1, 60_000);
         break;
       case "--all-steps":
         o.allSteps = true;
@@ -233,7 +225,7 @@ function parseFlags(argv: string[]): Options | null {
         break;
       }
       case "--generators":
-        o.generators = int(v(), a, 1, 8);
+        o.generators = intFlag(v(), a, 1, 8);
         break;
       case "--client": {
         const t = v();
@@ -242,10 +234,10 @@ function parseFlags(argv: string[]): Options | null {
         break;
       }
       case "--connect-batch":
-        o.connectBatch = int(v(), a, 1, 2000);
+        o.connectBatch = intFlag(v(), a, 1, 2000);
         break;
       case "--body-bytes":
-        o.bodyBytes = int(v(), a, 24, 60_000);
+        o.bodyBytes = intFlag(v(), a, 24, 60_000);
         break;
       case "--no-pin":
         o.pin = false;
@@ -261,19 +253,19 @@ function parseFlags(argv: string[]): Options | null {
         o.profile = true;
         break;
       case "--max-minutes":
-        o.maxMinutes = num(v(), a, 1, 600);
+        o.maxMinutes = numFlag(v(), a, 1, 600);
         break;
       case "--quiet-wait":
-        o.quietWaitS = num(v(), a, 0, 600);
+        o.quietWaitS = numFlag(v(), a, 0, 600);
         break;
       case "--quiet-cores":
-        o.quietCores = num(v(), a, 0, 64);
+        o.quietCores = numFlag(v(), a, 0, 64);
         break;
       case "--noisy-retries":
-        o.noisyRetries = int(v(), a, 0, 10);
+        o.noisyRetries = intFlag(v(), a, 0, 10);
         break;
       case "--nice":
-        o.nice = int(v(), a, -20, 19);
+        o.nice = intFlag(v(), a, -20, 19);
         break;
       case "--tmp":
         o.tmp = resolve(v() ?? tmpdir());

@@ -17,7 +17,7 @@ import { connect as netConnect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
-import { cpuSeconds, mono } from "./lib.ts";
+import { cpuSeconds, intFlag, mono } from "./lib.ts";
 import {
   freePort,
   HOST,
@@ -98,11 +98,6 @@ function parseFlags(argv: string[]): Options | null {
     out: join(ROOT, ".bench"),
     quick,
   };
-  const int = (v: string | undefined, name: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} takes an integer from ${min} to ${max}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => argv[++i];
@@ -113,7 +108,7 @@ function parseFlags(argv: string[]): Options | null {
       case "--quick":
         break;
       case "--connections":
-        o.connections = int(v(), a, 1, 19_000);
+        o.connections = intFlag(v(), a, 1, 19_000);
         break;
       case "--memory": {
         const list = v() ?? "";
@@ -122,13 +117,13 @@ function parseFlags(argv: string[]): Options | null {
         break;
       }
       case "--sessions":
-        o.sessions = int(v(), a, 0, 19_000);
+        o.sessions = intFlag(v(), a, 0, 19_000);
         break;
       case "--concurrency":
-        o.concurrency = int(v(), a, 1, 5000);
+        o.concurrency = intFlag(v(), a, 1, 5000);
         break;
       case "--runs":
-        o.runs = int(v(), a, 1, 20);
+        o.runs = intFlag(v(), a, 1, 20);
         break;
       case "--profile":
         o.profile = resolve(v() ?? "");
