@@ -1,5 +1,8 @@
 // The interfaces the core needs from the outside world. Adapters implement them and nothing more;
-// every adapter runs the same contract suite (src/store/store.contract.ts, src/bus/bus.contract.ts).
+// every adapter runs the same contract suite (src/store/store.contract.ts, src/bus/bus.contract.ts,
+// src/rate-limit/rate-limiter.contract.ts).
+
+import type { Rate } from "./rate-limit.ts";
 
 import type {
   Account,
@@ -141,6 +144,19 @@ export interface Bus {
    * its connection never calls it.
    */
   onReconnect(handler: () => void): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Token buckets by limit name and key (an account, an address, a name), shared by every server
+ * process that uses the same backend. `rate` comes with each call (limits are configuration).
+ * Only limits that must hold across processes go through here; per-connection buckets stay local.
+ */
+export interface RateLimiter {
+  /** Takes one token. Resolves 0 when taken, else the milliseconds until one is there (nothing taken). */
+  take(limit: string, key: string, rate: Rate): Promise<number>;
+  /** Milliseconds until the bucket has a token (0 when it has one), without taking it. */
+  wait(limit: string, key: string, rate: Rate): Promise<number>;
   close(): Promise<void>;
 }
 
