@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { closedPort, tcpProxy } from "../../test/helpers/tcp-proxy.ts";
 import type { Bus, BusMessage } from "../core/ports.ts";
 import { busContract } from "./bus.contract.ts";
 import { RedisBus, type RedisBusOptions } from "./redis.ts";
-import { closedPort, tcpProxy } from "../../test/helpers/tcp-proxy.ts";
 
 const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 

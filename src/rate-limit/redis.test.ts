@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { closedPort, tcpProxy } from "../../test/helpers/tcp-proxy.ts";
-import { RedisRateLimiter } from "./redis.ts";
 import { rateLimiterContract } from "./rate-limiter.contract.ts";
+import { RedisRateLimiter } from "./redis.ts";
 
 const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const SLOW = { burst: 2, perSecond: 0.001 };
@@ -27,7 +27,8 @@ const unreachable = await admin.connect().then(
 if (unreachable !== null) {
   describe("RedisRateLimiter", () => {
     it(`Redis at ${REDIS_URL} is reachable`, (t) => {
-      if (!process.env.CI) return t.skip(`unreachable (${unreachable}); start Redis or set PARLEY_TEST_REDIS_URL (under CI this fails)`);
+      if (!process.env.CI)
+        return t.skip(`unreachable (${unreachable}); start Redis or set PARLEY_TEST_REDIS_URL (under CI this fails)`);
       assert.fail(`Redis at ${REDIS_URL} is not reachable: ${unreachable}`);
     });
   });
@@ -92,7 +93,10 @@ if (unreachable !== null) {
       assert.equal(await l.take("test", "k", SLOW), 0);
       const wait = await l.take("test", "k", SLOW);
       assert.ok(wait > 0, "the local budget is spent");
-      assert.ok(errors.some((m) => m.includes("counted per process")), errors.join("; "));
+      assert.ok(
+        errors.some((m) => m.includes("counted per process")),
+        errors.join("; "),
+      );
     });
 
     it("shares the budget again once Redis is back", async () => {
@@ -112,7 +116,10 @@ if (unreachable !== null) {
         assert.equal(await l.take("test", "k", SLOW), 0);
         assert.ok((await l.take("test", "k", SLOW)) > 0);
         assert.ok((await (await ready(limiter(prefix))).take("test", "k", SLOW)) > 0, "another process sees the same bucket");
-        assert.ok(errors.some((m) => m.includes("shared through Redis again")), errors.join("; "));
+        assert.ok(
+          errors.some((m) => m.includes("shared through Redis again")),
+          errors.join("; "),
+        );
       } finally {
         await proxy.close();
       }

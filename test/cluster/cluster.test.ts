@@ -11,7 +11,7 @@ import { LineClient } from "../helpers/line-client.ts";
 import { eventually, type TestServer } from "../helpers/server.ts";
 import { contiguous, type Frame, WsClient } from "../helpers/ws-client.ts";
 import { IrcTestClient } from "../irc/irc-client.ts";
-import { freshSchema, keysUnder, startNode } from "./cluster.ts";
+import { freshSchema, keysLeft, startNode } from "./cluster.ts";
 
 let db: Awaited<ReturnType<typeof freshSchema>>;
 const prefix = `${uniq("parley-cluster-")}:`;
@@ -28,7 +28,7 @@ after(async () => {
   for (const c of clients) c.close();
   await Promise.all(nodes.map((n) => n.stop()));
   await db.drop();
-  assert.deepEqual(await keysUnder(prefix), [], "the bus leaves no keys behind");
+  assert.deepEqual(await keysLeft(prefix), [], "no keys left behind");
 });
 
 async function ws(node: TestServer, reg: Registered, extra: { resume?: Record<string, number>; presence?: boolean } = {}) {

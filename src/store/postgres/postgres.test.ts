@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import pg from "pg";
+import { closedPort, tcpProxy } from "../../../test/helpers/tcp-proxy.ts";
 import { ChatError, StoreUnavailableError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import type { Appended } from "../../core/ports.ts";
@@ -17,7 +18,6 @@ import type { Account, EventDraft, Id } from "../../core/types.ts";
 import { storeContract } from "../store.contract.ts";
 import { PgStore, type PgStoreOptions, UNREAD_CAP } from "./index.ts";
 import { migrations } from "./migrations.ts";
-import { closedPort, tcpProxy } from "../../../test/helpers/tcp-proxy.ts";
 
 const DATABASE_URL = process.env.PARLEY_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const T0 = 1_700_000_000_000;
