@@ -108,7 +108,14 @@ function suites(): void {
     };
   });
 
-  const typing = (i: number): BusMessage => ({ kind: "typing", roomId: "r", accountId: `a${i}`, name: `n${i}`, typing: true });
+  const typing = (i: number): BusMessage => ({
+    kind: "typing",
+    roomId: "r",
+    accountId: `a${i}`,
+    name: `n${i}`,
+    typing: true,
+    node: "n",
+  });
 
   function recorder(b: Bus) {
     const got: { topic: string; msg: BusMessage }[] = [];

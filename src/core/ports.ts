@@ -114,7 +114,8 @@ export interface Store {
 /** What travels between server processes. Room events are durable (and carry a seq); the rest is ephemeral. */
 export type BusMessage =
   | { kind: "room"; event: RoomEvent }
-  | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
+  /** `node` is the process the typing connection is on: if it dies, its typing stops (hub.ts). */
+  | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean; node: string }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
   /**
    * A node's heartbeat: every account it has online, repeated every few seconds, so a node that

@@ -158,7 +158,7 @@ describe("a room across three processes", () => {
 });
 
 describe("presence and typing across processes", () => {
-  it("who is online is the union over processes, typing crosses them, and a killed process's users go offline", async () => {
+  it("who is online is the union over processes, typing crosses them, and a killed process's users go offline and stop typing", async () => {
     const [a, b, c] = nodes as [TestServer, TestServer, TestServer];
     const watcherReg = await register(a);
     const bob = await register(b);
@@ -200,7 +200,9 @@ describe("presence and typing across processes", () => {
     const members = (await wb.ok({ type: "members", room: roomId })).members as { name: string; online: boolean }[];
     assert.equal(members.find((m) => m.name === carol.name)?.online, true);
 
-    // kill -9 the third process: nobody is left there to say goodbye, yet carol goes offline.
+    // kill -9 the third process while carol is typing: nobody is left there to say goodbye, yet
+    // carol goes offline and her typing stops.
+    await wc.ok({ type: "typing", room: roomId, typing: true }); // still typing (repeats are spaced 3 s)
     const killedAt = watcher.frames.length;
     await c.kill9();
     const offline = await watcher.waitFor(
@@ -208,6 +210,11 @@ describe("presence and typing across processes", () => {
       { from: killedAt, timeout: 15_000 },
     );
     assert.ok(offline);
+    const stopped = await watcher.waitFor(
+      (f: Frame) => f.type === "typing" && f.accountId === carol.account.id && f.typing === false,
+      { from: killedAt, timeout: 15_000 },
+    );
+    assert.equal(stopped.roomId, roomId);
     assert.equal((await online(watcher)).has(carol.name), false);
     assert.equal((await online(watcher)).has(bob.name), true, "bob on a live process stays online");
     await c.restart();
