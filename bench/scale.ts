@@ -10,7 +10,7 @@
 // key prefix, dropped afterwards.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -39,7 +39,11 @@ Flags:
   --steps A,B,…     messages/s of each step (default 25,50,100,150,200,300,400,600,800)
   --duration SEC    step length (default 4; --quick 2)
   --drain SEC       wait for late deliveries (default 3)
-  --deployments a,b deployments, in order (default sqlite,pg-1,pg-2)`;
+  --deployments a,b deployments, in order (default sqlite,pg-1,pg-2)
+  --generators N    load generator processes, clients split among them (default 2): one
+                    generator cannot keep up with two workers on a 2-core machine
+  --profile DIR     run every server process (primary and workers) under node --cpu-prof,
+                    writing .cpuprofile files to DIR/<deployment>-<run>/`;
 
 type Deployment = "sqlite" | "pg-1" | "pg-2";
 
@@ -51,6 +55,8 @@ interface Options {
   durationMs: number;
   drainMs: number;
   deployments: Deployment[];
+  generators: number;
+  profileDir: string | null;
 }
 
 interface Result {
@@ -73,6 +79,8 @@ function parse(argv: string[]): Options | null {
     durationMs: (quick ? 2 : 4) * 1000,
     drainMs: 3000,
     deployments: ["sqlite", "pg-1", "pg-2"],
+    generators: 2,
+    profileDir: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -111,6 +119,12 @@ function parse(argv: string[]): Options | null {
         o.steps = v().split(",").map(Number);
         if (o.steps.some((s) => !Number.isFinite(s) || s <= 0)) throw new Error("--steps: positive numbers");
         break;
+      case "--generators":
+        o.generators = n();
+        break;
+      case "--profile":
+        o.profileDir = resolve(v());
+        break;
       case "--deployments": {
         const d = v().split(",");
         for (const x of d) if (!["sqlite", "pg-1", "pg-2"].includes(x)) throw new Error(`unknown deployment ${x}`);
@@ -131,11 +145,11 @@ process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
-function start(cmd: string[], ipc: boolean): ChildProcess {
+function start(cmd: string[], ipc: boolean, env: Record<string, string> = {}): ChildProcess {
   const child = spawn(cmd[0]!, cmd.slice(1), {
     cwd: ROOT,
     stdio: ipc ? ["ignore", "ignore", "inherit", "ipc"] : ["ignore", "ignore", "pipe"],
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PARLEY_"))),
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PARLEY_"))), ...env },
   });
   children.add(child);
   child.once("exit", () => children.delete(child));
@@ -241,8 +255,12 @@ async function runDeployment(o: Options, d: Deployment, run: number): Promise<Re
     args.push("--database-url", PG_URL, "--database-schema", schema, "--redis-url", REDIS_URL, "--redis-prefix", prefix);
     args.push("--workers", d === "pg-2" ? "2" : "1");
   }
-  const server = start([process.execPath, join(ROOT, "bin", "parley.js"), ...args], false);
-  let gen: Generator | null = null;
+  // NODE_OPTIONS reaches the cluster's workers too: one profile per process.
+  const profile = o.profileDir ? join(o.profileDir, `${d}-${run}`) : null;
+  if (profile) mkdirSync(profile, { recursive: true });
+  const env: Record<string, string> = profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {};
+  const server = start([process.execPath, join(ROOT, "bin", "parley.js"), ...args], false, env);
+  const gens: Generator[] = [];
   const result: Result = { deployment: d, run, sustainedRate: 0, sustainedDps: 0, cpuUsPerDelivery: Number.NaN, steps: [] };
   try {
     const deadline = Date.now() + 90_000;
@@ -252,11 +270,11 @@ async function runDeployment(o: Options, d: Deployment, run: number): Promise<Re
     }
     // With two workers, wait until both answer (the primary hands out connections in turn).
     if (d === "pg-2") await sleep(3000);
-    const cfg: LoadConfig = {
+    const cfg = (index: number): LoadConfig => ({
       url: `ws://${HOST}:${port}/ws`,
       protocol: "parley",
-      index: 0,
-      generators: 1,
+      index,
+      generators: o.generators,
       clients: o.clients,
       senders: o.senders,
       connectBatch: 50,
@@ -264,22 +282,28 @@ async function runDeployment(o: Options, d: Deployment, run: number): Promise<Re
       transport: "raw",
       namePrefix: `b${run}${d.replace("-", "")}`,
       rooms: 1,
-    };
-    gen = new Generator(start([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], true));
-    await gen.ask(null, "booted");
-    const conn = await gen.ask({ cmd: "connect" }, "connected");
-    if (conn.failed > 0) throw new Error(`${d}: ${conn.failed} clients failed to connect: ${conn.firstError}`);
+    });
+    for (let g = 0; g < o.generators; g++) {
+      gens.push(new Generator(start([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg(g))], true)));
+    }
+    await Promise.all(gens.map((g) => g.ask(null, "booted")));
+    const conns = await Promise.all(gens.map((g) => g.ask({ cmd: "connect" }, "connected")));
+    const failed = conns.find((c) => c.failed > 0);
+    if (failed) throw new Error(`${d}: ${failed.failed} clients failed to connect: ${failed.firstError}`);
+    const connected = conns.reduce((n, c) => n + c.connected, 0);
     let passCpu = 0;
     let passDeliveries = 0;
     for (const [step, rate] of o.steps.entries()) {
       const cpu0 = treeCpu(server.pid!);
       const w0 = mono();
-      const sent = await gen.ask({ cmd: "step", step, rate, t0: w0 + 100, durationMs: o.durationMs }, "sent", step);
-      const expected = sent.sent * conn.connected;
+      const step0 = { cmd: "step", step, rate, t0: w0 + 100, durationMs: o.durationMs } as const;
+      const sent = (await Promise.all(gens.map((g) => g.ask(step0, "sent", step)))).reduce((n, x) => n + x.sent, 0);
+      const expected = sent * connected;
       const until = mono() + o.drainMs;
       let received = 0;
       for (;;) {
-        received = (await gen.ask({ cmd: "count", step }, "count", step)).received;
+        const counts = await Promise.all(gens.map((g) => g.ask({ cmd: "count", step }, "count", step)));
+        received = counts.reduce((n, c) => n + c.received, 0);
         if (received >= expected || mono() > until) break;
         await sleep(50);
       }
@@ -291,14 +315,14 @@ async function runDeployment(o: Options, d: Deployment, run: number): Promise<Re
       );
       if (received < expected) break;
       result.sustainedRate = rate;
-      result.sustainedDps = (sent.sent * conn.connected) / (o.durationMs / 1000);
+      result.sustainedDps = expected / (o.durationMs / 1000);
       passCpu += cpuS;
       passDeliveries += expected;
     }
     result.cpuUsPerDelivery = passDeliveries > 0 ? (passCpu / passDeliveries) * 1e6 : Number.NaN;
-    gen.child.send({ cmd: "close" } satisfies ToLoad);
+    for (const g of gens) g.child.send({ cmd: "close" } satisfies ToLoad);
   } finally {
-    if (gen) await stop(gen.child);
+    await Promise.all(gens.map((g) => stop(g.child)));
     await stop(server);
     rmSync(tmp, { recursive: true, force: true });
     if (d !== "sqlite") {
@@ -339,7 +363,7 @@ export async function main(argv: string[]): Promise<number> {
   const base = rows.find((r) => r.d === "sqlite")?.dps ?? Number.NaN;
   const one = rows.find((r) => r.d === "pg-1")?.dps ?? Number.NaN;
   const lines = [
-    `clients ${o.clients}, senders ${o.senders}, steps ${o.steps.join(",")}/s × ${o.durationMs / 1000} s, runs ${o.runs}`,
+    `clients ${o.clients} over ${o.generators} generator processes, senders ${o.senders}, steps ${o.steps.join(",")}/s × ${o.durationMs / 1000} s, runs ${o.runs}`,
     "",
     "| deployment | sustained deliveries/s (median) | per run | vs sqlite | vs pg-1 | server CPU µs/delivery |",
     "| --- | ---: | --- | ---: | ---: | ---: |",
