@@ -7,7 +7,8 @@ import { LocalBus } from "./bus/local.ts";
 import { RedisBus } from "./bus/redis.ts";
 import { Chat } from "./core/chat.ts";
 import type { Limits } from "./core/limits.ts";
-import type { Bus, Store } from "./core/ports.ts";
+import type { Bus, RateLimiter, Store } from "./core/ports.ts";
+import { LocalRateLimiter } from "./core/rate-limit.ts";
 import { argon2Hasher } from "./hasher/argon2.ts";
 import { createHttpServer, type HttpOptions } from "./http/server.ts";
 import { loadStaticSite } from "./http/static.ts";
@@ -17,6 +18,7 @@ import type { IrcOptions } from "./protocols/irc/options.ts";
 import { IrcGateway, type TlsFiles } from "./protocols/irc/server.ts";
 import { type LineOptions, LineServer } from "./protocols/line/server.ts";
 import { WsGateway, type WsOptions } from "./protocols/ws/server.ts";
+import { RedisRateLimiter } from "./rate-limit/redis.ts";
 import { PgStore } from "./store/postgres/index.ts";
 import { SqliteStore } from "./store/sqlite/index.ts";
 import { VERSION } from "./version.ts";
@@ -38,7 +40,7 @@ export interface ServerConfig {
   databaseSchema?: string;
   /** redis://… to use Redis as the bus between server processes. */
   redisUrl: string;
-  /** Prefix of the Redis channel names (default "parley:"), so deployments can share one Redis. */
+  /** Prefix of the Redis channel and key names (default "parley:"), so deployments can share one Redis. */
   redisPrefix?: string;
   allowGuests: boolean;
   limits: Partial<Limits>;
@@ -73,9 +75,17 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         onError: (err) => cfg.log.warn("redis connection error", { err }),
       })
     : new LocalBus();
+  // Per-account, per-address and per-name limits are shared by every process on the same Redis.
+  const limiter: RateLimiter = cfg.redisUrl
+    ? new RedisRateLimiter(cfg.redisUrl, {
+        prefix: cfg.redisPrefix,
+        onError: (err) => cfg.log.warn("rate limiter", { err }),
+      })
+    : new LocalRateLimiter({ now: () => Date.now() });
   const chat = new Chat({
     store,
     bus,
+    limiter,
     hasher: argon2Hasher,
     limits: cfg.limits,
     allowGuests: cfg.allowGuests,
@@ -130,6 +140,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       await chat.stop();
       await store.close();
       await bus.close();
+      await limiter.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { freshSchema, PG_URL } from "./cluster/cluster.ts";
 import { api, type Registered, register, uniq } from "./helpers/http.ts";
-import { runParley, startServer, type TestServer, tempDir } from "./helpers/server.ts";
+import { pipeParley, runParley, startServer, type TestServer, tempDir } from "./helpers/server.ts";
 import { WsClient } from "./helpers/ws-client.ts";
 
 let db: Awaited<ReturnType<typeof freshSchema>>;
@@ -123,6 +123,38 @@ describe("parley admin", () => {
       assert.equal(login.status, 200);
     } finally {
       await srv.stop();
+    }
+  });
+
+  it("export to standard output pipes into import from standard input, SQLite to PostgreSQL and back", async () => {
+    const piped = await freshSchema();
+    try {
+      const fresh = tempDir("parley-piped-");
+      const toPg = await pipeParley(
+        ["admin", "export", "--from", source.dataDir],
+        ["admin", "import", "--to", PG_URL, "--schema", piped.schema],
+      );
+      for (const r of toPg) assert.equal(r.code, 0, r.stderr);
+      assert.match(toPg[1].stderr, /messages\s+5\n/);
+      const back = await pipeParley(
+        ["admin", "export", "--from", PG_URL, "--schema", piped.schema, "--out", "-"],
+        ["admin", "import", "--to", fresh, "--in", "-"],
+      );
+      for (const r of back) assert.equal(r.code, 0, r.stderr);
+      const [fromSource, roundTrip] = await Promise.all([
+        runParley(["admin", "export", "--from", source.dataDir]),
+        runParley(["admin", "export", "--from", fresh]),
+      ]);
+      assert.equal(fromSource.code, 0, fromSource.stderr);
+      const rows = (out: string) => out.trim().split("\n").slice(1);
+      assert.ok(rows(fromSource.stdout).length > 10);
+      assert.deepEqual(
+        rows(roundTrip.stdout),
+        rows(fromSource.stdout),
+        "SQLite → pipe → PostgreSQL → pipe → SQLite, row for row",
+      );
+    } finally {
+      await piped.drop();
     }
   });
 

@@ -25,7 +25,7 @@ interface Received {
 }
 
 function typing(i: number, roomId = "r1"): BusMessage {
-  return { kind: "typing", roomId, accountId: `a${i}`, name: `n${i}`, typing: i % 2 === 0 };
+  return { kind: "typing", roomId, accountId: `a${i}`, name: `n${i}`, typing: i % 2 === 0, node: "n" };
 }
 
 function recorder(bus: Bus): Received[] {

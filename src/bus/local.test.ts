@@ -19,7 +19,7 @@ describe("LocalBus", () => {
     const got: BusMessage[] = [];
     bus.onMessage((_, msg) => got.push(msg));
     await bus.subscribe("t");
-    const msg: BusMessage = { kind: "typing", roomId: "r", accountId: "a", name: "n", typing: true };
+    const msg: BusMessage = { kind: "typing", roomId: "r", accountId: "a", name: "n", typing: true, node: "n" };
     const p = bus.publish("t", msg);
     assert.equal(got.length, 0);
     await p;

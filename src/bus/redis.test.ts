@@ -8,9 +8,9 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { closedPort, tcpProxy } from "../../test/helpers/tcp-proxy.ts";
 import type { Bus, BusMessage } from "../core/ports.ts";
 import { busContract } from "./bus.contract.ts";
 import { RedisBus, type RedisBusOptions } from "./redis.ts";
@@ -108,7 +108,14 @@ function suites(): void {
     };
   });
 
-  const typing = (i: number): BusMessage => ({ kind: "typing", roomId: "r", accountId: `a${i}`, name: `n${i}`, typing: true });
+  const typing = (i: number): BusMessage => ({
+    kind: "typing",
+    roomId: "r",
+    accountId: `a${i}`,
+    name: `n${i}`,
+    typing: true,
+    node: "n",
+  });
 
   function recorder(b: Bus) {
     const got: { topic: string; msg: BusMessage }[] = [];
@@ -258,7 +265,7 @@ function suites(): void {
     });
 
     it("across a Redis outage: calls fail fast, and afterwards subscriptions are restored and publishing works", async () => {
-      const proxy = await tcpProxy(new URL(REDIS_URL));
+      const proxy = await tcpProxy(new URL(REDIS_URL), 6379);
       const prefix = newPrefix();
       const via = new URL(REDIS_URL);
       via.hostname = "127.0.0.1";
@@ -323,60 +330,4 @@ function suites(): void {
       }
     });
   });
-}
-
-/** A local port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A TCP proxy to Redis that can be taken down (refusing connections, cutting live ones) and brought back. */
-async function tcpProxy(target: URL) {
-  const host = target.hostname || "127.0.0.1";
-  const targetPort = Number(target.port || 6379);
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | null = null;
-  let port = 0;
-  const listen = async () => {
-    const s = net.createServer((client) => {
-      const upstream = net.connect(targetPort, host);
-      for (const sock of [client, upstream]) {
-        sockets.add(sock);
-        sock.on("error", () => {});
-        sock.on("close", () => {
-          sockets.delete(sock);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve) => s.listen(port, "127.0.0.1", resolve));
-    port = (s.address() as net.AddressInfo).port;
-    server = s;
-  };
-  await listen();
-  return {
-    get port() {
-      return port;
-    },
-    async down() {
-      const s = server;
-      server = null;
-      const closed = s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
-      for (const sock of sockets) sock.destroy();
-      await closed;
-    },
-    async up() {
-      if (!server) await listen();
-    },
-    async close() {
-      await this.down();
-    },
-  };
 }

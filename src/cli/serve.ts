@@ -24,7 +24,7 @@ export const serveOptions = {
   "database-url": { kind: "string", default: "", value: "URL", help: "postgres://… to use PostgreSQL instead of SQLite" },
   "database-schema": { kind: "string", default: "public", value: "NAME", help: "PostgreSQL schema for Parley's tables" },
   "redis-url": { kind: "string", default: "", value: "URL", help: "redis://… bus between server processes" },
-  "redis-prefix": { kind: "string", default: "parley:", value: "PREFIX", help: "prefix of Parley's Redis channel names" },
+  "redis-prefix": { kind: "string", default: "parley:", value: "PREFIX", help: "prefix of Parley's Redis channel and key names" },
   workers: {
     kind: "int",
     default: 1,

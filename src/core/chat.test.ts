@@ -856,6 +856,16 @@ describe("Chat: rooms and messages", () => {
     await rejectsWith(alice.conn.typing(room.id, true), "NOT_MEMBER");
   });
 
+  test("a connection that closes while typing stops typing", async ({ lobby, user }) => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    await alice.conn.typing(lobby.id, true);
+    await eventually(() => assert.equal(bob.peer.ofType("typing").at(-1)?.typing, true));
+    alice.conn.close();
+    await eventually(() => assert.equal(bob.peer.ofType("typing").at(-1)?.typing, false));
+    assert.equal(bob.peer.ofType("typing").length, 2);
+  });
+
   test("typing is not repeated within a few seconds", async ({ lobby, clock, user }) => {
     const alice = await user("alice");
     const bob = await user("bob");

@@ -8,8 +8,8 @@ import { accountTopic, Hub, PRESENCE_TOPIC, roomTopic } from "./hub.ts";
 import { hashToken, newId, newToken } from "./ids.ts";
 import { defaultLimits, type Limits } from "./limits.ts";
 import { checkAccountName, checkPassword, checkRoomName, checkText, nameKey } from "./names.ts";
-import { type Appended, type Bus, type Clock, type Hasher, type Store, systemClock } from "./ports.ts";
-import { KeyedBuckets } from "./rate-limit.ts";
+import { type Appended, type Bus, type Clock, type Hasher, type RateLimiter, type Store, systemClock } from "./ports.ts";
+import { LocalRateLimiter } from "./rate-limit.ts";
 import { searchTerms } from "./search.ts";
 import type { Account, EventDraft, HistoryPage, Id, Membership, Room, RoomEvent, SearchCursor, SearchPage } from "./types.ts";
 
@@ -21,6 +21,8 @@ export interface ChatOptions {
   hasher: Hasher;
   clock?: Clock;
   limits?: Partial<Limits>;
+  /** The limits that must hold across processes (per account, address, name). Default: this process's own buckets. */
+  limiter?: RateLimiter;
   allowGuests?: boolean;
   /** Called after each durable append with its duration, for metrics. */
   onCommit?: (ms: number, type: RoomEvent["type"]) => void;
@@ -33,9 +35,7 @@ export interface ChatContext {
   readonly hub: Hub;
   readonly clock: Clock;
   readonly limits: Limits;
-  readonly accountMessages: KeyedBuckets;
-  readonly joins: KeyedBuckets;
-  readonly roomCreations: KeyedBuckets;
+  readonly limiter: RateLimiter;
   append(roomId: Id, draft: EventDraft): Promise<Appended>;
   createRoom(
     account: Account,
@@ -76,15 +76,10 @@ export class Chat implements ChatContext {
   readonly hub: Hub;
   readonly clock: Clock;
   readonly limits: Limits;
-  readonly accountMessages: KeyedBuckets;
-  readonly joins: KeyedBuckets;
-  readonly roomCreations: KeyedBuckets;
+  readonly limiter: RateLimiter;
   readonly allowGuests: boolean;
   /** Connections per address and in all; each protocol asks it before serving a socket. */
   readonly admission: Admission;
-  private readonly loginsByAddress: KeyedBuckets;
-  private readonly failedLoginsByName: KeyedBuckets;
-  private readonly registrationsByAddress: KeyedBuckets;
   private readonly hasher: Hasher;
   private readonly onCommit: ChatOptions["onCommit"];
   /** Verified against when an account does not exist, so a login takes as long either way. */
@@ -98,13 +93,8 @@ export class Chat implements ChatContext {
     this.limits = { ...defaultLimits, ...opts.limits };
     this.allowGuests = opts.allowGuests ?? true;
     this.onCommit = opts.onCommit;
-    this.accountMessages = new KeyedBuckets(this.limits.accountMessages);
-    this.joins = new KeyedBuckets(this.limits.joins);
-    this.roomCreations = new KeyedBuckets(this.limits.roomCreations);
+    this.limiter = opts.limiter ?? new LocalRateLimiter(this.clock);
     this.admission = new Admission(this.limits);
-    this.loginsByAddress = new KeyedBuckets(this.limits.logins);
-    this.failedLoginsByName = new KeyedBuckets(this.limits.accountLogins);
-    this.registrationsByAddress = new KeyedBuckets(this.limits.registrations);
     this.hub = new Hub(this.store, this.bus, newId());
   }
 
@@ -134,7 +124,7 @@ export class Chat implements ChatContext {
   async createAccount(name: string, password: string, address?: string): Promise<Account> {
     checkAccountName(name);
     checkPassword(password);
-    this.throttleRegistration(address);
+    await this.throttleRegistration(address);
     const now = this.clock.now();
     const passwordHash = await this.hasher.hash(password);
     const account = await this.store.createAccount({ id: newId(now), name, guest: false, passwordHash, createdAt: now });
@@ -188,7 +178,7 @@ export class Chat implements ChatContext {
       return publicAccount(existing);
     }
     // A new guest name is a new account row: limited like registrations, so names cannot be minted without end.
-    this.throttleRegistration(address);
+    await this.throttleRegistration(address);
     const now = this.clock.now();
     const account = await this.store.createAccount({ id: newId(now), name, guest: true, passwordHash: null, createdAt: now });
     if (!account) throw new ChatError("NAME_TAKEN");
@@ -225,7 +215,7 @@ export class Chat implements ChatContext {
     checkText(topic, "topics");
     if ([...topic].length > this.limits.maxTopicChars)
       throw new ChatError("TOO_LARGE", `topics are at most ${this.limits.maxTopicChars} characters`);
-    limitAccount(this.roomCreations, account.id, this.clock.now(), "room creations");
+    await limitAccount(this, "roomCreations", account.id, "room creations");
     if ((await this.store.memberships(account.id)).length >= this.limits.maxRoomsPerAccount) {
       throw new ChatError("LIMIT_REACHED", `at most ${this.limits.maxRoomsPerAccount} rooms per account`);
     }
@@ -353,13 +343,12 @@ export class Chat implements ChatContext {
    */
   async verifyPassword(name: string, password: string, address?: string): Promise<Account> {
     const nameKeyed = nameKey(name).slice(0, 64);
-    const now = this.clock.now();
-    const nameWait = this.failedLoginsByName.wait(nameKeyed, now);
+    const nameWait = await this.limiter.wait("accountLogins", nameKeyed, this.limits.accountLogins);
     if (nameWait > 0) {
       throw new ChatError("RATE_LIMITED", "too many failed logins for this account; retry later", { retryAfter: nameWait });
     }
     if (address !== undefined && !this.admission.isExempt(address)) {
-      const wait = this.loginsByAddress.take(address, now);
+      const wait = await this.limiter.take("logins", address, this.limits.logins);
       if (wait > 0) throw new ChatError("RATE_LIMITED", "too many login attempts from your address", { retryAfter: wait });
     }
     const account = await this.store.findAccount(name);
@@ -367,15 +356,15 @@ export class Chat implements ChatContext {
     this.dummyHash ??= this.hasher.hash(newToken());
     const ok = await this.hasher.verify(account?.passwordHash ?? (await this.dummyHash), password);
     if (!account?.passwordHash || !ok) {
-      this.failedLoginsByName.take(nameKeyed, this.clock.now());
+      await this.limiter.take("accountLogins", nameKeyed, this.limits.accountLogins);
       throw new ChatError("INVALID_CREDENTIALS");
     }
     return publicAccount(account);
   }
 
-  private throttleRegistration(address: string | undefined): void {
+  private async throttleRegistration(address: string | undefined): Promise<void> {
     if (address === undefined || this.admission.isExempt(address)) return;
-    const wait = this.registrationsByAddress.take(address, this.clock.now());
+    const wait = await this.limiter.take("registrations", address, this.limits.registrations);
     if (wait > 0) throw new ChatError("RATE_LIMITED", "too many new accounts from your address", { retryAfter: wait });
   }
 

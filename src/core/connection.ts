@@ -99,6 +99,8 @@ export class Connection implements Subscriber {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A client that leaves while typing stops typing, rather than leaving the others to time it out.
+    for (const roomId of this.typingSent.keys()) void this.typing(roomId, false).catch(() => {});
     for (const roomId of this.rooms.keys()) this.ctx.hub.detach(this, roomId);
     this.rooms.clear();
     if (this.ctx.hub.removeAccount(this)) void this.ctx.announce(this.account, false).catch(() => {});
@@ -199,7 +201,7 @@ export class Connection implements Subscriber {
       const member = await this.ctx.store.getMember(room.id, this.accountId);
       if (member) return { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
     }
-    this.limit(this.ctx.joins, "joins");
+    await limitAccount(this.ctx, "joins", this.accountId, "joins");
     if (this.account.guest && room.kind !== "public") throw new ChatError("GUEST_FORBIDDEN");
     if (await this.ctx.store.isBanned(room.id, this.accountId)) throw new ChatError("BANNED");
     if (room.kind === "private" && !this.account.admin && !(await this.ctx.store.isInvited(room.id, this.accountId))) {
@@ -233,7 +235,7 @@ export class Connection implements Subscriber {
     const cursor = this.cursor(roomId);
     checkBody(body, this.ctx.limits.maxMessageBytes);
     if (cursor.muted) throw new ChatError("MUTED");
-    this.spend();
+    await this.spend();
     if (replyTo !== null) {
       const parent = await this.ctx.store.getMessage(replyTo);
       if (!parent || parent.roomId !== roomId)
@@ -257,7 +259,7 @@ export class Connection implements Subscriber {
     const message = await this.ownMessage(messageId);
     checkBody(body, this.ctx.limits.maxMessageBytes);
     if (this.cursor(message.roomId).muted) throw new ChatError("MUTED");
-    this.spend();
+    await this.spend();
     return this.commit(message.roomId, { type: "edit", actorId: this.accountId, messageId, body });
   }
 
@@ -272,7 +274,7 @@ export class Connection implements Subscriber {
     const message = await this.liveMessage(messageId);
     checkEmoji(emoji);
     if (this.cursor(message.roomId).muted) throw new ChatError("MUTED");
-    this.spend();
+    await this.spend();
     return this.commit(message.roomId, { type: "react", actorId: this.accountId, messageId, emoji });
   }
 
@@ -454,6 +456,7 @@ export class Connection implements Subscriber {
       accountId: this.accountId,
       name: this.account.name,
       typing,
+      node: this.ctx.hub.node,
     });
   }
 
@@ -530,12 +533,13 @@ export class Connection implements Subscriber {
   }
 
   /** Spends one message token from this connection and from the account; persistent flooding is fatal. */
-  private spend(): void {
+  private async spend(): Promise<void> {
     const now = this.ctx.clock.now();
     // The account's budget is shared by all its connections: a connection already over its own
     // limit must not drain it for the others.
     const connWait = this.bucket.take(now);
-    const wait = connWait > 0 ? connWait : this.ctx.accountMessages.take(this.accountId, now);
+    const wait =
+      connWait > 0 ? connWait : await this.ctx.limiter.take("accountMessages", this.accountId, this.ctx.limits.accountMessages);
     if (wait === 0) {
       this.strikes = 0;
       return;
@@ -547,10 +551,6 @@ export class Connection implements Subscriber {
     });
   }
 
-  private limit(buckets: ChatContext["joins"], what: string): void {
-    limitAccount(buckets, this.accountId, this.ctx.clock.now(), what);
-  }
-
   private checkRoomCount(): void {
     if (this.rooms.size >= this.ctx.limits.maxRoomsPerAccount) {
       throw new ChatError("LIMIT_REACHED", `at most ${this.ctx.limits.maxRoomsPerAccount} rooms per account`);
@@ -558,8 +558,14 @@ export class Connection implements Subscriber {
   }
 }
 
-export function limitAccount(buckets: ChatContext["joins"], accountId: Id, now: number, what: string): void {
-  const wait = buckets.take(accountId, now);
+/** Takes one of the account's tokens for `limit` (shared by every process), or throws RATE_LIMITED. */
+export async function limitAccount(
+  ctx: Pick<ChatContext, "limiter" | "limits">,
+  limit: "joins" | "roomCreations",
+  accountId: Id,
+  what: string,
+): Promise<void> {
+  const wait = await ctx.limiter.take(limit, accountId, ctx.limits[limit]);
   if (wait > 0) throw new ChatError("RATE_LIMITED", `too many ${what}`, { retryAfter: wait });
 }
 

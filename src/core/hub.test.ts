@@ -250,7 +250,7 @@ describe("Hub", () => {
     await hub.attach(a, "r");
     await hub.attach(b, "r");
     await hub.attach(c, "elsewhere");
-    bus.deliver(roomTopic("r"), { kind: "typing", roomId: "r", accountId: "a", name: "alice", typing: true });
+    bus.deliver(roomTopic("r"), { kind: "typing", roomId: "r", accountId: "a", name: "alice", typing: true, node: "n1" });
     assert.deepEqual(a.ephemerals, []);
     assert.deepEqual(b.ephemerals, [{ type: "typing", roomId: "r", accountId: "a", name: "alice", typing: true }]);
     assert.deepEqual(c.ephemerals, []);
@@ -390,6 +390,41 @@ describe("Hub presence across nodes", () => {
       presenceOf(watcher).map((e) => e.type === "presence" && `${e.name}:${e.online}`),
       ["alice:true", "bob:true", "alice:false"],
     );
+    await hub.stop();
+  });
+
+  it("typing on a node that dies or leaves stops: the room hears typing false for it", async () => {
+    const { bus, hub } = setup(20, { heartbeatMs: 20, nodeTimeoutMs: 100 });
+    await hub.start();
+    const reader = new Sub("r");
+    await hub.attach(reader, "room");
+    const typing = (accountId: string, node: string, on = true): BusMessage => ({
+      kind: "typing",
+      roomId: "room",
+      accountId,
+      name: accountId,
+      typing: on,
+      node,
+    });
+    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
+    bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+    bus.deliver(roomTopic("room"), typing("a", "n2"));
+    bus.deliver(roomTopic("room"), typing("c", "n2"));
+    bus.deliver(roomTopic("room"), typing("c", "n2", false)); // carol stopped by herself
+    bus.deliver(roomTopic("room"), typing("b", "n3"));
+    const typingOf = () =>
+      reader.ephemerals.filter((e) => e.type === "typing").map((e) => e.type === "typing" && `${e.accountId}:${e.typing}`);
+    // n2 falls silent while n3 and our own heartbeat keep coming.
+    const deadline = Date.now() + 5000;
+    while (!typingOf().includes("a:false") && Date.now() < deadline) {
+      bus.deliver(PRESENCE_TOPIC, beat("node-1"));
+      bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+      await sleep(20);
+    }
+    assert.deepEqual(typingOf(), ["a:true", "c:true", "c:false", "b:true", "a:false"]);
+    // A node that says it is leaving stops its typists at once.
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n3", accounts: [], gone: true });
+    assert.equal(typingOf().at(-1), "b:false");
     await hub.stop();
   });
 

@@ -42,6 +42,19 @@ export interface HubOptions {
   nodeTimeoutMs?: number;
 }
 
+/**
+ * How long another node's "typing" is remembered without being repeated (clients repeat it every
+ * 3 s and stop showing it after 6 s). Only to stop it when its node dies; see typingStops().
+ */
+const TYPING_KEPT_MS = 10_000;
+
+interface Typing {
+  roomId: Id;
+  accountId: Id;
+  name: string;
+  at: number;
+}
+
 export class Hub {
   private readonly rooms = new Map<Id, HubRoom>();
   private readonly accounts = new Map<Id, Set<Subscriber>>();
@@ -52,6 +65,8 @@ export class Hub {
   private readonly nodeTimeoutMs: number;
   /** Other nodes, with when they were last heard from. */
   private readonly nodesSeen = new Map<string, number>();
+  /** Who is typing on each other node, by room and account: stopped when that node dies. */
+  private readonly typingOn = new Map<string, Map<string, Typing>>();
   /** When this node's own heartbeat last came back through the bus: the bus works. */
   private ownHeardAt = 0;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -131,8 +146,22 @@ export class Hub {
     if (now - this.ownHeardAt > this.nodeTimeoutMs) return;
     for (const [node, seen] of this.nodesSeen) {
       if (now - seen <= this.nodeTimeoutMs) continue;
-      this.nodesSeen.delete(node);
-      this.notify(this.presence.dropNode(node));
+      this.dropNode(node);
+    }
+    for (const [node, typing] of this.typingOn) {
+      for (const [key, t] of typing) if (now - t.at > TYPING_KEPT_MS) typing.delete(key);
+      if (typing.size === 0) this.typingOn.delete(node);
+    }
+  }
+
+  /** A node stopped or died: its accounts go offline (unless elsewhere) and whoever typed there stops. */
+  private dropNode(node: string): void {
+    this.nodesSeen.delete(node);
+    this.notify(this.presence.dropNode(node));
+    const typing = this.typingOn.get(node);
+    this.typingOn.delete(node);
+    for (const { roomId, accountId, name } of typing?.values() ?? []) {
+      this.toRoom(roomId, accountId, { type: "typing", roomId, accountId, name, typing: false });
     }
   }
 
@@ -142,8 +171,7 @@ export class Hub {
       return;
     }
     if (msg.gone) {
-      this.nodesSeen.delete(msg.node);
-      this.notify(this.presence.dropNode(msg.node));
+      this.dropNode(msg.node);
       return;
     }
     const known = this.nodesSeen.has(msg.node);
@@ -234,13 +262,16 @@ export class Hub {
         if (topic.startsWith("account:")) this.toAccount(msg.event);
         else this.dispatch(msg.event);
         return;
-      case "typing": {
-        const room = this.rooms.get(msg.roomId);
-        if (!room) return;
-        const e: Ephemeral = { type: "typing", roomId: msg.roomId, accountId: msg.accountId, name: msg.name, typing: msg.typing };
-        for (const sub of room.subs) if (sub.accountId !== msg.accountId) sub.onEphemeral(e);
+      case "typing":
+        if (msg.node !== this.node) this.rememberTyping(msg);
+        this.toRoom(msg.roomId, msg.accountId, {
+          type: "typing",
+          roomId: msg.roomId,
+          accountId: msg.accountId,
+          name: msg.name,
+          typing: msg.typing,
+        });
         return;
-      }
       case "presence": {
         // Our own announcements were applied when made (setLocal); an echo may be stale by now.
         if (msg.node === this.node) return;
@@ -267,6 +298,27 @@ export class Hub {
         return;
       }
     }
+  }
+
+  /** Remembers who types on another node, so that their typing can be stopped if the node dies. */
+  private rememberTyping(msg: Extract<BusMessage, { kind: "typing" }>): void {
+    const key = `${msg.roomId} ${msg.accountId}`;
+    let typing = this.typingOn.get(msg.node);
+    if (!msg.typing) {
+      typing?.delete(key);
+      return;
+    }
+    if (!this.rooms.has(msg.roomId)) return; // nobody here to tell
+    if (!typing) {
+      typing = new Map();
+      this.typingOn.set(msg.node, typing);
+    }
+    typing.set(key, { roomId: msg.roomId, accountId: msg.accountId, name: msg.name, at: Date.now() });
+  }
+
+  /** An ephemeral about a room, to the room's local subscribers but the account it is about. */
+  private toRoom(roomId: Id, accountId: Id, e: Ephemeral): void {
+    for (const sub of this.rooms.get(roomId)?.subs ?? []) if (sub.accountId !== accountId) sub.onEphemeral(e);
   }
 
   /** A membership event about one of our accounts: its connections join the room, or hear of the change. */

@@ -1,5 +1,8 @@
 // The interfaces the core needs from the outside world. Adapters implement them and nothing more;
-// every adapter runs the same contract suite (src/store/store.contract.ts, src/bus/bus.contract.ts).
+// every adapter runs the same contract suite (src/store/store.contract.ts, src/bus/bus.contract.ts,
+// src/rate-limit/rate-limiter.contract.ts).
+
+import type { Rate } from "./rate-limit.ts";
 
 import type {
   Account,
@@ -111,7 +114,8 @@ export interface Store {
 /** What travels between server processes. Room events are durable (and carry a seq); the rest is ephemeral. */
 export type BusMessage =
   | { kind: "room"; event: RoomEvent }
-  | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean }
+  /** `node` is the process the typing connection is on: if it dies, its typing stops (hub.ts). */
+  | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean; node: string }
   | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
   /**
    * A node's heartbeat: every account it has online, repeated every few seconds, so a node that
@@ -141,6 +145,19 @@ export interface Bus {
    * its connection never calls it.
    */
   onReconnect(handler: () => void): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Token buckets by limit name and key (an account, an address, a name), shared by every server
+ * process that uses the same backend. `rate` comes with each call (limits are configuration).
+ * Only limits that must hold across processes go through here; per-connection buckets stay local.
+ */
+export interface RateLimiter {
+  /** Takes one token. Resolves 0 when taken, else the milliseconds until one is there (nothing taken). */
+  take(limit: string, key: string, rate: Rate): Promise<number>;
+  /** Milliseconds until the bucket has a token (0 when it has one), without taking it. */
+  wait(limit: string, key: string, rate: Rate): Promise<number>;
   close(): Promise<void>;
 }
 

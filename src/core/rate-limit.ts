@@ -1,5 +1,7 @@
 // Token buckets: `burst` requests at once, refilled at `perSecond`. Pure: time comes from the caller.
 
+import type { Clock, RateLimiter } from "./ports.ts";
+
 export interface Rate {
   burst: number;
   perSecond: number;
@@ -68,5 +70,36 @@ export class KeyedBuckets {
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const [key, b] of this.buckets) if (b.full(now)) this.buckets.delete(key);
+  }
+}
+
+/**
+ * The RateLimiter of one process: keyed buckets in memory. What a single server uses, and what
+ * the Redis limiter falls back to while Redis is unreachable (src/rate-limit/redis.ts).
+ */
+export class LocalRateLimiter implements RateLimiter {
+  private readonly limits = new Map<string, KeyedBuckets>();
+
+  constructor(private readonly clock: Clock) {}
+
+  take(limit: string, key: string, rate: Rate): Promise<number> {
+    return Promise.resolve(this.buckets(limit, rate).take(key, this.clock.now()));
+  }
+
+  wait(limit: string, key: string, rate: Rate): Promise<number> {
+    return Promise.resolve(this.buckets(limit, rate).wait(key, this.clock.now()));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private buckets(limit: string, rate: Rate): KeyedBuckets {
+    let b = this.limits.get(limit);
+    if (!b) {
+      b = new KeyedBuckets(rate);
+      this.limits.set(limit, b);
+    }
+    return b;
   }
 }

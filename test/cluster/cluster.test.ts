@@ -11,7 +11,7 @@ import { LineClient } from "../helpers/line-client.ts";
 import { eventually, type TestServer } from "../helpers/server.ts";
 import { contiguous, type Frame, WsClient } from "../helpers/ws-client.ts";
 import { IrcTestClient } from "../irc/irc-client.ts";
-import { freshSchema, keysUnder, startNode } from "./cluster.ts";
+import { freshSchema, keysLeft, startNode } from "./cluster.ts";
 
 let db: Awaited<ReturnType<typeof freshSchema>>;
 const prefix = `${uniq("parley-cluster-")}:`;
@@ -28,7 +28,7 @@ after(async () => {
   for (const c of clients) c.close();
   await Promise.all(nodes.map((n) => n.stop()));
   await db.drop();
-  assert.deepEqual(await keysUnder(prefix), [], "the bus leaves no keys behind");
+  assert.deepEqual(await keysLeft(prefix), [], "no keys left behind");
 });
 
 async function ws(node: TestServer, reg: Registered, extra: { resume?: Record<string, number>; presence?: boolean } = {}) {
@@ -158,7 +158,7 @@ describe("a room across three processes", () => {
 });
 
 describe("presence and typing across processes", () => {
-  it("who is online is the union over processes, typing crosses them, and a killed process's users go offline", async () => {
+  it("who is online is the union over processes, typing crosses them, and a killed process's users go offline and stop typing", async () => {
     const [a, b, c] = nodes as [TestServer, TestServer, TestServer];
     const watcherReg = await register(a);
     const bob = await register(b);
@@ -200,7 +200,9 @@ describe("presence and typing across processes", () => {
     const members = (await wb.ok({ type: "members", room: roomId })).members as { name: string; online: boolean }[];
     assert.equal(members.find((m) => m.name === carol.name)?.online, true);
 
-    // kill -9 the third process: nobody is left there to say goodbye, yet carol goes offline.
+    // kill -9 the third process while carol is typing: nobody is left there to say goodbye, yet
+    // carol goes offline and her typing stops.
+    await wc.ok({ type: "typing", room: roomId, typing: true }); // still typing (repeats are spaced 3 s)
     const killedAt = watcher.frames.length;
     await c.kill9();
     const offline = await watcher.waitFor(
@@ -208,6 +210,11 @@ describe("presence and typing across processes", () => {
       { from: killedAt, timeout: 15_000 },
     );
     assert.ok(offline);
+    const stopped = await watcher.waitFor(
+      (f: Frame) => f.type === "typing" && f.accountId === carol.account.id && f.typing === false,
+      { from: killedAt, timeout: 15_000 },
+    );
+    assert.equal(stopped.roomId, roomId);
     assert.equal((await online(watcher)).has(carol.name), false);
     assert.equal((await online(watcher)).has(bob.name), true, "bob on a live process stays online");
     await c.restart();

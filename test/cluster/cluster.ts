@@ -36,6 +36,8 @@ export interface NodeOptions {
   prefix: string;
   irc?: boolean;
   args?: string[];
+  /** Limits over the test's loose ones. */
+  limits?: Record<string, unknown>;
 }
 
 /** One Parley server process of the cluster (its own ports, a shared database and bus). */
@@ -44,7 +46,7 @@ export function startNode(o: NodeOptions): Promise<TestServer> {
     irc: o.irc,
     // Three processes compiling TypeScript at once on a busy machine can take a while.
     startTimeoutMs: 120_000,
-    config: { limits: LOOSE_LIMITS },
+    config: { limits: { ...LOOSE_LIMITS, ...o.limits } },
     args: [
       "--database-url",
       o.databaseUrl ?? PG_URL,
@@ -59,12 +61,21 @@ export function startNode(o: NodeOptions): Promise<TestServer> {
   });
 }
 
-/** Keys under a prefix (the bus uses channels only, so this should stay empty). */
-export async function keysUnder(prefix: string, url = REDIS_URL): Promise<string[]> {
+/**
+ * Keys under a prefix that would stay behind. The bus uses channels only; the rate limiter's
+ * buckets (`<prefix>rl:…`) expire by themselves: each must have an expiry, and they are deleted
+ * here so the test leaves nothing. A bucket without an expiry is returned like any other key.
+ */
+export async function keysLeft(prefix: string, url = REDIS_URL): Promise<string[]> {
   const r = new Redis(url, { lazyConnect: true });
   await r.connect();
   try {
-    return await r.keys(`${prefix}*`);
+    const left: string[] = [];
+    for (const key of await r.keys(`${prefix}*`)) {
+      if (key.startsWith(`${prefix}rl:`) && (await r.pttl(key)) > 0) await r.del(key);
+      else left.push(key);
+    }
+    return left;
   } finally {
     r.disconnect();
   }

@@ -8,7 +8,7 @@ import type { RoomEvent } from "../../src/core/types.ts";
 import { api, register, uniq } from "../helpers/http.ts";
 import { eventually, sleep, type TestServer } from "../helpers/server.ts";
 import { contiguous, WsClient } from "../helpers/ws-client.ts";
-import { freshSchema, keysUnder, PG_URL, PrivateRedis, startNode, TcpProxy } from "./cluster.ts";
+import { freshSchema, keysLeft, PG_URL, PrivateRedis, startNode, TcpProxy } from "./cluster.ts";
 
 let db: Awaited<ReturnType<typeof freshSchema>>;
 let redis: PrivateRedis;
@@ -32,7 +32,7 @@ after(async () => {
   for (const c of clients) c.terminate();
   await Promise.all([a?.stop(), b?.stop()]);
   await proxy?.close();
-  const left = await keysUnder(prefix, redis.url);
+  const left = await keysLeft(prefix, redis.url);
   await redis?.stop();
   await db?.drop();
   assert.deepEqual(left, []);

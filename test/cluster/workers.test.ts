@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { register, uniq } from "../helpers/http.ts";
 import { eventually, runParley, type TestServer, tempDir } from "../helpers/server.ts";
 import { WsClient } from "../helpers/ws-client.ts";
-import { freshSchema, keysUnder, REDIS_URL, startNode } from "./cluster.ts";
+import { freshSchema, keysLeft, REDIS_URL, startNode } from "./cluster.ts";
 
 describe("serve --workers", () => {
   it("refuses more than one worker without a shared database and bus, saying what is missing (exit 2)", async () => {
@@ -38,7 +38,7 @@ describe("serve --workers", () => {
     after(async () => {
       await srv.stop();
       await db.drop();
-      assert.deepEqual(await keysUnder(prefix), []);
+      assert.deepEqual(await keysLeft(prefix), []);
     });
 
     it("serves from both workers, replaces one killed with -9, and stops them all on SIGTERM", async () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -100,23 +101,44 @@ export function freePort(): Promise<number> {
 }
 
 /** Spawns `node bin/parley.js <args>` and collects its output and exit status (for usage tests). */
-export function runParley(
-  args: string[],
+export type ParleyRun = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
+
+export function runParley(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ParleyRun> {
+  return spawnParley(args, opts).done;
+}
+
+/** `parley <from> | parley <to>` through an OS pipe; resolves when both exited. */
+export function pipeParley(
+  from: string[],
+  to: string[],
   opts: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...cleanEnv(), ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
+): Promise<[ParleyRun, ParleyRun]> {
+  const left = spawnParley(from, { ...opts, piped: true });
+  const right = spawnParley(to, { ...opts, stdin: left.child.stdout ?? undefined });
+  return Promise.all([left.done, right.done]);
+}
+
+function spawnParley(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number; stdin?: Readable; piped?: boolean },
+): { child: ChildProcess; done: Promise<ParleyRun> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...cleanEnv(), ...opts.env },
+    stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+  });
+  if (opts.stdin && child.stdin) opts.stdin.pipe(child.stdin);
+  children.add(child);
+  const done = new Promise<ParleyRun>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    // Not collected when another process reads it (a pipe).
+    if (!opts.piped) {
+      child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+      });
+    }
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
       stderr += d;
     });
     const timer = setTimeout(() => {
@@ -130,9 +152,9 @@ export function runParley(
       setImmediate(() => resolve({ code, signal, stdout, stderr }));
     });
   });
+  return { child, done };
 }
 
-/** The environment without any PARLEY_* variable of the outer shell. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PARLEY_")) env[k] = v;

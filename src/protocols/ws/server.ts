@@ -7,6 +7,7 @@
 // all its recipients, and that one Buffer is written to every socket (see frame.ts).
 
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Chat } from "../../core/chat.ts";
@@ -326,7 +327,8 @@ class WsClient implements Peer {
     try {
       let account: Account;
       if (f.token !== undefined) account = await this.gw.chat.authenticate(f.token);
-      else if (f.guest !== undefined) account = await this.gw.chat.guest(f.guest);
+      // A new guest name is limited per address like a registration (line mode and IRC do the same).
+      else if (f.guest !== undefined) account = await this.gw.chat.guest(f.guest, (this.socket as Socket).remoteAddress ?? "");
       else throw new ChatError("BAD_REQUEST", "hello needs a token or a guest name");
       if (this.ws.readyState !== this.ws.OPEN) return;
       const { connection } = await this.gw.chat.connect(account, this, {

@@ -8,9 +8,9 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import { after, describe, it } from "node:test";
 import pg from "pg";
+import { closedPort, tcpProxy } from "../../../test/helpers/tcp-proxy.ts";
 import { ChatError, StoreUnavailableError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import type { Appended } from "../../core/ports.ts";
@@ -484,7 +484,7 @@ function suites(): void {
       });
 
       it("the pool recovers by itself when the database goes away and comes back", async () => {
-        const proxy = await tcpProxy(new URL(DATABASE_URL));
+        const proxy = await tcpProxy(new URL(DATABASE_URL), 5432);
         const schema = schemaName();
         const url = new URL(DATABASE_URL);
         url.hostname = "127.0.0.1";
@@ -517,7 +517,7 @@ function suites(): void {
       });
 
       it("pooled connections that died unnoticed are replaced without failing the calls that find them", async () => {
-        const proxy = await tcpProxy(new URL(DATABASE_URL));
+        const proxy = await tcpProxy(new URL(DATABASE_URL), 5432);
         const schema = schemaName();
         const url = new URL(DATABASE_URL);
         url.hostname = "127.0.0.1";
@@ -602,64 +602,4 @@ function suites(): void {
       });
     });
   });
-}
-
-/** A local port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A TCP proxy to the database that can be taken down (refusing connections, cutting live ones) and brought back. */
-async function tcpProxy(target: URL) {
-  const host = target.hostname || "127.0.0.1";
-  const targetPort = Number(target.port || 5432);
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | null = null;
-  let port = 0;
-  const listen = async () => {
-    const s = net.createServer((client) => {
-      const upstream = net.connect(targetPort, host);
-      for (const sock of [client, upstream]) {
-        sockets.add(sock);
-        sock.on("error", () => {});
-        sock.on("close", () => {
-          sockets.delete(sock);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve) => s.listen(port, "127.0.0.1", resolve));
-    port = (s.address() as net.AddressInfo).port;
-    server = s;
-  };
-  await listen();
-  return {
-    get port() {
-      return port;
-    },
-    async down() {
-      const s = server;
-      server = null;
-      const closed = s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
-      for (const sock of sockets) sock.destroy();
-      await closed;
-    },
-    /** Cuts the live connections but keeps accepting new ones (a restart, seen from the pool). */
-    cut() {
-      for (const sock of sockets) sock.destroy();
-    },
-    async up() {
-      if (!server) await listen();
-    },
-    async close() {
-      await this.down();
-    },
-  };
 }
