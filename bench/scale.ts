@@ -323,7 +323,9 @@ async function runDeployment(o: Options, d: Deployment, run: number): Promise<Re
     // per process (twice with two workers) that would otherwise be counted as per-delivery CPU.
     if (o.warmupMs > 0) {
       const w = await step(WARMUP_STEP, o.steps[0]!, o.warmupMs);
-      process.stdout.write(`  ${d} run ${run} warm-up ${w.rate}/s for ${o.warmupMs / 1000} s, server CPU ${w.cpuS.toFixed(2)} s\n`);
+      process.stdout.write(
+        `  ${d} run ${run} warm-up ${w.rate}/s for ${o.warmupMs / 1000} s, server CPU ${w.cpuS.toFixed(2)} s\n`,
+      );
     }
     let passCpu = 0;
     let passDeliveries = 0;
