@@ -2,7 +2,12 @@
 //
 // Appends are group-committed: every append requested during one event-loop turn goes into one
 // transaction (each in its own savepoint, so one failure fails only itself), and all of their
-// promises resolve after that transaction commits. With WAL and synchronous=NORMAL a committed
+// promises resolve after that transaction commits. Commits start at most once per
+// `commitWindowMs`: an append that comes sooner after the last commit waits for the rest of the
+// window, so under load a commit holds many appends. Most of a commit's cost is per commit, not
+// per append (writing the room rows, index pages and a full-text segment to the WAL, and the
+// checkpoints that follow), and each commit is one socket write per member it reaches. An
+// append after a quiet spell commits at once (at the end of the turn). With WAL and synchronous=NORMAL a committed
 // transaction survives the process being killed; only an OS crash or power loss can lose the
 // last commits (set `synchronous: "FULL"` to close that window at some cost in throughput).
 
@@ -57,12 +62,18 @@ export interface SqliteOptions {
   /** A file path, or ":memory:". */
   path: string;
   synchronous?: "NORMAL" | "FULL";
+  /** Least time between the starts of two group commits (default 0: one per event-loop turn). */
+  commitWindowMs?: number;
 }
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private queue: Pending[] = [];
   private flushScheduled = false;
+  private readonly commitWindowMs: number;
+  /** When the last group commit started (performance.now()); -Infinity before the first. */
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  private readonly flushNow = () => this.flush();
   private readonly s: ReturnType<typeof prepare>;
   private readonly appendOne: (p: Pending) => Appended;
 
@@ -73,6 +84,7 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
+    this.commitWindowMs = opts.commitWindowMs ?? 0;
     migrate(this.db);
     this.s = prepare(this.db);
     this.appendOne = this.db.transaction((p: Pending) => this.applyDraft(p.roomId, p.draft, p.at));
@@ -234,7 +246,9 @@ export class SqliteStore implements Store {
       this.queue.push({ roomId, draft, at, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        const wait = this.lastCommitAt + this.commitWindowMs - performance.now();
+        if (wait > 0) setTimeout(this.flushNow, wait);
+        else setImmediate(this.flushNow);
       }
     });
   }
@@ -318,6 +332,7 @@ export class SqliteStore implements Store {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    this.lastCommitAt = performance.now();
     const results: ({ ok: true; value: Appended } | { ok: false; error: unknown })[] = [];
     try {
       this.db.transaction(() => {

@@ -185,6 +185,51 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("starts group commits at most once per commitWindowMs, and at once after a quiet spell", async () => {
+    const window = 300;
+    const store = new SqliteStore({ path: ":memory:", commitWindowMs: window });
+    try {
+      const alice = await store.createAccount({ id: newId(), name: "alice", guest: false, passwordHash: "h", createdAt: 1 });
+      assert.ok(alice);
+      const created = await store.createRoom(
+        { id: newId(), name: "general", kind: "public", topic: "", createdBy: alice.id, createdAt: 1 },
+        [],
+      );
+      assert.ok(created);
+      // Each group commit is one db.transaction(…) made by flush; count them from here on.
+      let commits = 0;
+      const transaction = store.db.transaction.bind(store.db);
+      store.db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+        commits++;
+        return transaction(fn);
+      }) as typeof store.db.transaction;
+      const send = (i: number) =>
+        store.append(
+          created.room.id,
+          { type: "message", id: newId(), actorId: alice.id, clientId: `c${i}`, body: `m${i}`, replyTo: null },
+          i,
+        );
+
+      const quiet = performance.now();
+      const first = await send(1);
+      assert.ok(performance.now() - quiet < window / 2, "the first append after a quiet spell does not wait for the window");
+      assert.equal(commits, 1);
+
+      const second = send(2);
+      await new Promise((r) => setImmediate(r));
+      const rest = await Promise.all([second, send(3), send(4)]);
+      // Timers may fire up to a millisecond early.
+      assert.ok(performance.now() - quiet >= window - 2, "appends within the window wait for its end");
+      assert.equal(commits, 2, "the appends of several turns inside one window share one commit");
+      assert.deepEqual(
+        rest.map((a) => a.event.seq),
+        [first.event.seq + 1, first.event.seq + 2, first.event.seq + 3],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("works in memory", async () => {
     const store = new SqliteStore({ path: ":memory:" });
     try {
