@@ -2,14 +2,18 @@
 //
 // Appends are group-committed: every append requested during one event-loop turn goes into one
 // transaction (each in its own savepoint, so one failure fails only itself), and all of their
-// promises resolve after that transaction commits. Commits start at most once per
-// `commitWindowMs`: an append that comes sooner after the last commit waits for the rest of the
-// window, so under load a commit holds many appends. Most of a commit's cost is per commit, not
-// per append (writing the room rows, index pages and a full-text segment to the WAL, and the
-// checkpoints that follow), and each commit is one socket write per member it reaches. An
-// append after a quiet spell commits at once (at the end of the turn). With WAL and synchronous=NORMAL a committed
-// transaction survives the process being killed; only an OS crash or power loss can lose the
-// last commits (set `synchronous: "FULL"` to close that window at some cost in throughput).
+// promises resolve after that transaction commits. The commit's new messages enter the
+// full-text index in one statement at the end of the same transaction.
+//
+// Commits start at most once per `commitWindowMs`: an append that comes sooner after the last
+// commit waits for the rest of the window, so under load a commit holds many appends. Much of a
+// commit's cost is per commit, not per append (the room rows, index pages and full-text segment
+// written to the WAL, and the checkpoints that follow), and each commit becomes one socket write
+// per member it reaches. An append after a quiet spell commits at once (at the end of the turn).
+//
+// With WAL and synchronous=NORMAL a committed transaction survives the process being killed; only
+// an OS crash or power loss can lose the last commits (set `synchronous: "FULL"` to close that
+// window at some cost in throughput).
 
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -336,6 +340,7 @@ export class SqliteStore implements Store {
     const results: ({ ok: true; value: Appended } | { ok: false; error: unknown })[] = [];
     try {
       this.db.transaction(() => {
+        const { doc } = this.s.lastDoc.get() as { doc: number };
         for (const p of batch) {
           try {
             results.push({ ok: true, value: this.appendOne(p) });
@@ -344,6 +349,8 @@ export class SqliteStore implements Store {
             results.push({ ok: false, error });
           }
         }
+        // In the same transaction, so a committed message is always searchable (migration 3).
+        this.s.indexMessages.run(doc);
       })();
     } catch (error) {
       const e = isUnavailable(error) ? new StoreUnavailableError(error) : error;
@@ -554,6 +561,8 @@ function prepare(db: Database.Database) {
     invited: q("SELECT 1 FROM invites WHERE room_id = ? AND account_id = ?"),
     insertInvite: q("INSERT OR IGNORE INTO invites (room_id, account_id) VALUES (?, ?)"),
     deleteInvite: q("DELETE FROM invites WHERE room_id = ? AND account_id = ?"),
+    lastDoc: q("SELECT COALESCE(MAX(doc), 0) AS doc FROM messages"),
+    indexMessages: q("INSERT INTO message_search (rowid, body) SELECT doc, body FROM messages WHERE doc > ?"),
     insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at, doc)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(doc), 0) + 1 FROM messages))`),
     messageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ?"),
