@@ -340,8 +340,10 @@ export class SqliteStore implements Store {
     const results: ({ ok: true; value: Appended } | { ok: false; error: unknown })[] = [];
     try {
       this.db.transaction(() => {
-        const { doc } = this.s.lastDoc.get() as { doc: number };
+        let indexed = this.lastDoc();
         for (const p of batch) {
+          // Edits and deletions change the index through a trigger that expects the message in it.
+          if (p.draft.type === "edit" || p.draft.type === "delete") indexed = this.indexAfter(indexed);
           try {
             results.push({ ok: true, value: this.appendOne(p) });
           } catch (error) {
@@ -350,7 +352,7 @@ export class SqliteStore implements Store {
           }
         }
         // In the same transaction, so a committed message is always searchable (migration 3).
-        this.s.indexMessages.run(doc);
+        this.indexAfter(indexed);
       })();
     } catch (error) {
       const e = isUnavailable(error) ? new StoreUnavailableError(error) : error;
@@ -362,6 +364,16 @@ export class SqliteStore implements Store {
       if (r.ok) p.resolve(r.value);
       else p.reject(r.error);
     });
+  }
+
+  /** Adds the messages numbered after `doc` to the search index; returns the last number indexed. */
+  private indexAfter(doc: number): number {
+    this.s.indexMessages.run(doc);
+    return this.lastDoc();
+  }
+
+  private lastDoc(): number {
+    return (this.s.lastDoc.get() as { doc: number }).doc;
   }
 
   /** Inside a transaction: assigns the room's next sequence number and applies the event. */

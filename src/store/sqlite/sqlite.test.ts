@@ -230,6 +230,45 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("indexes a message for search before an edit or deletion in the same group commit", async () => {
+    const store = new SqliteStore({ path: ":memory:" });
+    try {
+      const alice = await store.createAccount({ id: newId(), name: "alice", guest: false, passwordHash: "h", createdAt: 1 });
+      assert.ok(alice);
+      const created = await store.createRoom(
+        { id: newId(), name: "general", kind: "public", topic: "", createdBy: alice.id, createdAt: 1 },
+        [],
+      );
+      assert.ok(created);
+      const roomId = created.room.id;
+      const edited = newId();
+      const deleted = newId();
+      const message = (id: string, body: string) => ({
+        type: "message" as const,
+        id,
+        actorId: alice.id,
+        clientId: id,
+        body,
+        replyTo: null,
+      });
+      // Not awaited in between: all four land in one commit.
+      await Promise.all([
+        store.append(roomId, message(edited, "first draft walrus"), 1),
+        store.append(roomId, message(deleted, "regrettable walrus"), 2),
+        store.append(roomId, { type: "edit", actorId: alice.id, messageId: edited, body: "final penguin" }, 3),
+        store.append(roomId, { type: "delete", actorId: alice.id, messageId: deleted }, 4),
+      ]);
+      const bodies = async (term: string) =>
+        (await store.search([roomId], [term], { limit: 10 })).messages.map((m) => m.body);
+      assert.deepEqual(await bodies("penguin"), ["final penguin"]);
+      assert.deepEqual(await bodies("walrus"), []);
+      // The external-content index agrees with the messages table, row for row.
+      store.db.exec("INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("works in memory", async () => {
     const store = new SqliteStore({ path: ":memory:" });
     try {
