@@ -258,8 +258,7 @@ describe("SqliteStore", () => {
         store.append(roomId, { type: "edit", actorId: alice.id, messageId: edited, body: "final penguin" }, 3),
         store.append(roomId, { type: "delete", actorId: alice.id, messageId: deleted }, 4),
       ]);
-      const bodies = async (term: string) =>
-        (await store.search([roomId], [term], { limit: 10 })).messages.map((m) => m.body);
+      const bodies = async (term: string) => (await store.search([roomId], [term], { limit: 10 })).messages.map((m) => m.body);
       assert.deepEqual(await bodies("penguin"), ["final penguin"]);
       assert.deepEqual(await bodies("walrus"), []);
       // The external-content index agrees with the messages table, row for row.
