@@ -34,6 +34,8 @@ export interface ServerConfig {
   ircTls: TlsFiles | null;
   irc: IrcOptions;
   dataDir: string;
+  /** SQLite: least time in ms between the starts of two group commits (default 0: one per event-loop turn). */
+  commitWindowMs?: number;
   /** postgres://… to use PostgreSQL instead of SQLite in dataDir. */
   databaseUrl: string;
   /** PostgreSQL schema of the tables (default "public"). */
@@ -68,7 +70,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         schema: cfg.databaseSchema,
         onError: (err) => cfg.log.warn("database connection error", { err }),
       })
-    : new SqliteStore({ path: join(cfg.dataDir, "parley.db") });
+    : new SqliteStore({ path: join(cfg.dataDir, "parley.db"), commitWindowMs: cfg.commitWindowMs });
   const bus: Bus = cfg.redisUrl
     ? new RedisBus(cfg.redisUrl, {
         prefix: cfg.redisPrefix,

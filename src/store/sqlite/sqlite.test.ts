@@ -185,6 +185,89 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("starts group commits at most once per commitWindowMs, and at once after a quiet spell", async () => {
+    const window = 300;
+    const store = new SqliteStore({ path: ":memory:", commitWindowMs: window });
+    try {
+      const alice = await store.createAccount({ id: newId(), name: "alice", guest: false, passwordHash: "h", createdAt: 1 });
+      assert.ok(alice);
+      const created = await store.createRoom(
+        { id: newId(), name: "general", kind: "public", topic: "", createdBy: alice.id, createdAt: 1 },
+        [],
+      );
+      assert.ok(created);
+      // Each group commit is one db.transaction(…) made by flush; count them from here on.
+      let commits = 0;
+      const transaction = store.db.transaction.bind(store.db);
+      store.db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+        commits++;
+        return transaction(fn);
+      }) as typeof store.db.transaction;
+      const send = (i: number) =>
+        store.append(
+          created.room.id,
+          { type: "message", id: newId(), actorId: alice.id, clientId: `c${i}`, body: `m${i}`, replyTo: null },
+          i,
+        );
+
+      const quiet = performance.now();
+      const first = await send(1);
+      assert.ok(performance.now() - quiet < window / 2, "the first append after a quiet spell does not wait for the window");
+      assert.equal(commits, 1);
+
+      const second = send(2);
+      await new Promise((r) => setImmediate(r));
+      const rest = await Promise.all([second, send(3), send(4)]);
+      // Timers may fire up to a millisecond early.
+      assert.ok(performance.now() - quiet >= window - 2, "appends within the window wait for its end");
+      assert.equal(commits, 2, "the appends of several turns inside one window share one commit");
+      assert.deepEqual(
+        rest.map((a) => a.event.seq),
+        [first.event.seq + 1, first.event.seq + 2, first.event.seq + 3],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("indexes a message for search before an edit or deletion in the same group commit", async () => {
+    const store = new SqliteStore({ path: ":memory:" });
+    try {
+      const alice = await store.createAccount({ id: newId(), name: "alice", guest: false, passwordHash: "h", createdAt: 1 });
+      assert.ok(alice);
+      const created = await store.createRoom(
+        { id: newId(), name: "general", kind: "public", topic: "", createdBy: alice.id, createdAt: 1 },
+        [],
+      );
+      assert.ok(created);
+      const roomId = created.room.id;
+      const edited = newId();
+      const deleted = newId();
+      const message = (id: string, body: string) => ({
+        type: "message" as const,
+        id,
+        actorId: alice.id,
+        clientId: id,
+        body,
+        replyTo: null,
+      });
+      // Not awaited in between: all four land in one commit.
+      await Promise.all([
+        store.append(roomId, message(edited, "first draft walrus"), 1),
+        store.append(roomId, message(deleted, "regrettable walrus"), 2),
+        store.append(roomId, { type: "edit", actorId: alice.id, messageId: edited, body: "final penguin" }, 3),
+        store.append(roomId, { type: "delete", actorId: alice.id, messageId: deleted }, 4),
+      ]);
+      const bodies = async (term: string) => (await store.search([roomId], [term], { limit: 10 })).messages.map((m) => m.body);
+      assert.deepEqual(await bodies("penguin"), ["final penguin"]);
+      assert.deepEqual(await bodies("walrus"), []);
+      // The external-content index agrees with the messages table, row for row.
+      store.db.exec("INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("works in memory", async () => {
     const store = new SqliteStore({ path: ":memory:" });
     try {

@@ -1,0 +1,103 @@
+// `npx tsx bench/append.ts`: the SQLite store's CPU per appended message, by group-commit size.
+// The "busy small rooms" shape without the network: 1,000 authors in 100 rooms, each message to
+// the author's room, `--batch` appends requested together (one group commit each). CPU is this
+// process's user + system time (process.cpuUsage), so other load on the machine moves it little;
+// wall time is printed for reference only.
+//
+// Only the Store API is used (createAccount, createRoom, append), so the same file measures an
+// older checkout too.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newId } from "../src/core/ids.ts";
+import { SqliteStore } from "../src/store/sqlite/index.ts";
+import { intFlag } from "./lib.ts";
+
+const HELP = `npx tsx bench/append.ts [flags]
+
+  --batch A,B,…    appends per group commit to measure (default 5,25,100)
+  --messages N     measured appends per batch size, after 5,000 unmeasured ones (default 40,000)
+  --dir DIR        where the temporary database goes (default: the OS temp dir; /dev/shm leaves
+                   the disk out)
+  --help           this text`;
+
+const ROOMS = 100;
+const AUTHORS = 1000;
+const BODY = "the quick brown fox jumps over the lazy dog 0123456789 — 敏捷的棕色狐狸";
+
+function options(argv: string[]) {
+  const o = { batches: [5, 25, 100], messages: 40_000, dir: tmpdir() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i];
+    if (a === "--help") {
+      console.log(HELP);
+      process.exit(0);
+    } else if (a === "--batch") o.batches = (v() ?? "").split(",").map((b) => intFlag(b, a, 1, 10_000));
+    else if (a === "--messages") o.messages = intFlag(v(), a, 1000, 10_000_000);
+    else if (a === "--dir") o.dir = v() ?? o.dir;
+    else throw new Error(`unknown flag ${a} (--help lists them)`);
+  }
+  return o;
+}
+
+async function measure(batch: number, messages: number, parent: string): Promise<string> {
+  const dir = mkdtempSync(join(parent, "parley-append-"));
+  const store = new SqliteStore({ path: join(dir, "parley.db") });
+  try {
+    const authors: string[] = [];
+    for (let i = 0; i < AUTHORS; i++) {
+      const a = await store.createAccount({ id: newId(), name: `u${i}`, guest: true, passwordHash: null, createdAt: Date.now() });
+      authors.push(a!.id);
+    }
+    const rooms: string[] = [];
+    for (let r = 0; r < ROOMS; r++) {
+      const room = {
+        id: newId(),
+        name: `bench-${r}`,
+        kind: "public" as const,
+        topic: "",
+        createdBy: authors[0]!,
+        createdAt: Date.now(),
+      };
+      rooms.push((await store.createRoom(room, []))!.room.id);
+    }
+    let n = 0;
+    const run = async (total: number) => {
+      for (let i = 0; i < total; i += batch) {
+        const appends = [];
+        for (let j = 0; j < batch; j++, n++) {
+          const author = n % AUTHORS;
+          const draft = {
+            type: "message" as const,
+            id: newId(),
+            actorId: authors[author]!,
+            clientId: `c${n}`,
+            body: `${n} ${BODY}`,
+            replyTo: null,
+          };
+          appends.push(store.append(rooms[author % ROOMS]!, draft, Date.now()));
+        }
+        await Promise.all(appends);
+      }
+    };
+    await run(5000);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run(messages);
+    const cpu = process.cpuUsage(cpu0);
+    const wall = performance.now() - t0;
+    const us = (x: number) => (x / messages).toFixed(1);
+    return `| ${batch} | ${us(cpu.user + cpu.system)} | ${us(cpu.user)} | ${us(cpu.system)} | ${us(wall * 1000)} |`;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const o = options(process.argv.slice(2));
+console.log(`${o.messages} appends per row, ${AUTHORS} authors in ${ROOMS} rooms, database in ${o.dir}\n`);
+console.log("| appends per commit | CPU µs/message | user | system | wall µs/message |");
+console.log("|---:|---:|---:|---:|---:|");
+for (const b of o.batches) console.log(await measure(b, o.messages, o.dir));
