@@ -13,7 +13,7 @@
 // Run with --help for the flags; docs/benchmarks.md has the method and the figures.
 
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -35,7 +35,10 @@ import {
 } from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
-const profileFlags = (o: Options) => (o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []);
+const nodeFlags = (o: Options) => [
+  ...(o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []),
+  ...(o.heapSnapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${o.heapSnapshot}`] : []),
+];
 
 /**
  * Thousands of logins from one address in a few seconds are the point here, not abuse: the
@@ -82,6 +85,8 @@ Flags:
   --concurrency C      connections being opened at once (default 100)
   --runs N             repetitions (default 3; --quick 1); medians with [min–max]
   --profile DIR        run the servers under node --cpu-prof, writing the profiles to DIR
+  --heap-snapshot DIR  write a heap snapshot of each idle-memory server (Parley) to DIR once its
+                       connections are open; summarize it with npx tsx bench/heap-summary.ts FILE
   --no-pin             do not pin with taskset
   --out DIR            where the JSON goes (default .bench)
   --help               this text`;
@@ -94,6 +99,7 @@ interface Options {
   runs: number;
   pin: boolean;
   profile: string | null;
+  heapSnapshot: string | null;
   out: string;
   quick: boolean;
 }
@@ -108,6 +114,7 @@ function parseFlags(argv: string[]): Options | null {
     runs: quick ? 1 : 3,
     pin: true,
     profile: null,
+    heapSnapshot: null,
     out: join(ROOT, ".bench"),
     quick,
   };
@@ -140,6 +147,10 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--profile":
         o.profile = resolve(v() ?? "");
+        break;
+      case "--heap-snapshot":
+        o.heapSnapshot = resolve(v() ?? "");
+        mkdirSync(o.heapSnapshot, { recursive: true });
         break;
       case "--no-pin":
         o.pin = false;
@@ -214,7 +225,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       await seeder.close();
       names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
       const ports = { http: port, line: linePort, irc: ircPort };
-      server = start(parleyCommand(dir, ports, CONFIG, profileFlags(o)), place.server, false);
+      server = start(parleyCommand(dir, ports, CONFIG, nodeFlags(o)), place.server, false);
     }
     await waitHealthy(port, server);
     await sleep(1000);
@@ -231,6 +242,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     worker = opened.worker;
     await sleep(3000); // let the logins' garbage be collected and the heap settle
     const after = rssKiB(server.pid!);
+    if (o.heapSnapshot && target !== "bare") await heapSnapshot(server.pid!, o.heapSnapshot);
     return {
       target,
       run,
@@ -245,6 +257,26 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     if (server) await stop(server);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Has the server write a heap snapshot (SIGUSR2, see nodeFlags) and waits until the file is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, "SIGUSR2");
+  const deadline = Date.now() + 300_000;
+  let size = -1;
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+    if (!file) continue;
+    const now = statSync(join(dir, file)).size;
+    if (now === size && now > 0) {
+      process.stdout.write(`  heap snapshot: ${join(dir, file)}\n`);
+      return;
+    }
+    size = now;
+  }
+  throw new Error("no heap snapshot after 300 s");
 }
 
 interface RateResult {
@@ -265,7 +297,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
     await seeder.close();
-    server = start(parleyCommand(dir, { http: port }, CONFIG, profileFlags(o)), place.server, false);
+    server = start(parleyCommand(dir, { http: port }, CONFIG, nodeFlags(o)), place.server, false);
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);

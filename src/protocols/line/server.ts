@@ -95,7 +95,8 @@ class LineClient implements Peer {
   private queue: Promise<void> = Promise.resolve();
   private readonly clientPrefix = randomBytes(6).toString("base64url");
   private sent = 0;
-  private readonly loginTimer: NodeJS.Timeout;
+  /** Until a name is given; dropped then, so an idle logged-in client holds no timer. */
+  private loginTimer: NodeJS.Timeout | null;
 
   constructor(
     private readonly srv: LineServer,
@@ -138,7 +139,7 @@ class LineClient implements Peer {
   // ---- lifecycle ----
 
   closed(): void {
-    clearTimeout(this.loginTimer);
+    this.stopLoginTimer();
     this.connection?.close();
     this.connection = null;
   }
@@ -226,8 +227,13 @@ class LineClient implements Peer {
     }
   }
 
+  private stopLoginTimer(): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+  }
+
   private async enter(account: Account): Promise<void> {
-    clearTimeout(this.loginTimer);
+    this.stopLoginTimer();
     this.account = account;
     let lobby: Membership | undefined;
     const { connection } = await this.srv.chat.connect(account, this, {
