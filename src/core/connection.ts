@@ -447,8 +447,11 @@ export class Connection implements Subscriber {
     const last = this.typingSent?.get(roomId);
     if (typing && last !== undefined && now - last < TYPING_REPEAT_MS) return;
     if (!typing && last === undefined) return;
-    if (typing) (this.typingSent ??= new Map()).set(roomId, now);
-    else this.typingSent?.delete(roomId);
+    if (!typing) this.typingSent?.delete(roomId);
+    else {
+      this.typingSent ??= new Map();
+      this.typingSent.set(roomId, now);
+    }
     await this.ctx.bus.publish(roomTopic(roomId), {
       kind: "typing",
       roomId,
@@ -518,7 +521,8 @@ export class Connection implements Subscriber {
   }
 
   private async joiningRoom<T>(roomId: Id, work: () => Promise<T>): Promise<T> {
-    (this.joining ??= new Set()).add(roomId);
+    this.joining ??= new Set();
+    this.joining.add(roomId);
     try {
       return await work();
     } finally {

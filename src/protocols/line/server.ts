@@ -29,6 +29,8 @@ export const defaultLineOptions: LineOptions = {
   historyLines: 20,
 };
 
+function ignore(): void {}
+
 export class LineServer {
   private readonly server: Server;
   private readonly clients = new Set<LineClient>();
@@ -42,7 +44,7 @@ export class LineServer {
   ) {
     this.opts = { ...defaultLineOptions, ...opts };
     this.server = createServer((socket) => {
-      socket.on("error", () => {});
+      socket.on("error", ignore); // a reset; 'close' follows
       let release: () => void;
       try {
         release = chat.admission.admit(socket.remoteAddress ?? "");
@@ -51,12 +53,13 @@ export class LineServer {
         socket.end(`! ${toChatError(err).message}\r\n`);
         return;
       }
-      socket.once("close", release);
       const client = new LineClient(this, socket);
       this.clients.add(client);
       metrics.connections.inc({ protocol: "line" });
       metrics.connectionsTotal.inc({ protocol: "line" });
-      socket.once("close", () => {
+      // One listener ('close' comes once): each `once` would add a wrapper per connection.
+      socket.on("close", () => {
+        release();
         this.clients.delete(client);
         metrics.connections.dec({ protocol: "line" });
         client.closed();
@@ -104,7 +107,6 @@ class LineClient implements Peer {
   ) {
     socket.setNoDelay(true);
     socket.on("data", (data: Buffer) => this.onData(data));
-    socket.on("error", () => {});
     this.loginTimer = setTimeout(() => {
       this.say("! no name given, bye");
       this.socket.end();

@@ -136,7 +136,6 @@ export class WsGateway {
     });
   }
 
-  /** The client's socket closed (ws emits 'close' once). */
   removed(client: WsClient): void {
     this.clients.delete(client);
     this.metrics.connections.dec({ protocol: "ws" });
@@ -198,6 +197,16 @@ class ClientSocket extends WebSocket {
   client: WsClient | null = null;
 }
 
+// ws calls its listeners with the WebSocket as `this`: one function serves every socket.
+function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as ClientSocket).client?.onFrame(data, isBinary);
+}
+function onSocketPong(this: WebSocket): void {
+  (this as ClientSocket).client?.pong();
+}
+function onSocketClose(this: WebSocket): void {
+  (this as ClientSocket).client?.closed();
+}
 function ignore(): void {}
 
 class WsClient implements Peer {
@@ -222,27 +231,10 @@ class WsClient implements Peer {
     private readonly socket: Duplex,
   ) {
     ws.client = this;
-    ws.on("message", WsClient.onMessage);
-    ws.on("pong", WsClient.onPong);
+    ws.on("message", onSocketMessage);
+    ws.on("pong", onSocketPong);
     ws.on("error", ignore); // a reset or a too-large frame; 'close' follows
-    ws.on("close", WsClient.onClose);
-  }
-
-  // ws calls its listeners with the WebSocket as `this`; ours are all ClientSockets.
-  private static onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-    (this as ClientSocket).client?.onFrame(data, isBinary);
-  }
-
-  private static onPong(this: WebSocket): void {
-    const client = (this as ClientSocket).client;
-    if (client) client.alive = true;
-  }
-
-  private static onClose(this: WebSocket): void {
-    const client = (this as ClientSocket).client;
-    if (!client) return;
-    client.gw.removed(client);
-    client.closed();
+    ws.on("close", onSocketClose);
   }
 
   // ---- Peer ----
@@ -265,7 +257,9 @@ class WsClient implements Peer {
 
   // ---- lifecycle ----
 
+  /** The socket closed (ws emits 'close' once). */
   closed(): void {
+    this.gw.removed(this);
     this.connection?.close();
     this.connection = null;
   }
@@ -284,7 +278,8 @@ class WsClient implements Peer {
   drainRequests(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      (this.idle ??= []).push(resolve);
+      this.idle ??= [];
+      this.idle.push(resolve);
     });
   }
 
@@ -307,7 +302,11 @@ class WsClient implements Peer {
 
   // ---- inbound ----
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  pong(): void {
+    this.alive = true;
+  }
+
+  onFrame(data: Buffer, isBinary: boolean): void {
     if (this.gw.shuttingDown || this.flooded) return;
     let frame: ClientFrame;
     try {
