@@ -69,7 +69,10 @@ interface WorkerConfig {
   concurrency: number;
 }
 
-type FromWorker = { ev: "open"; opened: number; failed: number; firstError: string | null; ms: number };
+type FromWorker =
+  | { ev: "ready" }
+  | { ev: "open"; opened: number; failed: number; firstError: string | null; ms: number };
+type Opened = Extract<FromWorker, { ev: "open" }>;
 
 const HELP = `npm run bench:sessions -- [flags]      (or: npx tsx bench/sessions.ts [flags])
 
@@ -83,6 +86,8 @@ Flags:
   --memory a,b,…       protocols for idle memory: ws, line, irc, bare (default all; "none" skips)
   --sessions K         new WebSocket sessions for the connection rate (default 5000; 0 skips)
   --concurrency C      connections being opened at once (default 100)
+  --generators G       connecting processes for the session rate, sharing the sessions and the
+                       concurrency (default 1; all on the connecting CPU, or anywhere with --no-pin)
   --runs N             repetitions (default 3; --quick 1); medians with [min–max]
   --profile DIR        run the servers under node --cpu-prof, writing the profiles to DIR
   --heap-snapshot DIR  write a heap snapshot of each idle-memory server (Parley) to DIR once its
@@ -96,6 +101,7 @@ interface Options {
   memory: MemoryTarget[];
   sessions: number;
   concurrency: number;
+  generators: number;
   runs: number;
   pin: boolean;
   profile: string | null;
@@ -111,6 +117,7 @@ function parseFlags(argv: string[]): Options | null {
     memory: [...MEMORY_TARGETS],
     sessions: quick ? 2000 : 5000,
     concurrency: 100,
+    generators: 1,
     runs: quick ? 1 : 3,
     pin: true,
     profile: null,
@@ -142,6 +149,9 @@ function parseFlags(argv: string[]): Options | null {
       case "--concurrency":
         o.concurrency = intFlag(v(), a, 1, 5000);
         break;
+      case "--generators":
+        o.generators = intFlag(v(), a, 1, 16);
+        break;
       case "--runs":
         o.runs = intFlag(v(), a, 1, 20);
         break;
@@ -165,21 +175,53 @@ function parseFlags(argv: string[]): Options | null {
   return o;
 }
 
-/** Starts the worker, has it open every connection, and resolves once they are all logged in. */
-async function openAll(cfg: WorkerConfig, cpu: number | null): Promise<{ worker: ChildProcess; open: FromWorker }> {
-  // The logins go over IPC: thousands of tokens do not fit in a command line.
-  const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker"], cpu, true);
-  worker.send(cfg);
-  const open = await new Promise<FromWorker>((resolveOpen, reject) => {
-    const timer = setTimeout(() => reject(new Error("connecting took over 300 s")), 300_000);
+/** The next message of a worker of the given kind. */
+function fromWorker<K extends FromWorker["ev"]>(worker: ChildProcess, ev: K): Promise<Extract<FromWorker, { ev: K }>> {
+  return new Promise((resolveMessage, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${ev}" from a connecting process after 300 s`)), 300_000);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`connecting process exited (${code})`));
+    };
+    worker.once("exit", onExit);
     worker.once("message", (m: FromWorker) => {
       clearTimeout(timer);
-      resolveOpen(m);
+      worker.off("exit", onExit);
+      if (m.ev === ev) resolveMessage(m as Extract<FromWorker, { ev: K }>);
+      else reject(new Error(`connecting process said ${m.ev}, expected ${ev}`));
     });
-    worker.once("exit", (code) => reject(new Error(`connecting process exited (${code})`)));
   });
-  if (open.failed > 0) throw new Error(`${open.failed} of ${cfg.count} connections failed: ${open.firstError}`);
-  return { worker, open };
+}
+
+/**
+ * Starts one connecting process per config, waits until all are loaded, then lets them go at
+ * once; resolves when every connection is logged in, with the time from the go to the last.
+ */
+async function openAll(cfgs: WorkerConfig[], cpu: number | null): Promise<{ workers: ChildProcess[]; ms: number }> {
+  const workers: ChildProcess[] = [];
+  try {
+    for (const cfg of cfgs) {
+      // The logins go over IPC: thousands of tokens do not fit in a command line.
+      const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker"], cpu, true);
+      workers.push(worker);
+      worker.send(cfg);
+    }
+    await Promise.all(workers.map((w) => fromWorker(w, "ready")));
+    const started = mono();
+    const opens = workers.map((w) => fromWorker(w, "open"));
+    for (const w of workers) w.send("go");
+    const results: Opened[] = await Promise.all(opens);
+    const ms = mono() - started;
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    if (failed > 0) {
+      const count = cfgs.reduce((n, c) => n + c.count, 0);
+      throw new Error(`${failed} of ${count} connections failed: ${results.find((r) => r.firstError)?.firstError}`);
+    }
+    return { workers, ms };
+  } catch (err) {
+    await Promise.all(workers.map(stop));
+    throw err;
+  }
 }
 
 const LABELS: Record<MemoryTarget, string> = {
@@ -203,7 +245,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
   const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
   const [port, linePort, ircPort] = [await freePort(), await freePort(), await freePort()];
   let server: ChildProcess | null = null;
-  let worker: ChildProcess | null = null;
+  let workers: ChildProcess[] = [];
   try {
     let names: string[] = [];
     if (target === "bare") {
@@ -238,8 +280,8 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       count: o.connections,
       concurrency: o.concurrency,
     };
-    const opened = await openAll(cfg, place.worker);
-    worker = opened.worker;
+    const opened = await openAll([cfg], place.worker);
+    workers = opened.workers;
     await sleep(3000); // let the logins' garbage be collected and the heap settle
     const after = rssKiB(server.pid!);
     if (o.heapSnapshot && target !== "bare") await heapSnapshot(server.pid!, o.heapSnapshot);
@@ -250,10 +292,10 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       rssBeforeMiB: before / 1024,
       rssAfterMiB: after / 1024,
       kibPerConnection: (after - before) / o.connections,
-      connectS: opened.open.ms / 1000,
+      connectS: opened.ms / 1000,
     };
   } finally {
-    if (worker) await stop(worker);
+    await Promise.all(workers.map(stop));
     if (server) await stop(server);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -292,7 +334,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
   const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
   const port = await freePort();
   let server: ChildProcess | null = null;
-  let worker: ChildProcess | null = null;
+  let workers: ChildProcess[] = [];
   try {
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
@@ -301,18 +343,22 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);
-    const cfg: WorkerConfig = {
-      kind: "ws-token",
-      host: HOST,
-      port,
-      logins: tokens,
-      count: o.sessions,
-      concurrency: o.concurrency,
-    };
-    const opened = await openAll(cfg, place.worker);
-    worker = opened.worker;
+    // The tokens dealt out to the generators; the handshakes in flight shared between them.
+    const cfgs = Array.from({ length: o.generators }, (_, g): WorkerConfig => {
+      const logins = tokens.filter((_, i) => i % o.generators === g);
+      return {
+        kind: "ws-token",
+        host: HOST,
+        port,
+        logins,
+        count: logins.length,
+        concurrency: Math.ceil(o.concurrency / o.generators),
+      };
+    });
+    const opened = await openAll(cfgs, place.worker);
+    workers = opened.workers;
     const cpuS = cpuSeconds(server.pid!) - cpu0;
-    const seconds = opened.open.ms / 1000;
+    const seconds = opened.ms / 1000;
     return {
       run,
       sessions: o.sessions,
@@ -322,7 +368,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
       serverUsPerSession: (cpuS * 1e6) / o.sessions,
     };
   } finally {
-    if (worker) await stop(worker);
+    await Promise.all(workers.map(stop));
     if (server) await stop(server);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -458,7 +504,10 @@ const spread = (xs: number[], digits: number) =>
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "--worker") {
-    process.once("message", (cfg: WorkerConfig) => void connectingProcess(cfg));
+    process.once("message", (cfg: WorkerConfig) => {
+      process.once("message", () => void connectingProcess(cfg)); // "go"
+      process.send?.({ ev: "ready" } satisfies FromWorker);
+    });
     return;
   }
   let o: Options | null;
@@ -520,7 +569,10 @@ async function main(): Promise<void> {
     lines.push("");
   }
   if (rate.length > 0) {
-    lines.push(`New WebSocket sessions authenticated by token, ${o.sessions} per run, ${o.concurrency} in flight:`, "");
+    lines.push(
+      `New WebSocket sessions authenticated by token, ${o.sessions} per run, ${o.concurrency} in flight, ${o.generators} connecting process(es):`,
+      "",
+    );
     lines.push("| sessions/s | server CPU µs per session | server-CPU-bound sessions/s |", "|---:|---:|---:|");
     lines.push(
       `| ${spread(
