@@ -69,9 +69,7 @@ interface WorkerConfig {
   concurrency: number;
 }
 
-type FromWorker =
-  | { ev: "ready" }
-  | { ev: "open"; opened: number; failed: number; firstError: string | null; ms: number };
+type FromWorker = { ev: "ready" } | { ev: "open"; opened: number; failed: number; firstError: string | null };
 type Opened = Extract<FromWorker, { ev: "open" }>;
 
 const HELP = `npm run bench:sessions -- [flags]      (or: npx tsx bench/sessions.ts [flags])
@@ -461,7 +459,6 @@ async function connectingProcess(cfg: WorkerConfig): Promise<void> {
   const open: { close(): void }[] = [];
   let failed = 0;
   let firstError: string | null = null;
-  const started = mono();
   let next = 0;
   const lane = async () => {
     while (next < cfg.count) {
@@ -475,7 +472,7 @@ async function connectingProcess(cfg: WorkerConfig): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, lane));
-  const m: FromWorker = { ev: "open", opened: open.length, failed, firstError, ms: mono() - started };
+  const m: FromWorker = { ev: "open", opened: open.length, failed, firstError };
   process.send?.(m);
   const closeAll = () => {
     for (const c of open) c.close();
