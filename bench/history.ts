@@ -187,7 +187,11 @@ async function main(): Promise<void> {
     const dbBytes = statSync(join(dir, "data", "parley.db")).size;
     const port = await freePort();
     // One client asks as fast as it can: lift the per-connection request limit.
-    server = start(parleyCommand(dir, port, 0, { connectionRequests: { burst: 1e9, perSecond: 1e9 } }), place.server, false);
+    server = start(
+      parleyCommand(dir, { http: port }, { limits: { connectionRequests: { burst: 1e9, perSecond: 1e9 } } }),
+      place.server,
+      false,
+    );
     await waitHealthy(port, server);
     client = await Client.open(`ws://${HOST}:${port}/ws`);
     const welcome = await client.request({ type: "hello", guest: "reader" });

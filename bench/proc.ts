@@ -77,16 +77,21 @@ export function rssKiB(pid: number): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
-/** Parley as `npm start` runs it, with line mode on when asked, data in `dir`. */
+/** The parts of Parley's config file a bench sets (limits lifted, IRC options). */
+export interface BenchConfig {
+  limits?: Record<string, unknown>;
+  irc?: Record<string, unknown>;
+}
+
+/** Parley as `npm start` runs it, with line mode and IRC on when given a port (0 = off), data in `dir`. */
 export function parleyCommand(
   dir: string,
-  port: number,
-  linePort: number,
-  limits: Record<string, unknown> = {},
+  ports: { http: number; line?: number; irc?: number },
+  config: BenchConfig = {},
   nodeFlags: string[] = [],
 ): string[] {
-  const config = join(dir, "bench.json");
-  writeFileSync(config, JSON.stringify({ limits }));
+  const file = join(dir, "bench.json");
+  writeFileSync(file, JSON.stringify(config));
   return [
     process.execPath,
     ...nodeFlags,
@@ -95,17 +100,17 @@ export function parleyCommand(
     "--host",
     HOST,
     "--port",
-    String(port),
+    String(ports.http),
     "--line-port",
-    String(linePort),
+    String(ports.line ?? 0),
     "--irc-port",
-    "0",
+    String(ports.irc ?? 0),
     "--data",
     join(dir, "data"),
     "--log-level",
     "warn",
     "--config",
-    config,
+    file,
   ];
 }
 

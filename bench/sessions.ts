@@ -4,15 +4,16 @@
 //
 // - idle memory: N connections per protocol are opened, logged in and left idle; the server's
 //   resident memory after they settled minus before, divided by N. Protocols: Parley over
-//   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode (the
-//   same guests), and the bare `ws` broadcast peer (bench/peers/ws-broadcast.ts) as reference.
+//   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode and its
+//   IRC gateway (NICK/USER as the same guests, which puts them in #lobby), and the bare `ws`
+//   broadcast peer (bench/peers/ws-broadcast.ts) as reference.
 // - connection rate: K new WebSocket sessions, each authenticated by a session token (hello
 //   {token} → welcome), with C handshakes in flight; sessions/s and server CPU µs per session.
 //
 // Run with --help for the flags; docs/benchmarks.md has the method and the figures.
 
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -34,26 +35,42 @@ import {
 } from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
-const profileFlags = (o: Options) => (o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []);
+const nodeFlags = (o: Options) => [
+  ...(o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []),
+  ...(o.heapSnapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${o.heapSnapshot}`] : []),
+];
 
-/** Thousands of logins from one address in a few seconds are the point here, not abuse. */
-const LIMITS = { joins: { burst: 100_000, perSecond: 100_000 } };
+/**
+ * Thousands of logins from one address in a few seconds are the point here, not abuse: the
+ * per-address and total connection limits and the login rates are lifted (loopback is exempt
+ * from most of them anyway; this does not depend on it).
+ */
+const CONFIG = {
+  limits: {
+    joins: { burst: 100_000, perSecond: 100_000 },
+    maxConnections: 0,
+    maxConnectionsPerAddress: 0,
+    logins: { burst: 100_000, perSecond: 100_000 },
+  },
+  irc: { maxConnectionsPerAddress: 0, loginRate: { burst: 100_000, perSecond: 100_000 }, motd: [] },
+};
 
-type MemoryTarget = "ws" | "line" | "bare";
-const MEMORY_TARGETS: MemoryTarget[] = ["ws", "line", "bare"];
+type MemoryTarget = "ws" | "line" | "irc" | "bare";
+const MEMORY_TARGETS: MemoryTarget[] = ["ws", "line", "irc", "bare"];
 
 /** What the parent asks of the worker process. */
 interface WorkerConfig {
   kind: MemoryTarget | "ws-token";
   host: string;
   port: number;
-  /** Guest names (ws, line) or session tokens (ws-token); bare needs only the count. */
+  /** Guest names (ws, line, irc) or session tokens (ws-token); bare needs only the count. */
   logins: string[];
   count: number;
   concurrency: number;
 }
 
-type FromWorker = { ev: "open"; opened: number; failed: number; firstError: string | null; ms: number };
+type FromWorker = { ev: "ready" } | { ev: "open"; opened: number; failed: number; firstError: string | null };
+type Opened = Extract<FromWorker, { ev: "open" }>;
 
 const HELP = `npm run bench:sessions -- [flags]      (or: npx tsx bench/sessions.ts [flags])
 
@@ -64,11 +81,15 @@ CPU 0, and a connecting process pinned to CPU 1 (taskset, when there are two cor
 Flags:
   --quick              1 run, 2,000 connections and 2,000 sessions: well under two minutes
   --connections N      idle connections per protocol (default 10000)
-  --memory a,b,…       protocols for idle memory: ws, line, bare (default all; "none" skips)
+  --memory a,b,…       protocols for idle memory: ws, line, irc, bare (default all; "none" skips)
   --sessions K         new WebSocket sessions for the connection rate (default 5000; 0 skips)
   --concurrency C      connections being opened at once (default 100)
+  --generators G       connecting processes for the session rate, sharing the sessions and the
+                       concurrency (default 1; all on the connecting CPU, or anywhere with --no-pin)
   --runs N             repetitions (default 3; --quick 1); medians with [min–max]
   --profile DIR        run the servers under node --cpu-prof, writing the profiles to DIR
+  --heap-snapshot DIR  write a heap snapshot of each idle-memory server (Parley) to DIR once its
+                       connections are open; summarize it with npx tsx bench/heap-summary.ts FILE
   --no-pin             do not pin with taskset
   --out DIR            where the JSON goes (default .bench)
   --help               this text`;
@@ -78,9 +99,11 @@ interface Options {
   memory: MemoryTarget[];
   sessions: number;
   concurrency: number;
+  generators: number;
   runs: number;
   pin: boolean;
   profile: string | null;
+  heapSnapshot: string | null;
   out: string;
   quick: boolean;
 }
@@ -92,9 +115,11 @@ function parseFlags(argv: string[]): Options | null {
     memory: [...MEMORY_TARGETS],
     sessions: quick ? 2000 : 5000,
     concurrency: 100,
+    generators: 1,
     runs: quick ? 1 : 3,
     pin: true,
     profile: null,
+    heapSnapshot: null,
     out: join(ROOT, ".bench"),
     quick,
   };
@@ -122,11 +147,18 @@ function parseFlags(argv: string[]): Options | null {
       case "--concurrency":
         o.concurrency = intFlag(v(), a, 1, 5000);
         break;
+      case "--generators":
+        o.generators = intFlag(v(), a, 1, 16);
+        break;
       case "--runs":
         o.runs = intFlag(v(), a, 1, 20);
         break;
       case "--profile":
         o.profile = resolve(v() ?? "");
+        break;
+      case "--heap-snapshot":
+        o.heapSnapshot = resolve(v() ?? "");
+        mkdirSync(o.heapSnapshot, { recursive: true });
         break;
       case "--no-pin":
         o.pin = false;
@@ -141,22 +173,61 @@ function parseFlags(argv: string[]): Options | null {
   return o;
 }
 
-/** Starts the worker, has it open every connection, and resolves once they are all logged in. */
-async function openAll(cfg: WorkerConfig, cpu: number | null): Promise<{ worker: ChildProcess; open: FromWorker }> {
-  // The logins go over IPC: thousands of tokens do not fit in a command line.
-  const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker"], cpu, true);
-  worker.send(cfg);
-  const open = await new Promise<FromWorker>((resolveOpen, reject) => {
-    const timer = setTimeout(() => reject(new Error("connecting took over 300 s")), 300_000);
+/** The next message of a worker of the given kind. */
+function fromWorker<K extends FromWorker["ev"]>(worker: ChildProcess, ev: K): Promise<Extract<FromWorker, { ev: K }>> {
+  return new Promise((resolveMessage, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${ev}" from a connecting process after 300 s`)), 300_000);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`connecting process exited (${code})`));
+    };
+    worker.once("exit", onExit);
     worker.once("message", (m: FromWorker) => {
       clearTimeout(timer);
-      resolveOpen(m);
+      worker.off("exit", onExit);
+      if (m.ev === ev) resolveMessage(m as Extract<FromWorker, { ev: K }>);
+      else reject(new Error(`connecting process said ${m.ev}, expected ${ev}`));
     });
-    worker.once("exit", (code) => reject(new Error(`connecting process exited (${code})`)));
   });
-  if (open.failed > 0) throw new Error(`${open.failed} of ${cfg.count} connections failed: ${open.firstError}`);
-  return { worker, open };
 }
+
+/**
+ * Starts one connecting process per config, waits until all are loaded, then lets them go at
+ * once; resolves when every connection is logged in, with the time from the go to the last.
+ */
+async function openAll(cfgs: WorkerConfig[], cpu: number | null): Promise<{ workers: ChildProcess[]; ms: number }> {
+  const workers: ChildProcess[] = [];
+  try {
+    for (const cfg of cfgs) {
+      // The logins go over IPC: thousands of tokens do not fit in a command line.
+      const worker = start([process.execPath, "--import", "tsx", "bench/sessions.ts", "--worker"], cpu, true);
+      workers.push(worker);
+      worker.send(cfg);
+    }
+    await Promise.all(workers.map((w) => fromWorker(w, "ready")));
+    const started = mono();
+    const opens = workers.map((w) => fromWorker(w, "open"));
+    for (const w of workers) w.send("go");
+    const results: Opened[] = await Promise.all(opens);
+    const ms = mono() - started;
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    if (failed > 0) {
+      const count = cfgs.reduce((n, c) => n + c.count, 0);
+      throw new Error(`${failed} of ${count} connections failed: ${results.find((r) => r.firstError)?.firstError}`);
+    }
+    return { workers, ms };
+  } catch (err) {
+    await Promise.all(workers.map(stop));
+    throw err;
+  }
+}
+
+const LABELS: Record<MemoryTarget, string> = {
+  ws: "Parley WebSocket",
+  line: "Parley line mode",
+  irc: "Parley IRC",
+  bare: "bare ws peer",
+};
 
 interface MemoryResult {
   target: MemoryTarget;
@@ -170,9 +241,9 @@ interface MemoryResult {
 
 async function measureMemory(o: Options, target: MemoryTarget, run: number, place: Placement): Promise<MemoryResult> {
   const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
-  const [port, linePort] = [await freePort(), await freePort()];
+  const [port, linePort, ircPort] = [await freePort(), await freePort(), await freePort()];
   let server: ChildProcess | null = null;
-  let worker: ChildProcess | null = null;
+  let workers: ChildProcess[] = [];
   try {
     let names: string[] = [];
     if (target === "bare") {
@@ -193,7 +264,8 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       await seeder.accounts("idle", o.connections, { guest: true, tokens: false });
       await seeder.close();
       names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
-      server = start(parleyCommand(dir, port, linePort, LIMITS, profileFlags(o)), place.server, false);
+      const ports = { http: port, line: linePort, irc: ircPort };
+      server = start(parleyCommand(dir, ports, CONFIG, nodeFlags(o)), place.server, false);
     }
     await waitHealthy(port, server);
     await sleep(1000);
@@ -201,15 +273,16 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     const cfg: WorkerConfig = {
       kind: target,
       host: HOST,
-      port: target === "line" ? linePort : port,
+      port: target === "line" ? linePort : target === "irc" ? ircPort : port,
       logins: names,
       count: o.connections,
       concurrency: o.concurrency,
     };
-    const opened = await openAll(cfg, place.worker);
-    worker = opened.worker;
+    const opened = await openAll([cfg], place.worker);
+    workers = opened.workers;
     await sleep(3000); // let the logins' garbage be collected and the heap settle
     const after = rssKiB(server.pid!);
+    if (o.heapSnapshot && target !== "bare") await heapSnapshot(server.pid!, o.heapSnapshot);
     return {
       target,
       run,
@@ -217,13 +290,33 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       rssBeforeMiB: before / 1024,
       rssAfterMiB: after / 1024,
       kibPerConnection: (after - before) / o.connections,
-      connectS: opened.open.ms / 1000,
+      connectS: opened.ms / 1000,
     };
   } finally {
-    if (worker) await stop(worker);
+    await Promise.all(workers.map(stop));
     if (server) await stop(server);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Has the server write a heap snapshot (SIGUSR2, see nodeFlags) and waits until the file is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, "SIGUSR2");
+  const deadline = Date.now() + 300_000;
+  let size = -1;
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+    if (!file) continue;
+    const now = statSync(join(dir, file)).size;
+    if (now === size && now > 0) {
+      process.stdout.write(`  heap snapshot: ${join(dir, file)}\n`);
+      return;
+    }
+    size = now;
+  }
+  throw new Error("no heap snapshot after 300 s");
 }
 
 interface RateResult {
@@ -239,27 +332,31 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
   const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
   const port = await freePort();
   let server: ChildProcess | null = null;
-  let worker: ChildProcess | null = null;
+  let workers: ChildProcess[] = [];
   try {
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
     await seeder.close();
-    server = start(parleyCommand(dir, port, 0, LIMITS, profileFlags(o)), place.server, false);
+    server = start(parleyCommand(dir, { http: port }, CONFIG, nodeFlags(o)), place.server, false);
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);
-    const cfg: WorkerConfig = {
-      kind: "ws-token",
-      host: HOST,
-      port,
-      logins: tokens,
-      count: o.sessions,
-      concurrency: o.concurrency,
-    };
-    const opened = await openAll(cfg, place.worker);
-    worker = opened.worker;
+    // The tokens dealt out to the generators; the handshakes in flight shared between them.
+    const cfgs = Array.from({ length: o.generators }, (_, g): WorkerConfig => {
+      const logins = tokens.filter((_, i) => i % o.generators === g);
+      return {
+        kind: "ws-token",
+        host: HOST,
+        port,
+        logins,
+        count: logins.length,
+        concurrency: Math.ceil(o.concurrency / o.generators),
+      };
+    });
+    const opened = await openAll(cfgs, place.worker);
+    workers = opened.workers;
     const cpuS = cpuSeconds(server.pid!) - cpu0;
-    const seconds = opened.open.ms / 1000;
+    const seconds = opened.ms / 1000;
     return {
       run,
       sessions: o.sessions,
@@ -269,7 +366,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
       serverUsPerSession: (cpuS * 1e6) / o.sessions,
     };
   } finally {
-    if (worker) await stop(worker);
+    await Promise.all(workers.map(stop));
     if (server) await stop(server);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -311,6 +408,30 @@ function openOne(cfg: WorkerConfig, i: number): Promise<{ close(): void }> {
       sock.on("error", fail);
       return;
     }
+    if (cfg.kind === "irc") {
+      // Registered as the guest, which puts it in #lobby (its room); logged in once the server
+      // has sent the channel's end of NAMES (366), the last line of the JOIN burst.
+      const sock = netConnect(cfg.port, cfg.host);
+      const nick = cfg.logins[i]!;
+      let text = "";
+      sock.setEncoding("utf8");
+      sock.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`);
+      sock.on("data", (d: string) => {
+        text = (text + d).slice(-4096);
+        if (/ 366 \S+ #lobby /.test(text)) {
+          sock.removeAllListeners("data");
+          sock.on("data", (p: string) => {
+            if (p.startsWith("PING ")) sock.write(`PONG ${p.slice(5)}`); // stays registered, as a client would
+          });
+          done({ close: () => sock.destroy() });
+        } else if (/^ERROR |\r\n(ERROR |\S+ (4\d\d|5\d\d) )/.test(text)) {
+          sock.destroy();
+          fail(new Error(`IRC login refused: ${text.slice(-200).trim()}`));
+        }
+      });
+      sock.on("error", fail);
+      return;
+    }
     const path = cfg.kind === "bare" ? "/" : "/ws";
     const ws = new WebSocket(`ws://${cfg.host}:${cfg.port}${path}`, { perMessageDeflate: false });
     ws.on("error", fail);
@@ -338,7 +459,6 @@ async function connectingProcess(cfg: WorkerConfig): Promise<void> {
   const open: { close(): void }[] = [];
   let failed = 0;
   let firstError: string | null = null;
-  const started = mono();
   let next = 0;
   const lane = async () => {
     while (next < cfg.count) {
@@ -352,7 +472,7 @@ async function connectingProcess(cfg: WorkerConfig): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, lane));
-  const m: FromWorker = { ev: "open", opened: open.length, failed, firstError, ms: mono() - started };
+  const m: FromWorker = { ev: "open", opened: open.length, failed, firstError };
   process.send?.(m);
   const closeAll = () => {
     for (const c of open) c.close();
@@ -370,6 +490,9 @@ function median(xs: number[]): number {
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 }
 
+/** KiB (1,024 bytes, what /proc reports) to KB (1,000 bytes, the unit of issue 8's target). */
+const kb = (kib: number) => (kib * 1024) / 1000;
+
 const spread = (xs: number[], digits: number) =>
   xs.length > 1
     ? `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`
@@ -378,7 +501,10 @@ const spread = (xs: number[], digits: number) =>
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "--worker") {
-    process.once("message", (cfg: WorkerConfig) => void connectingProcess(cfg));
+    process.once("message", (cfg: WorkerConfig) => {
+      process.once("message", () => void connectingProcess(cfg)); // "go"
+      process.send?.({ ev: "ready" } satisfies FromWorker);
+    });
     return;
   }
   let o: Options | null;
@@ -406,7 +532,7 @@ async function main(): Promise<void> {
       const r = await measureMemory(o, t, run, place);
       memory.push(r);
       process.stdout.write(
-        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB/connection (opened in ${r.connectS.toFixed(1)} s)\n`,
+        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB)/connection (opened in ${r.connectS.toFixed(1)} s)\n`,
       );
     }
     if (o.sessions > 0) {
@@ -420,15 +546,18 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   if (memory.length > 0) {
     lines.push(`Idle memory, ${o.connections} connections per protocol, ${o.runs} run(s); medians [min–max]:`, "");
-    lines.push("| protocol | KiB per connection | server RSS before → after MiB | connect time s |", "|---|---:|---:|---:|");
+    lines.push(
+      "| protocol | KiB per connection | KB per connection | server RSS before → after MiB | connect time s |",
+      "|---|---:|---:|---:|---:|",
+    );
     for (const t of o.memory) {
       const rs = memory.filter((r) => r.target === t);
-      const label = t === "ws" ? "Parley WebSocket" : t === "line" ? "Parley line mode" : "bare ws peer";
+      const label = LABELS[t];
       lines.push(
         `| ${label} | ${spread(
           rs.map((r) => r.kibPerConnection),
           2,
-        )} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${spread(
+        )} | ${kb(median(rs.map((r) => r.kibPerConnection))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${spread(
           rs.map((r) => r.connectS),
           1,
         )} |`,
@@ -437,7 +566,10 @@ async function main(): Promise<void> {
     lines.push("");
   }
   if (rate.length > 0) {
-    lines.push(`New WebSocket sessions authenticated by token, ${o.sessions} per run, ${o.concurrency} in flight:`, "");
+    lines.push(
+      `New WebSocket sessions authenticated by token, ${o.sessions} per run, ${o.concurrency} in flight, ${o.generators} connecting process(es):`,
+      "",
+    );
     lines.push("| sessions/s | server CPU µs per session | server-CPU-bound sessions/s |", "|---:|---:|---:|");
     lines.push(
       `| ${spread(

@@ -53,12 +53,14 @@ const TYPING_REPEAT_MS = 3000;
 export class Connection implements Subscriber {
   readonly accountId: Id;
   private readonly rooms = new Map<Id, Cursor>();
-  private readonly bucket: Bucket;
+  // An idle connection holds only its cursors: the bucket, the typing times and the joins in
+  // progress are made when first needed (a bucket made then starts as full as an untouched one).
+  private bucket: Bucket | null = null;
   private strikes = 0;
   private closed = false;
-  private readonly typingSent = new Map<Id, number>();
+  private typingSent: Map<Id, number> | null = null;
   /** Rooms this connection is joining itself: the echo of its own join must not start a second follow. */
-  private readonly joining = new Set<Id>();
+  private joining: Set<Id> | null = null;
 
   constructor(
     private readonly ctx: ChatContext,
@@ -68,7 +70,6 @@ export class Connection implements Subscriber {
     readonly session: string | null,
   ) {
     this.accountId = account.id;
-    this.bucket = new Bucket(ctx.limits.connectionMessages, ctx.clock.now());
   }
 
   /**
@@ -132,7 +133,7 @@ export class Connection implements Subscriber {
       this.onRoomEvent(e);
       return;
     }
-    if (this.joining.has(e.roomId)) return;
+    if (this.joining?.has(e.roomId)) return;
     // The peer hears of the room (inside follow) before any of the room's events can reach it.
     this.follow(e.roomId, e.seq - 1, true).then(
       (m) => {
@@ -251,7 +252,7 @@ export class Connection implements Subscriber {
     };
     const { event, duplicate } = await this.ctx.append(roomId, draft);
     if (event.type !== "message") throw new ChatError("INTERNAL");
-    this.typingSent.delete(roomId);
+    this.typingSent?.delete(roomId);
     return { message: event.message, duplicate };
   }
 
@@ -445,11 +446,14 @@ export class Connection implements Subscriber {
   async typing(roomId: Id, typing: boolean): Promise<void> {
     this.cursor(roomId);
     const now = this.ctx.clock.now();
-    const last = this.typingSent.get(roomId);
+    const last = this.typingSent?.get(roomId);
     if (typing && last !== undefined && now - last < TYPING_REPEAT_MS) return;
     if (!typing && last === undefined) return;
-    if (typing) this.typingSent.set(roomId, now);
-    else this.typingSent.delete(roomId);
+    if (!typing) this.typingSent?.delete(roomId);
+    else {
+      this.typingSent ??= new Map();
+      this.typingSent.set(roomId, now);
+    }
     await this.ctx.bus.publish(roomTopic(roomId), {
       kind: "typing",
       roomId,
@@ -520,6 +524,7 @@ export class Connection implements Subscriber {
   }
 
   private async joiningRoom<T>(roomId: Id, work: () => Promise<T>): Promise<T> {
+    this.joining ??= new Set();
     this.joining.add(roomId);
     try {
       return await work();
@@ -537,6 +542,7 @@ export class Connection implements Subscriber {
     const now = this.ctx.clock.now();
     // The account's budget is shared by all its connections: a connection already over its own
     // limit must not drain it for the others.
+    this.bucket ??= new Bucket(this.ctx.limits.connectionMessages, now);
     const connWait = this.bucket.take(now);
     const wait =
       connWait > 0 ? connWait : await this.ctx.limiter.take("accountMessages", this.accountId, this.ctx.limits.accountMessages);

@@ -29,6 +29,8 @@ export const defaultLineOptions: LineOptions = {
   historyLines: 20,
 };
 
+function ignore(): void {}
+
 export class LineServer {
   private readonly server: Server;
   private readonly clients = new Set<LineClient>();
@@ -42,7 +44,7 @@ export class LineServer {
   ) {
     this.opts = { ...defaultLineOptions, ...opts };
     this.server = createServer((socket) => {
-      socket.on("error", () => {});
+      socket.on("error", ignore); // a reset; 'close' follows
       let release: () => void;
       try {
         release = chat.admission.admit(socket.remoteAddress ?? "");
@@ -51,12 +53,13 @@ export class LineServer {
         socket.end(`! ${toChatError(err).message}\r\n`);
         return;
       }
-      socket.once("close", release);
       const client = new LineClient(this, socket);
       this.clients.add(client);
       metrics.connections.inc({ protocol: "line" });
       metrics.connectionsTotal.inc({ protocol: "line" });
-      socket.once("close", () => {
+      // One listener ('close' comes once): each `once` would add a wrapper per connection.
+      socket.on("close", () => {
+        release();
         this.clients.delete(client);
         metrics.connections.dec({ protocol: "line" });
         client.closed();
@@ -95,7 +98,8 @@ class LineClient implements Peer {
   private queue: Promise<void> = Promise.resolve();
   private readonly clientPrefix = randomBytes(6).toString("base64url");
   private sent = 0;
-  private readonly loginTimer: NodeJS.Timeout;
+  /** Until a name is given; dropped then, so an idle logged-in client holds no timer. */
+  private loginTimer: NodeJS.Timeout | null;
 
   constructor(
     private readonly srv: LineServer,
@@ -103,7 +107,6 @@ class LineClient implements Peer {
   ) {
     socket.setNoDelay(true);
     socket.on("data", (data: Buffer) => this.onData(data));
-    socket.on("error", () => {});
     this.loginTimer = setTimeout(() => {
       this.say("! no name given, bye");
       this.socket.end();
@@ -138,7 +141,7 @@ class LineClient implements Peer {
   // ---- lifecycle ----
 
   closed(): void {
-    clearTimeout(this.loginTimer);
+    this.stopLoginTimer();
     this.connection?.close();
     this.connection = null;
   }
@@ -226,8 +229,13 @@ class LineClient implements Peer {
     }
   }
 
+  private stopLoginTimer(): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+  }
+
   private async enter(account: Account): Promise<void> {
-    clearTimeout(this.loginTimer);
+    this.stopLoginTimer();
     this.account = account;
     let lobby: Membership | undefined;
     const { connection } = await this.srv.chat.connect(account, this, {

@@ -9,7 +9,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import type { Chat } from "../../core/chat.ts";
 import type { Connection, Peer } from "../../core/connection.ts";
 import { ChatError, type ErrorCode, toChatError } from "../../core/errors.ts";
@@ -107,6 +107,9 @@ export class WsGateway {
       perMessageDeflate: false,
       // We check UTF-8 ourselves so invalid text gets an INVALID_UTF8 error, not a closed connection.
       skipUTF8Validation: true,
+      // `clients` below is the one list: ws's own would cost a Set entry and a closure per socket.
+      clientTracking: false,
+      WebSocket: ClientSocket,
     });
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
@@ -127,16 +130,16 @@ export class WsGateway {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const client = new WsClient(this, ws, socket);
+      const client = new WsClient(this, ws as ClientSocket, socket);
       this.clients.add(client);
       this.metrics.connections.inc({ protocol: "ws" });
       this.metrics.connectionsTotal.inc({ protocol: "ws" });
-      ws.once("close", () => {
-        this.clients.delete(client);
-        this.metrics.connections.dec({ protocol: "ws" });
-        client.closed();
-      });
     });
+  }
+
+  removed(client: WsClient): void {
+    this.clients.delete(client);
+    this.metrics.connections.dec({ protocol: "ws" });
   }
 
   get size(): number {
@@ -187,31 +190,52 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
   return host !== "" && host.toLowerCase() === (req.headers.host ?? "").toLowerCase();
 }
 
+/**
+ * ws's WebSocket with a slot for its client: the socket's listeners are the same few functions
+ * for every connection (WsClient's statics), not closures made per connection.
+ */
+class ClientSocket extends WebSocket {
+  client: WsClient | null = null;
+}
+
+// ws calls its listeners with the WebSocket as `this`: one function serves every socket.
+function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as ClientSocket).client?.onFrame(data, isBinary);
+}
+function onSocketPong(this: WebSocket): void {
+  (this as ClientSocket).client?.pong();
+}
+function onSocketClose(this: WebSocket): void {
+  (this as ClientSocket).client?.closed();
+}
+function ignore(): void {}
+
 class WsClient implements Peer {
   private connection: Connection | null = null;
   private authenticating = false;
   private strikes = 0;
   private inFlight = 0;
-  private idle: (() => void)[] = [];
+  /** Waiting for the requests in flight to finish (shutdown, flood close); made when first needed. */
+  private idle: (() => void)[] | null = null;
   /** Closing for flooding: no new frames are taken, the answers to those in flight still go out. */
   private flooded = false;
   private readonly openedAt = Date.now();
   private lastPing = Date.now();
   private alive = true;
   private isCorked = false;
-  private readonly requests: Bucket;
+  /** Made at the first request it limits: a bucket made later starts as full as an untouched one would be. */
+  private requests: Bucket | null = null;
 
   constructor(
     private readonly gw: WsGateway,
-    private readonly ws: WebSocket,
+    private readonly ws: ClientSocket,
     private readonly socket: Duplex,
   ) {
-    this.requests = new Bucket(gw.chat.limits.connectionRequests, Date.now());
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
-    ws.on("pong", () => {
-      this.alive = true;
-    });
-    ws.on("error", () => {}); // a reset or a too-large frame; 'close' follows
+    ws.client = this;
+    ws.on("message", onSocketMessage);
+    ws.on("pong", onSocketPong);
+    ws.on("error", ignore); // a reset or a too-large frame; 'close' follows
+    ws.on("close", onSocketClose);
   }
 
   // ---- Peer ----
@@ -234,7 +258,9 @@ class WsClient implements Peer {
 
   // ---- lifecycle ----
 
+  /** The socket closed (ws emits 'close' once). */
   closed(): void {
+    this.gw.removed(this);
     this.connection?.close();
     this.connection = null;
   }
@@ -253,6 +279,7 @@ class WsClient implements Peer {
   drainRequests(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
+      this.idle ??= [];
       this.idle.push(resolve);
     });
   }
@@ -276,7 +303,11 @@ class WsClient implements Peer {
 
   // ---- inbound ----
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  pong(): void {
+    this.alive = true;
+  }
+
+  onFrame(data: Buffer, isBinary: boolean): void {
     if (this.gw.shuttingDown || this.flooded) return;
     let frame: ClientFrame;
     try {
@@ -296,7 +327,9 @@ class WsClient implements Peer {
       return;
     }
     if (!MESSAGE_FRAMES.has(frame.type)) {
-      const wait = this.requests.take(Date.now());
+      const now = Date.now();
+      this.requests ??= new Bucket(this.gw.chat.limits.connectionRequests, now);
+      const wait = this.requests.take(now);
       if (wait > 0) {
         this.fail(frame.id, new ChatError("RATE_LIMITED", "too many requests", { retryAfter: wait }));
         return;
@@ -353,7 +386,10 @@ class WsClient implements Peer {
   private track(p: Promise<void>): void {
     this.inFlight++;
     void p.finally(() => {
-      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+      if (--this.inFlight > 0 || !this.idle) return;
+      const waiting = this.idle;
+      this.idle = null;
+      for (const resolve of waiting) resolve();
     });
   }
 
