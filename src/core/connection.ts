@@ -101,7 +101,7 @@ export class Connection implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     // A client that leaves while typing stops typing, rather than leaving the others to time it out.
-    for (const roomId of this.typingSent.keys()) void this.typing(roomId, false).catch(() => {});
+    for (const roomId of [...(this.typingSent?.keys() ?? [])]) void this.typing(roomId, false).catch(() => {});
     for (const roomId of this.rooms.keys()) this.ctx.hub.detach(this, roomId);
     this.rooms.clear();
     if (this.ctx.hub.removeAccount(this)) void this.ctx.announce(this.account, false).catch(() => {});
