@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Moderation } from "../src/core/connection.ts";
 import type { IrcMessage } from "../src/protocols/irc/message.ts";
 import {
   AUTHZ_OPS,
@@ -90,7 +91,7 @@ async function buildRoom(kind: "public" | "private"): Promise<World> {
   await clients.admin.ok({ type: "join", room }); // the admin needs no invitation
   const bannedOwn = (await clients.banned!.ok({ type: "send", room: roomId, clientId: uniq("c"), body: "before my ban" }))
     .messageId as string;
-  const moderate = (account: string, action: string) => ownerWs.ok({ type: "moderate", room: roomId, account, action });
+  const moderate = (account: string, action: Moderation) => ownerWs.ok({ type: "moderate", room: roomId, account, action });
   await moderate(accounts.moderator!.name, "op");
   await moderate(accounts.muted!.name, "mute");
   await moderate(accounts.banned!.name, "ban");
@@ -151,7 +152,7 @@ async function ownMessage(w: World, role: AuthzRole): Promise<string> {
   if (!c) return othersMessage(w);
   const post = async () => (await c.ok({ type: "send", room: w.roomId, clientId: uniq("c"), body: "mine" })).messageId;
   if (role !== "muted") return post();
-  const mute = (action: string) =>
+  const mute = (action: Moderation) =>
     w.owner.client.ok({ type: "moderate", room: w.roomId, account: w.accounts.muted!.name, action });
   await mute("unmute");
   try {
@@ -211,7 +212,7 @@ async function code(p: Promise<unknown>): Promise<string> {
 
 type WsRun = (w: World, role: AuthzRole, c: WsClient) => Promise<unknown>;
 const moderateWs =
-  (action: string, target: (w: World) => Promise<string>): WsRun =>
+  (action: Moderation, target: (w: World) => Promise<string>): WsRun =>
   async (w, _role, c) =>
     c.ok({ type: "moderate", room: w.roomId, account: await target(w), action });
 
