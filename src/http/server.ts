@@ -247,6 +247,8 @@ export function createHttpServer(deps: HttpDeps): Server {
     },
   );
 
+  /** Requests of each connection being answered. */
+  const inFlight = new WeakMap<Socket, number>();
   /** Counts the connection's requests in flight; past the bound the connection is closed, unanswered. */
   function admitRequest(socket: Socket, res: ServerResponse): boolean {
     if (socket.destroyed) return false; // more requests parsed from the read that closed it
@@ -260,7 +262,6 @@ export function createHttpServer(deps: HttpDeps): Server {
     res.once("close", () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
     return true;
   }
-  const inFlight = new WeakMap<Socket, number>();
 
   // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
   server.on("connection", (socket: Socket) => {
