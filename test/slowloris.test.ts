@@ -1,15 +1,16 @@
 // Slowloris and clients that never read, on every port: half-open connections that trickle a
 // byte at a time and never finish their request, upgrade, hello, registration or login are cut
-// off by the server's timeouts; a line-mode client that never reads is dropped past its buffer
-// bound (the WebSocket and IRC cases are in slow-consumer.test.ts and irc/limits.test.ts). Memory
-// stays bounded and a well-behaved client is served throughout.
+// off by the server's timeouts; an HTTP client that pipelines requests and never reads the answers
+// and a line-mode client that never reads are dropped (the WebSocket and IRC cases are in
+// slow-consumer.test.ts and irc/limits.test.ts). Memory stays bounded and a well-behaved client is
+// served throughout.
 
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { api, register } from "./helpers/http.ts";
 import { LineClient } from "./helpers/line-client.ts";
-import { eventually, LOOSE_LIMITS, startServer, type TestServer } from "./helpers/server.ts";
+import { eventually, LOOSE_LIMITS, sleep, startServer, type TestServer } from "./helpers/server.ts";
 import { WsClient } from "./helpers/ws-client.ts";
 
 const PER_PORT = 40;
@@ -127,6 +128,49 @@ describe("slowloris and non-readers", () => {
     });
     await new Promise<void>((resolve) => socket.once("close", () => resolve()));
     assert.equal(received, "", "a timed-out idle connection must not get a response it never asked for");
+  });
+
+  it("an HTTP client that pipelines requests and never reads is closed past http.maxPipelinedRequests; others are served; memory bounded", async () => {
+    const rssBefore = srv.rss();
+    const dropsBefore = await metric("parley_disconnects_total", 'protocol="http",reason="pipelining"');
+    const socket = connect(srv.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.pause(); // never reads
+    let closed = false;
+    socket.once("close", () => {
+      closed = true;
+    });
+    // Each answer is a few KiB of metrics. Write requests until the server closes the connection,
+    // or our writes back up (it stopped reading), or 64 MiB have gone out.
+    const request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    const batch = request.repeat(1000);
+    let requests = 0;
+    const started = Date.now();
+    while (requests * request.length < 64 * 1024 * 1024 && !closed) {
+      requests += 1000;
+      if (!socket.write(batch)) {
+        await Promise.race([new Promise((resolve) => socket.once("drain", resolve)), sleep(500)]);
+        if (socket.writableNeedDrain) break;
+      }
+    }
+    // The server closed it (a paused socket does not see the close until it reads again).
+    await eventually(
+      async () => (await metric("parley_disconnects_total", 'protocol="http",reason="pipelining"')) === dropsBefore + 1,
+      10_000,
+      "the pipelining client closed by the server",
+    );
+    const closedAfterMs = Date.now() - started;
+    socket.resume();
+    await eventually(() => closed, 5000, "the client sees the close");
+    // A well-behaved client is served, and memory did not follow the requests.
+    assert.equal((await api(srv, "GET", "/healthz")).status, 200);
+    const growth = srv.rss() - rssBefore;
+    assert.ok(growth < 64 * 1024 * 1024, `RSS grew ${growth} bytes`);
+    console.log(
+      `# HTTP pipelining non-reader: ${requests} requests written (${Math.round((requests * request.length) / 1024)} KiB), ` +
+        `closed after ${closedAfterMs} ms; RSS growth ${Math.round(growth / 1024 / 1024)} MiB`,
+    );
   });
 
   it("a line-mode client that never reads is dropped past line.maxBufferedBytes; the server goes on", async () => {

@@ -25,6 +25,7 @@ const BIG = { burst: 100_000, perSecond: 100_000 };
 const quietPeer: Peer = { event() {}, ephemeral() {}, ready: async () => {} };
 
 interface World {
+  kind: AuthzKind;
   chat: Chat;
   store: SqliteStore;
   roomId: Id;
@@ -143,7 +144,7 @@ async function world(kind: AuthzKind, role: AuthzRole): Promise<World> {
       break;
   }
   await sleep(5); // let the actor's connection see the moderation of itself
-  return { chat, store, roomId, roomName, actor, actorAccount, othersMessage, ownMessage, conns };
+  return { kind, chat, store, roomId, roomName, actor, actorAccount, othersMessage, ownMessage, conns };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -181,6 +182,8 @@ async function perform(w: World, op: AuthzOp): Promise<string> {
         return c.moderate(w.roomId, "target", "mute");
       case "op":
         return c.moderate(w.roomId, "target", "op");
+      case "settings": // the other kind: a public room made private, a private (or direct) one public
+        return c.setKind(w.roomId, w.kind === "public" ? "private" : "public");
       case "kickModerator":
         return c.moderate(w.roomId, "mod2", "kick");
       case "kickOwner":

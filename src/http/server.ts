@@ -17,9 +17,19 @@ export interface HttpOptions {
   headersTimeoutMs: number;
   /** … and its whole request within this long. */
   requestTimeoutMs: number;
+  /**
+   * Requests of one connection being answered at once. Browsers do not pipeline; a client that
+   * sends more before reading the answers is closed, so one read of pipelined requests cannot
+   * set the server to work on thousands.
+   */
+  maxPipelinedRequests: number;
 }
 
-export const defaultHttpOptions: HttpOptions = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+export const defaultHttpOptions: HttpOptions = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxPipelinedRequests: 16,
+};
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -196,6 +206,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       connectionsCheckingInterval: Math.max(100, Math.min(opts.headersTimeoutMs / 2, 30_000)),
     },
     async (req, res) => {
+      if (!admitRequest(req.socket, res)) return;
       const url = new URL(req.url ?? "/", "http://localhost");
       let reply: Reply;
       try {
@@ -235,6 +246,22 @@ export function createHttpServer(deps: HttpDeps): Server {
       send(res, reply, req.method === "HEAD");
     },
   );
+
+  /** Requests of each connection being answered. */
+  const inFlight = new WeakMap<Socket, number>();
+  /** Counts the connection's requests in flight; past the bound the connection is closed, unanswered. */
+  function admitRequest(socket: Socket, res: ServerResponse): boolean {
+    if (socket.destroyed) return false; // more requests parsed from the read that closed it
+    const n = (inFlight.get(socket) ?? 0) + 1;
+    if (n > opts.maxPipelinedRequests) {
+      metrics.disconnects.inc({ protocol: "http", reason: "pipelining" });
+      socket.destroy();
+      return false;
+    }
+    inFlight.set(socket, n);
+    res.once("close", () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+    return true;
+  }
 
   // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
   server.on("connection", (socket: Socket) => {

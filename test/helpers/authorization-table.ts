@@ -26,6 +26,7 @@ export const AUTHZ_OPS = [
   "ban",
   "mute",
   "op",
+  "settings",
   "kickModerator",
   "kickOwner",
   "join",
@@ -178,6 +179,17 @@ const ROOM: Record<AuthzOp, Row> = {
     owner: "ok",
     admin: "ok",
   },
+  // Making the room private or public (the only room setting): moderators, the owner, the admin.
+  settings: {
+    guest: "NOT_MEMBER",
+    nonMember: "NOT_MEMBER",
+    member: "FORBIDDEN",
+    muted: "FORBIDDEN",
+    banned: "NOT_MEMBER",
+    moderator: "ok",
+    owner: "ok",
+    admin: "ok",
+  },
   kickModerator: {
     guest: "NOT_MEMBER",
     nonMember: "NOT_MEMBER",
@@ -223,6 +235,7 @@ const DIRECT: Record<AuthzOp, Row> = {
   ban: { guest: "NOT_MEMBER", nonMember: "NOT_MEMBER", member: "FORBIDDEN", admin: "NOT_MEMBER" },
   mute: { guest: "NOT_MEMBER", nonMember: "NOT_MEMBER", member: "FORBIDDEN", admin: "NOT_MEMBER" },
   op: { guest: "NOT_MEMBER", nonMember: "NOT_MEMBER", member: "FORBIDDEN", admin: "NOT_MEMBER" },
+  settings: { guest: "NOT_MEMBER", nonMember: "NOT_MEMBER", member: "FORBIDDEN", admin: "NOT_MEMBER" },
   kickModerator: {},
   kickOwner: {},
   // Direct rooms have no joinable name.

@@ -13,6 +13,8 @@ export interface RegisterOptions {
   sasl?: { account: string; password: string };
   pass?: string;
   tls?: boolean;
+  /** Connect from this local address (127.0.0.x), to be counted apart from other tests. */
+  localAddress?: string;
 }
 
 export class IrcTestClient {
@@ -45,7 +47,7 @@ export class IrcTestClient {
 
   /** Connects, negotiates `caps` (all must be ACKed), logs in if asked, and waits until the welcome burst is over. */
   static async register(port: number, o: RegisterOptions): Promise<IrcTestClient> {
-    const c = await IrcTestClient.connect(port, { tls: o.tls });
+    const c = await IrcTestClient.connect(port, { tls: o.tls, localAddress: o.localAddress });
     const caps = [...(o.caps ?? [])];
     if (o.sasl && !caps.includes("sasl")) caps.push("sasl");
     c.send("CAP LS 302");
