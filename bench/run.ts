@@ -1,4 +1,5 @@
-// `npm run bench`: WebSocket fan-out benchmark of Parley against a bare `ws` broadcast server.
+// `npm run bench`: fan-out benchmark of Parley against peers it starts itself (bare `ws` servers,
+// Socket.IO 4; InspIRCd and ngIRCd with --protocol irc).
 // Run with --help for the flags; docs/benchmarks.md explains the method and the results.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -18,6 +19,7 @@ import { createServer, connect as netConnect } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SOCKETIO_PATH } from "./codecs/socketio.ts";
 import {
   benchRoom,
   cpuSeconds,
@@ -52,8 +54,9 @@ Targets (each started here as a child process on ${HOST}, a free port, a temp da
   parley          node bin/parley.js serve … --config <tmp>/bench.json (message rate limits raised)
   bare-batched    node bench/peers/ws-broadcast.ts --batch   (cork/uncork once per event-loop turn)
   bare-unbatched  node bench/peers/ws-broadcast.ts
-With --protocol irc, the same workload over IRC (bench/irc-load.ts; no echo, so each message is due
-at every client but its sender), against (bench/peers/irc-servers.ts):
+  socketio        node bench/peers/socketio-broadcast.ts     (Socket.IO 4, io.to(room).emit)
+With --protocol irc, the same workload over IRC (no echo, so each message is due at every client
+but its sender), against (bench/peers/irc-servers.ts):
   parley-irc      Parley's IRC gateway (fakelag off, per-address limits off, rate limits raised)
   inspircd        InspIRCd from Debian's package (installed with apt-get when missing)
   ngircd          ngIRCd from Debian's package (installed with apt-get when missing)
@@ -74,11 +77,11 @@ Flags:
   --drain SEC           how long after a step's last send late deliveries are still waited for (default 3)
   --p99-ms MS           latency bound for the sustained rate (default 100)
   --all-steps           keep climbing after a step fails (default: stop at the first failed step)
-  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched;
+  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched,socketio;
                         with --protocol irc: parley-irc,inspircd,ngircd)
-  --generators N        load generator processes (default 1); clients are split among them
-  --client raw|ws       the generator's WebSocket client: a minimal frame parser (default, several
-                        times cheaper per delivery) or the ws library
+  --generators N        load generator processes (default 1), every protocol; clients are split among them
+  --client raw|ws       the generator's WebSocket client (parley, bare, socketio): a minimal frame
+                        parser (default, several times cheaper per delivery) or the ws library
   --connect-batch N     clients connecting at once (default 100)
   --body-bytes N        message body size (default 64)
   --no-pin              do not pin the server and the generators to separate cores with taskset
@@ -132,8 +135,8 @@ interface Options {
   protocol: "ws" | "irc";
 }
 
-type TargetName = "parley" | "bare-batched" | "bare-unbatched" | IrcTarget;
-const TARGETS: TargetName[] = ["parley", "bare-batched", "bare-unbatched"];
+type TargetName = "parley" | "bare-batched" | "bare-unbatched" | "socketio" | IrcTarget;
+const TARGETS: TargetName[] = ["parley", "bare-batched", "bare-unbatched", "socketio"];
 const isIrc = (t: TargetName): t is IrcTarget => (IRC_TARGETS as string[]).includes(t);
 
 function parseFlags(argv: string[]): Options | null {
@@ -642,7 +645,7 @@ function targetCommand(t: TargetName, port: number, dataDir: string, profileDir:
     ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
     "--import",
     "tsx",
-    "bench/peers/ws-broadcast.ts",
+    t === "socketio" ? "bench/peers/socketio-broadcast.ts" : "bench/peers/ws-broadcast.ts",
     "--host",
     HOST,
     "--port",
@@ -701,9 +704,10 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   try {
     if (t === "inspircd" || t === "ngircd") await waitListening(port, server, 30_000);
     else await waitHealthy(httpPort, server, 30_000);
-    if (t === "parley" && o.rooms > 1) await createParleyRooms(port, o.rooms);
-    const protocol: Protocol = isIrc(t) ? "irc" : t === "parley" ? "parley" : "bare";
-    const url = isIrc(t) ? `irc://${HOST}:${port}` : `ws://${HOST}:${port}${t === "parley" ? "/ws" : "/"}`;
+    if ((t === "parley" || t === "parley-irc") && o.rooms > 1) await createParleyRooms(httpPort, o.rooms);
+    const protocol: Protocol = isIrc(t) ? "irc" : t === "parley" ? "parley" : t === "socketio" ? "socketio" : "bare";
+    const path = { parley: "/ws", socketio: SOCKETIO_PATH, bare: "/", irc: "" }[protocol];
+    const url = `${protocol === "irc" ? "irc" : "ws"}://${HOST}:${port}${path}`;
     for (let g = 0; g < o.generators; g++) {
       const cfg: LoadConfig = {
         url,
@@ -719,8 +723,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         transport: o.transport,
         rooms: o.rooms,
       };
-      const script = protocol === "irc" ? "bench/irc-load.ts" : "bench/load.ts";
-      const child = startChild([process.execPath, "--import", "tsx", script, JSON.stringify(cfg)], {
+      const child = startChild([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
         ipc: true,
         cpu: place.genCpus[g] ?? null,
       });
@@ -1090,7 +1093,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
   summary.sustained = sustainedSummary;
   const ratios: Record<string, unknown> = {};
   const ours: TargetName = o.protocol === "irc" ? "parley-irc" : "parley";
-  const baselines: TargetName[] = o.protocol === "irc" ? ["inspircd", "ngircd"] : ["bare-batched", "bare-unbatched"];
+  const baselines: TargetName[] = o.protocol === "irc" ? ["inspircd", "ngircd"] : ["bare-batched", "bare-unbatched", "socketio"];
   if (o.targets.includes(ours)) {
     lines.push("");
     const p = median(sustainedDps.get(ours) ?? []);
