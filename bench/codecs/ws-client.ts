@@ -22,17 +22,32 @@ export interface Conn {
 function wsConnect(url: string): Promise<Conn> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+    // A server that speaks first (engine.io's open packet) can have its frame emitted before the
+    // caller has set onText: such frames wait here and are handed over when it is set.
+    const early: { data: Buffer; at: number }[] = [];
+    let onText: Conn["onText"] = null;
     const conn: Conn = {
       send: (text) => ws.send(text),
       terminate: () => ws.terminate(),
       get open() {
         return ws.readyState === WebSocket.OPEN;
       },
-      onText: null,
+      get onText() {
+        return onText;
+      },
+      set onText(h) {
+        onText = h;
+        while (onText && early.length > 0) {
+          const f = early.shift()!;
+          onText(f.data, f.at);
+        }
+      },
       onClose: null,
     };
     ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) conn.onText?.(data, mono());
+      if (isBinary) return;
+      if (onText) onText(data, mono());
+      else early.push({ data, at: mono() });
     });
     ws.on("close", () => conn.onClose?.());
     ws.on("error", (err) => reject(err));
