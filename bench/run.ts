@@ -65,7 +65,8 @@ Flags:
   --protocol ws|irc     the wire the clients speak (default ws); irc changes the default targets
   --scale               the scale-out comparison instead: SQLite vs PostgreSQL+Redis on 1 and 2
                         workers (bench/scale.ts; --scale --help for its flags)
-  --quick               1 run, 2 s steps, doubling steps 50..1600: finishes in under two minutes
+  --quick               1 run, 2 s steps, doubling steps 50..1600, 2 s drain, 3 s quiet wait, no
+                        noisy retries: the default targets finish in under two minutes on a quiet machine
   --runs N              repetitions of each target (default 3; --quick 1)
   --clients N           WebSocket clients, all in one room (default 1000)
   --senders N           clients that send (default 10); the step rate is split evenly among them
@@ -74,7 +75,8 @@ Flags:
   --steps A,B,…         total messages/s of each step (default 50,70,100,140,200,280,400,560,800,1130,1600)
   --duration SEC        length of each step (default 5; --quick 2)
   --warmup SEC          unrecorded step at the first rate before the ladder (default 1)
-  --drain SEC           how long after a step's last send late deliveries are still waited for (default 3)
+  --drain SEC           how long after a step's last send late deliveries are still waited for (default 3;
+                        --quick 2)
   --p99-ms MS           latency bound for the sustained rate (default 100)
   --all-steps           keep climbing after a step fails (default: stop at the first failed step)
   --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched,socketio;
@@ -90,10 +92,10 @@ Flags:
   --profile             run the server once with node --cpu-prof and print its top self-time functions
                         (Parley only, unless --targets is given)
   --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
-                        --quiet-cores of CPU (default 60; --quick 5); what they used is recorded per step
+                        --quiet-cores of CPU (default 60; --quick 3); what they used is recorded per step
   --quiet-cores X       (default 0.3)
   --noisy-retries N     a step that fails while others use ≥ --quiet-cores is measured again, up to
-                        N times (default 2, --quick 1; 0 = never); the discarded attempts stay in the JSON
+                        N times (default 2, --quick 0; 0 = never); the discarded attempts stay in the JSON
   --tmp DIR             where the per-run temp data dirs go (default: the OS temp dir); e.g. /dev/shm
                         takes disk syncs out of Parley's SQLite commits (a diagnosis, not the default)
   --nice N              run the server and the generators under \`nice -n N\` (default 0). A negative N
@@ -149,7 +151,7 @@ function parseFlags(argv: string[]): Options | null {
     steps: quick ? [50, 100, 200, 400, 800, 1600] : [50, 70, 100, 140, 200, 280, 400, 560, 800, 1130, 1600],
     durationMs: quick ? 2000 : 5000,
     warmupMs: 1000,
-    drainMs: 3000,
+    drainMs: quick ? 2000 : 3000,
     p99Ms: 100,
     allSteps: false,
     targets: [...TARGETS],
@@ -162,9 +164,9 @@ function parseFlags(argv: string[]): Options | null {
     nodeFlags: [],
     keepLogs: false,
     maxMinutes: 40,
-    quietWaitS: quick ? 5 : 60,
+    quietWaitS: quick ? 3 : 60,
     quietCores: 0.3,
-    noisyRetries: quick ? 1 : 2,
+    noisyRetries: quick ? 0 : 2,
     nice: 0,
     tmp: tmpdir(),
     out: join(ROOT, ".bench"),
@@ -1094,13 +1096,25 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
   const ratios: Record<string, unknown> = {};
   const ours: TargetName = o.protocol === "irc" ? "parley-irc" : "parley";
   const baselines: TargetName[] = o.protocol === "irc" ? ["inspircd", "ngircd"] : ["bare-batched", "bare-unbatched", "socketio"];
-  if (o.targets.includes(ours)) {
+  if (o.targets.includes(ours) && baselines.some((b) => o.targets.includes(b))) {
     lines.push("");
+    lines.push(
+      `| ratio (same invocation) | sustained deliveries/s, ratio of medians | per round (run k vs run k) | server µs/delivery, ${ours} vs peer | CPU-bound capacity ratio (peer µs ÷ ours) |`,
+    );
+    lines.push("|---|---:|---:|---:|---:|");
     const p = median(sustainedDps.get(ours) ?? []);
     for (const b of baselines) {
       if (!o.targets.includes(b)) continue;
       const base = median(sustainedDps.get(b) ?? []);
       const ratio = p / base;
+      // Each round runs every target once, back to back: the ratio within a round shares its load.
+      const perRound = all
+        .filter((r) => r.target === ours && r.ok)
+        .map((r) => {
+          const peer = all.find((x) => x.target === b && x.ok && x.run === r.run);
+          return peer ? r.sustainedDps / peer.sustainedDps : Number.NaN;
+        })
+        .filter(Number.isFinite);
       // Server CPU per delivery at the highest rate both delivered without loss in every run: a
       // comparison that neither the generator's ceiling nor latency noise from other processes decides.
       const pu = usAt.get(ours)!;
@@ -1109,11 +1123,10 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
       const at = both.length ? Math.max(...both) : Number.NaN;
       const cpuRatio = Number.isFinite(at) ? bu.get(at)! / pu.get(at)! : Number.NaN;
       lines.push(
-        `${ours} / ${b}: sustained deliveries/s ${fmt(ratio, 2)} (${fmtK(p)} / ${fmtK(base)}); ` +
-          `server CPU per delivery at ${fmt(at)} msg/s: Parley ${fmt(pu.get(at) ?? Number.NaN, 2)} µs vs ${fmt(bu.get(at) ?? Number.NaN, 2)} µs ` +
-          `→ CPU-bound capacity ratio ≈ ${fmt(cpuRatio, 2)}`,
+        `| ${ours} / ${b} | **${fmt(ratio, 2)}** (${fmtK(p)} / ${fmtK(base)}) | ${perRound.length ? spread(perRound, (n) => fmt(n, 2)) : "–"} | ` +
+          `${fmt(pu.get(at) ?? Number.NaN, 2)} vs ${fmt(bu.get(at) ?? Number.NaN, 2)} at ${fmt(at)} msg/s | ${fmt(cpuRatio, 2)} |`,
       );
-      ratios[b] = { sustainedRatio: ratio, cpuRatio, cpuRatioAtRate: at };
+      ratios[b] = { sustainedRatio: ratio, perRound, cpuRatio, cpuRatioAtRate: at };
     }
   }
   summary.ratios = ratios;
