@@ -761,8 +761,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         ),
       );
       const totalSent = sent.reduce((s, x) => s + x.sent, 0);
-      // An IRC server does not echo a message to its sender.
-      const expected = (totalSent * (protocol === "irc" ? result.connected - 1 : result.connected)) / o.rooms;
+      // Each message goes to every member of its room; an IRC server does not echo it to its sender.
+      const expected = totalSent * (result.connected / o.rooms - (protocol === "irc" ? 1 : 0));
       const drainUntil = mono() + o.drainMs;
       let received = 0;
       for (;;) {
@@ -1040,7 +1040,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
     for (const s of steps) {
       us.set(s.rate, median(s.usPerDelivery));
       lines.push(
-        `| ${t} | ${fmt(s.rate)} | ${fmtK((s.rate * (o.protocol === "irc" ? o.clients - 1 : o.clients)) / o.rooms)} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
+        `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * (o.clients / o.rooms - (o.protocol === "irc" ? 1 : 0)))} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
           `${spread(s.p50, fmtMs)} | ${spread(s.p90, fmtMs)} | ${spread(s.p99, fmtMs)} | ${fmt(median(s.serverCpuPct))} | ` +
           `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
       );
