@@ -14,19 +14,9 @@
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { peerArgs } from "./cli.ts";
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-if (process.argv.includes("--help")) {
-  process.stdout.write("usage: socketio-broadcast.ts --port N [--host ADDR]\n");
-  process.exit(0);
-}
-
-const host = arg("--host") ?? "127.0.0.1";
-const port = Number(arg("--port") ?? "9000");
+const { host, port } = peerArgs("socketio-broadcast.ts --port N [--host ADDR]");
 
 const http = createServer((req, res) => {
   // socket.io answers its own path (/socket.io/) before this handler is called.
