@@ -133,27 +133,30 @@ export class Seeder {
   }
 
   /**
-   * Checks that room `roomId`'s sequence has no gap: its events (the author's join) come first, then
-   * its messages run from there to `rooms.last_seq`, one each. Throws what is wrong.
+   * Checks that room `roomId`'s sequence has no gap: its messages and events (joins) together hold
+   * every seq from 1 to `rooms.last_seq` exactly once. Returns the seq of its last message; throws
+   * what is wrong.
    */
   checkGapFree(roomId: Id): { lastSeq: number; messages: number; events: number } {
     const db = this.store.db;
-    const { last_seq: lastSeq } = db.prepare("SELECT last_seq FROM rooms WHERE id = ?").get(roomId) as { last_seq: number };
-    const m = db.prepare("SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM messages WHERE room_id = ?").get(roomId) as {
-      n: number;
-      lo: number;
-      hi: number;
-    };
-    const e = db.prepare("SELECT COUNT(*) AS n, MAX(seq) AS hi FROM events WHERE room_id = ?").get(roomId) as {
-      n: number;
-      hi: number | null;
-    };
-    const ok = m.hi === lastSeq && m.hi - m.lo + 1 === m.n && (e.hi ?? 0) < m.lo && e.n + m.n === lastSeq;
-    if (!ok)
+    const { last_seq: roomSeq } = db.prepare("SELECT last_seq FROM rooms WHERE id = ?").get(roomId) as { last_seq: number };
+    const range = "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM";
+    type Range = { n: number; lo: number | null; hi: number | null };
+    const m = db.prepare(`${range} messages WHERE room_id = ?`).get(roomId) as Range;
+    const e = db.prepare(`${range} events WHERE room_id = ?`).get(roomId) as Range;
+    const { n: shared } = db
+      .prepare(
+        "SELECT COUNT(*) AS n FROM events e JOIN messages m ON m.room_id = e.room_id AND m.seq = e.seq WHERE e.room_id = ?",
+      )
+      .get(roomId) as { n: number };
+    const ok =
+      shared === 0 && m.n + e.n === roomSeq && Math.min(m.lo ?? 1, e.lo ?? 1) >= 1 && Math.max(m.hi ?? 0, e.hi ?? 0) === roomSeq;
+    if (!ok) {
       throw new Error(
-        `seq of room ${roomId} is not gap-free: last_seq ${lastSeq}, messages ${JSON.stringify(m)}, events ${JSON.stringify(e)}`,
+        `seq of room ${roomId} is not gap-free: last_seq ${roomSeq}, messages ${JSON.stringify(m)}, events ${JSON.stringify(e)}, shared ${shared}`,
       );
-    return { lastSeq, messages: m.n, events: e.n };
+    }
+    return { lastSeq: m.hi ?? 0, messages: m.n, events: e.n };
   }
 
   close(): Promise<void> {
