@@ -7,13 +7,13 @@
 // Run with --help for the flags; docs/benchmarks.md has the method and the figures.
 
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
 import { Histogram, intFlag } from "./lib.ts";
 import { freePort, HOST, killChildren, parleyCommand, placement, ROOT, sleep, start, stop, waitHealthy } from "./proc.ts";
-import { Seeder } from "./seed.ts";
+import { bulkBody, Seeder } from "./seed.ts";
 
 const HELP = `npm run bench:history -- [flags]      (or: npx tsx bench/history.ts [flags])
 
@@ -90,29 +90,47 @@ function parseFlags(argv: string[]): Options | null {
 
 const ROOM = "history-bench";
 
-/** Fills `dir` with a room of `n` messages unless a previous --keep run did. */
-async function seed(dir: string, o: Options): Promise<void> {
-  const marker = join(dir, `seeded-${o.messages}-${o.bodyBytes}`);
-  try {
-    statSync(marker);
+/** Fills `dir` with a room of `n` messages unless a previous --keep run did; checks the room either way. */
+async function seed(dir: string, o: Options): Promise<{ seedS: number | null; lastSeq: number }> {
+  // "bulk": written by Seeder.roomWithHistory's direct inserts (bodies `#k#xxx…`).
+  const marker = join(dir, `seeded-bulk-${o.messages}-${o.bodyBytes}`);
+  let seedS: number | null = null;
+  if (existsSync(marker)) {
     process.stdout.write(`  reusing the ${o.messages.toLocaleString("en")}-message room in ${dir}\n`);
-    return;
-  } catch {
-    // not seeded yet
+  } else {
+    rmSync(join(dir, "data"), { recursive: true, force: true });
+    const seeder = new Seeder(join(dir, "data"));
+    const started = Date.now();
+    let shown = 0;
+    await seeder.roomWithHistory(ROOM, o.messages, o.bodyBytes, (done) => {
+      if (done - shown >= 1_000_000 || done === o.messages) {
+        shown = done;
+        const s = (Date.now() - started) / 1000;
+        process.stdout.write(`  wrote ${done.toLocaleString("en")} messages in ${s.toFixed(0)} s\n`);
+      }
+    });
+    seedS = (Date.now() - started) / 1000;
+    process.stdout.write(`  generated with the full-text index in ${seedS.toFixed(0)} s\n`);
+    await seeder.close();
+    writeFileSync(marker, "");
   }
-  rmSync(join(dir, "data"), { recursive: true, force: true });
+  // Whatever wrote it: the room's seq is gap-free and the search index has its first and last message.
   const seeder = new Seeder(join(dir, "data"));
-  const started = Date.now();
-  let shown = 0;
-  await seeder.roomWithHistory(ROOM, o.messages, o.bodyBytes, (done) => {
-    if (done - shown >= 1_000_000 || done === o.messages) {
-      shown = done;
-      const s = (Date.now() - started) / 1000;
-      process.stdout.write(`  seeded ${done.toLocaleString("en")} messages in ${s.toFixed(0)} s\n`);
+  try {
+    const room = await seeder.store.findRoom(ROOM);
+    if (!room) throw new Error(`the data dir has no room ${ROOM}`);
+    const { messages, lastSeq } = seeder.checkGapFree(room.id);
+    if (messages !== o.messages) throw new Error(`the room has ${messages} messages, not ${o.messages}`);
+    for (const k of [0, o.messages - 1]) {
+      const found = await seeder.store.search([room.id], [`#${k}#`], { limit: 2 });
+      if (found.messages.length !== 1 || found.messages[0]!.body !== bulkBody(k, o.bodyBytes)) {
+        throw new Error(`search for message ${k} found ${found.messages.length} messages`);
+      }
     }
-  });
-  await seeder.close();
-  writeFileSync(marker, "");
+    return { seedS, lastSeq };
+  } finally {
+    await seeder.close();
+  }
 }
 
 /** One WebSocket client that sends a request and waits for its reply. */
@@ -152,9 +170,12 @@ class Client {
   }
 }
 
-function check(reply: Record<string, unknown>, want: number): void {
-  const result = reply.result as { messages?: unknown[] } | undefined;
-  if (reply.type !== "ok" || result?.messages?.length !== want) {
+/** A page of `want` messages with consecutive seqs, ending at `last` when given. */
+function check(reply: Record<string, unknown>, want: number, last?: number): void {
+  const result = reply.result as { messages?: { seq: number }[] } | undefined;
+  const seqs = result?.messages?.map((m) => m.seq) ?? [];
+  const consecutive = seqs.every((q, k) => k === 0 || q === seqs[k - 1]! + 1);
+  if (reply.type !== "ok" || seqs.length !== want || !consecutive || (last !== undefined && seqs.at(-1) !== last)) {
     throw new Error(`unexpected history reply: ${JSON.stringify(reply).slice(0, 300)}`);
   }
 }
@@ -183,7 +204,7 @@ async function main(): Promise<void> {
   let server: ChildProcess | null = null;
   let client: Client | null = null;
   try {
-    await seed(dir, o);
+    const seeded = await seed(dir, o);
     const dbBytes = statSync(join(dir, "data", "parley.db")).size;
     const port = await freePort();
     // One client asks as fast as it can: lift the per-connection request limit.
@@ -208,12 +229,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < 200; i++) check(await client.request({ type: "history", room: room.id, limit: 50 }), 50);
     for (let i = 0; i < o.requests; i++) {
       let t = performance.now();
-      check(await client.request({ type: "history", room: room.id, limit: 50 }), 50);
+      check(await client.request({ type: "history", room: room.id, limit: 50 }), 50, seeded.lastSeq);
       latest.add(performance.now() - t);
       // Any position with at least 100 messages before it (the room's seqs start with the author's join).
       const before = 102 + Math.floor(Math.random() * (room.lastSeq - 101));
       t = performance.now();
-      check(await client.request({ type: "history", room: room.id, before, limit: 100 }), 100);
+      check(await client.request({ type: "history", room: room.id, before, limit: 100 }), 100, before - 1);
       older.add(performance.now() - t);
     }
     const row = (name: string, h: Histogram) =>
@@ -232,7 +253,7 @@ async function main(): Promise<void> {
     const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
     writeFileSync(
       file,
-      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), dbBytes, latest: q(latest), older: q(older), table: text }, null, 2)}\n`,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, dbBytes, latest: q(latest), older: q(older), table: text }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   } finally {

@@ -1,4 +1,4 @@
-// Shared by the bench orchestrator (run.ts) and the load generator (load.ts): a clock that all
+// Shared by the bench orchestrator (run.ts) and the load generator (load.ts and its codecs): a clock that all
 // processes on the machine agree on, a small latency histogram, the message body format, and
 // readers for a process's CPU time and peak memory.
 
@@ -178,7 +178,8 @@ export function peakRssMiB(pid: number): number {
 
 // ---- IPC between run.ts and load.ts ----
 
-export type Protocol = "parley" | "bare" | "irc";
+/** The wire a load generator speaks: one codec each in bench/codecs/. */
+export type Protocol = "parley" | "bare" | "socketio" | "irc";
 
 /** The name of the room client `i` uses when the clients are spread over several rooms. */
 export const benchRoom = (i: number, rooms: number) => `bench-${i % rooms}`;
@@ -194,9 +195,9 @@ export interface LoadConfig {
   /** Clients connecting at once. */
   connectBatch: number;
   bodyBytes: number;
-  /** "raw": the minimal client in load.ts; "ws": the ws library's client. */
+  /** The WebSocket client of the WebSocket codecs: "raw", the minimal one in codecs/ws-client.ts; "ws", the ws library's. */
   transport: "raw" | "ws";
-  /** Prefix of guest names (Parley). */
+  /** Prefix of client names (Parley guests, IRC nicks). */
   namePrefix: string;
   /** 1: everyone in #lobby. More: client i joins room `bench-<i % rooms>` (created beforehand for Parley). */
   rooms: number;

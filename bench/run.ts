@@ -1,4 +1,5 @@
-// `npm run bench`: WebSocket fan-out benchmark of Parley against a bare `ws` broadcast server.
+// `npm run bench`: fan-out benchmark of Parley against peers it starts itself (bare `ws` servers,
+// Socket.IO 4; InspIRCd and ngIRCd with --protocol irc).
 // Run with --help for the flags; docs/benchmarks.md explains the method and the results.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -18,6 +19,7 @@ import { createServer, connect as netConnect } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SOCKETIO_PATH } from "./codecs/socketio.ts";
 import {
   benchRoom,
   cpuSeconds,
@@ -52,8 +54,9 @@ Targets (each started here as a child process on ${HOST}, a free port, a temp da
   parley          node bin/parley.js serve … --config <tmp>/bench.json (message rate limits raised)
   bare-batched    node bench/peers/ws-broadcast.ts --batch   (cork/uncork once per event-loop turn)
   bare-unbatched  node bench/peers/ws-broadcast.ts
-With --protocol irc, the same workload over IRC (bench/irc-load.ts; no echo, so each message is due
-at every client but its sender), against (bench/peers/irc-servers.ts):
+  socketio        node bench/peers/socketio-broadcast.ts     (Socket.IO 4, io.to(room).emit)
+With --protocol irc, the same workload over IRC (no echo, so each message is due at every client
+but its sender), against (bench/peers/irc-servers.ts):
   parley-irc      Parley's IRC gateway (fakelag off, per-address limits off, rate limits raised)
   inspircd        InspIRCd from Debian's package (installed with apt-get when missing)
   ngircd          ngIRCd from Debian's package (installed with apt-get when missing)
@@ -62,7 +65,8 @@ Flags:
   --protocol ws|irc     the wire the clients speak (default ws); irc changes the default targets
   --scale               the scale-out comparison instead: SQLite vs PostgreSQL+Redis on 1 and 2
                         workers (bench/scale.ts; --scale --help for its flags)
-  --quick               1 run, 2 s steps, doubling steps 50..1600: finishes in under two minutes
+  --quick               1 run, 2 s steps, doubling steps 50..1600, 2 s drain, 3 s quiet wait, no
+                        noisy retries: the default targets finish in under two minutes on a quiet machine
   --runs N              repetitions of each target (default 3; --quick 1)
   --clients N           WebSocket clients, all in one room (default 1000)
   --senders N           clients that send (default 10); the step rate is split evenly among them
@@ -71,14 +75,15 @@ Flags:
   --steps A,B,…         total messages/s of each step (default 50,70,100,140,200,280,400,560,800,1130,1600)
   --duration SEC        length of each step (default 5; --quick 2)
   --warmup SEC          unrecorded step at the first rate before the ladder (default 1)
-  --drain SEC           how long after a step's last send late deliveries are still waited for (default 3)
+  --drain SEC           how long after a step's last send late deliveries are still waited for (default 3;
+                        --quick 2)
   --p99-ms MS           latency bound for the sustained rate (default 100)
   --all-steps           keep climbing after a step fails (default: stop at the first failed step)
-  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched;
+  --targets a,b,…       which targets, in order (default parley,bare-batched,bare-unbatched,socketio;
                         with --protocol irc: parley-irc,inspircd,ngircd)
-  --generators N        load generator processes (default 1); clients are split among them
-  --client raw|ws       the generator's WebSocket client: a minimal frame parser (default, several
-                        times cheaper per delivery) or the ws library
+  --generators N        load generator processes (default 1), every protocol; clients are split among them
+  --client raw|ws       the generator's WebSocket client (parley, bare, socketio): a minimal frame
+                        parser (default, several times cheaper per delivery) or the ws library
   --connect-batch N     clients connecting at once (default 100)
   --body-bytes N        message body size (default 64)
   --no-pin              do not pin the server and the generators to separate cores with taskset
@@ -87,10 +92,10 @@ Flags:
   --profile             run the server once with node --cpu-prof and print its top self-time functions
                         (Parley only, unless --targets is given)
   --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
-                        --quiet-cores of CPU (default 60; --quick 5); what they used is recorded per step
+                        --quiet-cores of CPU (default 60; --quick 3); what they used is recorded per step
   --quiet-cores X       (default 0.3)
   --noisy-retries N     a step that fails while others use ≥ --quiet-cores is measured again, up to
-                        N times (default 2, --quick 1; 0 = never); the discarded attempts stay in the JSON
+                        N times (default 2, --quick 0; 0 = never); the discarded attempts stay in the JSON
   --tmp DIR             where the per-run temp data dirs go (default: the OS temp dir); e.g. /dev/shm
                         takes disk syncs out of Parley's SQLite commits (a diagnosis, not the default)
   --nice N              run the server and the generators under \`nice -n N\` (default 0). A negative N
@@ -132,8 +137,8 @@ interface Options {
   protocol: "ws" | "irc";
 }
 
-type TargetName = "parley" | "bare-batched" | "bare-unbatched" | IrcTarget;
-const TARGETS: TargetName[] = ["parley", "bare-batched", "bare-unbatched"];
+type TargetName = "parley" | "bare-batched" | "bare-unbatched" | "socketio" | IrcTarget;
+const TARGETS: TargetName[] = ["parley", "bare-batched", "bare-unbatched", "socketio"];
 const isIrc = (t: TargetName): t is IrcTarget => (IRC_TARGETS as string[]).includes(t);
 
 function parseFlags(argv: string[]): Options | null {
@@ -146,7 +151,7 @@ function parseFlags(argv: string[]): Options | null {
     steps: quick ? [50, 100, 200, 400, 800, 1600] : [50, 70, 100, 140, 200, 280, 400, 560, 800, 1130, 1600],
     durationMs: quick ? 2000 : 5000,
     warmupMs: 1000,
-    drainMs: 3000,
+    drainMs: quick ? 2000 : 3000,
     p99Ms: 100,
     allSteps: false,
     targets: [...TARGETS],
@@ -159,9 +164,9 @@ function parseFlags(argv: string[]): Options | null {
     nodeFlags: [],
     keepLogs: false,
     maxMinutes: 40,
-    quietWaitS: quick ? 5 : 60,
+    quietWaitS: quick ? 3 : 60,
     quietCores: 0.3,
-    noisyRetries: quick ? 1 : 2,
+    noisyRetries: quick ? 0 : 2,
     nice: 0,
     tmp: tmpdir(),
     out: join(ROOT, ".bench"),
@@ -642,7 +647,7 @@ function targetCommand(t: TargetName, port: number, dataDir: string, profileDir:
     ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
     "--import",
     "tsx",
-    "bench/peers/ws-broadcast.ts",
+    t === "socketio" ? "bench/peers/socketio-broadcast.ts" : "bench/peers/ws-broadcast.ts",
     "--host",
     HOST,
     "--port",
@@ -701,9 +706,10 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   try {
     if (t === "inspircd" || t === "ngircd") await waitListening(port, server, 30_000);
     else await waitHealthy(httpPort, server, 30_000);
-    if (t === "parley" && o.rooms > 1) await createParleyRooms(port, o.rooms);
-    const protocol: Protocol = isIrc(t) ? "irc" : t === "parley" ? "parley" : "bare";
-    const url = isIrc(t) ? `irc://${HOST}:${port}` : `ws://${HOST}:${port}${t === "parley" ? "/ws" : "/"}`;
+    if ((t === "parley" || t === "parley-irc") && o.rooms > 1) await createParleyRooms(httpPort, o.rooms);
+    const protocol: Protocol = isIrc(t) ? "irc" : t === "parley" ? "parley" : t === "socketio" ? "socketio" : "bare";
+    const path = { parley: "/ws", socketio: SOCKETIO_PATH, bare: "/", irc: "" }[protocol];
+    const url = `${protocol === "irc" ? "irc" : "ws"}://${HOST}:${port}${path}`;
     for (let g = 0; g < o.generators; g++) {
       const cfg: LoadConfig = {
         url,
@@ -719,8 +725,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         transport: o.transport,
         rooms: o.rooms,
       };
-      const script = protocol === "irc" ? "bench/irc-load.ts" : "bench/load.ts";
-      const child = startChild([process.execPath, "--import", "tsx", script, JSON.stringify(cfg)], {
+      const child = startChild([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
         ipc: true,
         cpu: place.genCpus[g] ?? null,
       });
@@ -756,8 +761,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         ),
       );
       const totalSent = sent.reduce((s, x) => s + x.sent, 0);
-      // An IRC server does not echo a message to its sender.
-      const expected = (totalSent * (protocol === "irc" ? result.connected - 1 : result.connected)) / o.rooms;
+      // Each message goes to every member of its room; an IRC server does not echo it to its sender.
+      const expected = totalSent * (result.connected / o.rooms - (protocol === "irc" ? 1 : 0));
       const drainUntil = mono() + o.drainMs;
       let received = 0;
       for (;;) {
@@ -1035,7 +1040,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
     for (const s of steps) {
       us.set(s.rate, median(s.usPerDelivery));
       lines.push(
-        `| ${t} | ${fmt(s.rate)} | ${fmtK((s.rate * (o.protocol === "irc" ? o.clients - 1 : o.clients)) / o.rooms)} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
+        `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * (o.clients / o.rooms - (o.protocol === "irc" ? 1 : 0)))} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
           `${spread(s.p50, fmtMs)} | ${spread(s.p90, fmtMs)} | ${spread(s.p99, fmtMs)} | ${fmt(median(s.serverCpuPct))} | ` +
           `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
       );
@@ -1090,14 +1095,26 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
   summary.sustained = sustainedSummary;
   const ratios: Record<string, unknown> = {};
   const ours: TargetName = o.protocol === "irc" ? "parley-irc" : "parley";
-  const baselines: TargetName[] = o.protocol === "irc" ? ["inspircd", "ngircd"] : ["bare-batched", "bare-unbatched"];
-  if (o.targets.includes(ours)) {
+  const baselines: TargetName[] = o.protocol === "irc" ? ["inspircd", "ngircd"] : ["bare-batched", "bare-unbatched", "socketio"];
+  if (o.targets.includes(ours) && baselines.some((b) => o.targets.includes(b))) {
     lines.push("");
+    lines.push(
+      `| ratio (same invocation) | sustained deliveries/s, ratio of medians | per round (run k vs run k) | server µs/delivery, ${ours} vs peer | CPU-bound capacity ratio (peer µs ÷ ours) |`,
+    );
+    lines.push("|---|---:|---:|---:|---:|");
     const p = median(sustainedDps.get(ours) ?? []);
     for (const b of baselines) {
       if (!o.targets.includes(b)) continue;
       const base = median(sustainedDps.get(b) ?? []);
       const ratio = p / base;
+      // Each round runs every target once, back to back: the ratio within a round shares its load.
+      const perRound = all
+        .filter((r) => r.target === ours && r.ok)
+        .map((r) => {
+          const peer = all.find((x) => x.target === b && x.ok && x.run === r.run);
+          return peer ? r.sustainedDps / peer.sustainedDps : Number.NaN;
+        })
+        .filter(Number.isFinite);
       // Server CPU per delivery at the highest rate both delivered without loss in every run: a
       // comparison that neither the generator's ceiling nor latency noise from other processes decides.
       const pu = usAt.get(ours)!;
@@ -1106,11 +1123,10 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
       const at = both.length ? Math.max(...both) : Number.NaN;
       const cpuRatio = Number.isFinite(at) ? bu.get(at)! / pu.get(at)! : Number.NaN;
       lines.push(
-        `${ours} / ${b}: sustained deliveries/s ${fmt(ratio, 2)} (${fmtK(p)} / ${fmtK(base)}); ` +
-          `server CPU per delivery at ${fmt(at)} msg/s: Parley ${fmt(pu.get(at) ?? Number.NaN, 2)} µs vs ${fmt(bu.get(at) ?? Number.NaN, 2)} µs ` +
-          `→ CPU-bound capacity ratio ≈ ${fmt(cpuRatio, 2)}`,
+        `| ${ours} / ${b} | **${fmt(ratio, 2)}** (${fmtK(p)} / ${fmtK(base)}) | ${perRound.length ? spread(perRound, (n) => fmt(n, 2)) : "–"} | ` +
+          `${fmt(pu.get(at) ?? Number.NaN, 2)} vs ${fmt(bu.get(at) ?? Number.NaN, 2)} at ${fmt(at)} msg/s | ${fmt(cpuRatio, 2)} |`,
       );
-      ratios[b] = { sustainedRatio: ratio, cpuRatio, cpuRatioAtRate: at };
+      ratios[b] = { sustainedRatio: ratio, perRound, cpuRatio, cpuRatioAtRate: at };
     }
   }
   summary.ratios = ratios;

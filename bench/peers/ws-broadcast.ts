@@ -19,6 +19,7 @@
 import { createServer } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { peerArgs } from "./cli.ts";
 
 interface Client {
   ws: WebSocket;
@@ -27,19 +28,8 @@ interface Client {
   room: Set<Client>;
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-if (process.argv.includes("--help")) {
-  process.stdout.write("usage: ws-broadcast.ts --port N [--host ADDR] [--batch]\n");
-  process.exit(0);
-}
-
-const host = arg("--host") ?? "127.0.0.1";
-const port = Number(arg("--port") ?? "9000");
-const batch = process.argv.includes("--batch");
+const { host, port, flag } = peerArgs("ws-broadcast.ts --port N [--host ADDR] [--batch]");
+const batch = flag("--batch");
 
 const clients = new Set<Client>();
 /** Room name → its clients. */

@@ -1,0 +1,33 @@
+// What the load generator (bench/load.ts) needs from a wire protocol: connect a client, log it in
+// and put it in its room; encode a send; decode what arrives into deliveries. Everything else
+// (IPC with run.ts, connecting in batches, the open-loop send schedule, timestamps, histograms)
+// is the generator's and the same for every protocol.
+
+import type { LoadConfig } from "../lib.ts";
+
+/** Where a codec reports what arrives for its client. */
+export interface Deliveries {
+  /** A benchmark message arrived: the step and send time read from its body, and when it arrived. */
+  message(step: number, sentAt: number, now: number): void;
+  /** The server answered with an error (e.g. a rate limit the bench failed to lift). */
+  error(text: string): void;
+}
+
+/** One connected, logged-in client in its room. */
+export interface Session {
+  /** Sends one benchmark body to the client's room. */
+  send(body: string): void;
+  close(): void;
+  /** Called when the connection closes after the codec resolved. */
+  onClose: (() => void) | null;
+}
+
+/**
+ * Connects client `i` (named `cfg.namePrefix + i`), logs it in and joins its room (`benchRoom(i,
+ * cfg.rooms)`, or the default room when `cfg.rooms` is 1); resolves once its deliveries are
+ * reported to `out`.
+ */
+export type Codec = (i: number, cfg: LoadConfig, out: Deliveries) => Promise<Session>;
+
+/** The step and send time of the last body read (one object, reused: no allocation per delivery). */
+export const parsed = { step: 0, sentAt: 0 };
