@@ -101,7 +101,7 @@ export function renderDirectEvent(c: IrcClient, d: Direct, e: RoomEvent, sink: S
 }
 
 /** The events that look alike in channels and private messages; false for the rest. */
-function renderContent(c: IrcClient, e: RoomEvent, target: string, sink: Sink): boolean {
+export function renderContent(c: IrcClient, e: RoomEvent, target: string, sink: Sink): boolean {
   switch (e.type) {
     case "message": {
       if (c.isOwnClientId(e.message.clientId)) return true; // echoed (or not) by the command that sent it
