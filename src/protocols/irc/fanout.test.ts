@@ -63,7 +63,9 @@ function channel(): Channel {
 const AT = Date.UTC(2026, 10, 27, 8, 0, 0, 123);
 const base = { roomId: "r1", seq: 7, at: AT };
 
-function message(body: string, author = "mei", replyTo: string | null = null): RoomEvent {
+type MessageEvent = Extract<RoomEvent, { type: "message" }>;
+
+function message(body: string, author = "mei", replyTo: string | null = null): MessageEvent {
   return {
     ...base,
     type: "message",
@@ -184,7 +186,7 @@ describe("IRC delivery: corked writes and slow consumers", () => {
     const own = message("mine");
     own.message.clientId = `${sender.c.clientPrefix}-1`;
     for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
-    assert.deepEqual(members[0]!.socket.writes, [], "nothing leaves before the turn ends");
+    assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
     await new Promise((resolve) => setImmediate(resolve));
     for (const { socket } of members) assert.equal(socket.writes.length, 1, "one write per socket");
     const [a, b] = [members[0]!.socket.writes[0]!, members[1]!.socket.writes[0]!];
