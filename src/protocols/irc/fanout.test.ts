@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
-import { describe, it } from "node:test";
 import { Writable } from "node:stream";
+import { describe, it } from "node:test";
 import type { RoomEvent } from "../../core/types.ts";
 import { type Channel, IrcClient } from "./client.ts";
 import { renderChannelEvent } from "./events.ts";
@@ -137,19 +137,13 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
 
   it("writes the lines a client expects (anchors for the comparison above)", () => {
     const e = message("hello there");
-    assert.equal(
-      encodedContent(client([]).c, e, "#lobby").toString(),
-      ":mei!mei@parley PRIVMSG #lobby :hello there\r\n",
-    );
+    assert.equal(encodedContent(client([]).c, e, "#lobby").toString(), ":mei!mei@parley PRIVMSG #lobby :hello there\r\n");
     assert.equal(
       encodedContent(client(["server-time", "message-tags", "account-tag"]).c, e, "#lobby").toString(),
       "@time=2026-11-27T08:00:00.123Z;msgid=m1;account=mei :mei!mei@parley PRIVMSG #lobby :hello there\r\n",
     );
     const guest = message("hi", "gus");
-    assert.equal(
-      encodedContent(client(["account-tag"]).c, guest, "#lobby").toString(),
-      ":gus!gus@parley PRIVMSG #lobby hi\r\n",
-    );
+    assert.equal(encodedContent(client(["account-tag"]).c, guest, "#lobby").toString(), ":gus!gus@parley PRIVMSG #lobby hi\r\n");
     const del = EVENTS.find(([w]) => w === "a deletion")![1];
     assert.equal(encodedContent(client([]).c, del, "#lobby").length, 0);
   });
