@@ -29,11 +29,13 @@ import { DirectSink, ResponseBuffer, type Sink, type Writer } from "./response.t
 import type { IrcGateway } from "./server.ts";
 import { sendWelcome } from "./welcome.ts";
 
+/** A member as a channel shows it; shared between clients (IrcGateway.member): replace, do not change. */
 export interface ChanMember {
-  accountId: Id;
+  readonly accountId: Id;
+  /** Changed in place by a guest's NICK, for every client at once. */
   name: string;
-  role: Role;
-  muted: boolean;
+  readonly role: Role;
+  readonly muted: boolean;
 }
 
 /** A room shown as a channel. `held` collects its events until the JOIN burst has been written. */
@@ -322,11 +324,11 @@ export class IrcClient implements Peer, Writer {
     if (ch.held === null) return;
     if (loaded) {
       for (const m of loaded.members) {
-        ch.members.set(m.accountId, { accountId: m.accountId, name: m.name, role: m.role, muted: m.muted });
+        ch.members.set(m.accountId, this.gw.member(m.accountId, m.name, m.role, m.muted));
       }
     }
     if (!ch.members.has(this.accountId) && this.account) {
-      ch.members.set(this.accountId, { accountId: this.accountId, name: this.nick, role: "member", muted: false });
+      ch.members.set(this.accountId, this.gw.member(this.accountId, this.nick, "member", false));
     }
     const target = `#${ch.name}`;
     sink.add(this.joinLine(this.accountId, this.nick, target, Date.now()));
