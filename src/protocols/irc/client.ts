@@ -133,7 +133,8 @@ export class IrcClient implements Peer, Writer {
   private closing = false;
   private registering = false;
   private readonly inbound = new Map<string, InboundBatch>();
-  readonly clientPrefix = randomBytes(6).toString("base64url");
+  /** Starts the client id of every send from this connection (with its "-"), to know the echo. */
+  readonly clientPrefix = `${randomBytes(6).toString("base64url")}-`;
   private sent = 0;
   private linesBeforeRegistration = 0;
   readonly address: string;
@@ -470,11 +471,11 @@ export class IrcClient implements Peer, Writer {
 
   /** A fresh client id for a send from this connection; the echo is recognised by its prefix. */
   nextClientId(notice: boolean): string {
-    return `${this.clientPrefix}-${notice ? "n" : ""}${++this.sent}`;
+    return `${this.clientPrefix}${notice ? "n" : ""}${++this.sent}`;
   }
 
   isOwnClientId(clientId: string | null): boolean {
-    return clientId?.startsWith(`${this.clientPrefix}-`) === true;
+    return clientId?.startsWith(this.clientPrefix) === true;
   }
 
   /** Is this account away (offline, or away on every IRC connection here)? Returns the message. */
@@ -527,7 +528,7 @@ export class IrcClient implements Peer, Writer {
       // The same bytes for every client with these capabilities; the sender's echo is the command's.
       if (e.type === "message" && this.isOwnClientId(e.message.clientId)) return;
       if (this.closing) return;
-      const bytes = encodedContent(this, e, `#${ch.name}`);
+      const bytes = encodedContent(this, e, ch.name);
       if (bytes.length > 0) this.send(bytes);
       return;
     }

@@ -129,7 +129,7 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
         batches = 0;
         const expected = perRecipient(c, e);
         batches = 0;
-        const got = encodedContent(c, e, "#lobby").toString("utf8");
+        const got = encodedContent(c, e, "lobby").toString("utf8");
         assert.equal(got, expected, `${what} with [${caps.join(" ")}]`);
       }
     }
@@ -137,22 +137,22 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
 
   it("writes the lines a client expects (anchors for the comparison above)", () => {
     const e = message("hello there");
-    assert.equal(encodedContent(client([]).c, e, "#lobby").toString(), ":mei!mei@parley PRIVMSG #lobby :hello there\r\n");
+    assert.equal(encodedContent(client([]).c, e, "lobby").toString(), ":mei!mei@parley PRIVMSG #lobby :hello there\r\n");
     assert.equal(
-      encodedContent(client(["server-time", "message-tags", "account-tag"]).c, e, "#lobby").toString(),
+      encodedContent(client(["server-time", "message-tags", "account-tag"]).c, e, "lobby").toString(),
       "@time=2026-11-27T08:00:00.123Z;msgid=m1;account=mei :mei!mei@parley PRIVMSG #lobby :hello there\r\n",
     );
     const guest = message("hi", "gus");
-    assert.equal(encodedContent(client(["account-tag"]).c, guest, "#lobby").toString(), ":gus!gus@parley PRIVMSG #lobby hi\r\n");
+    assert.equal(encodedContent(client(["account-tag"]).c, guest, "lobby").toString(), ":gus!gus@parley PRIVMSG #lobby hi\r\n");
     const del = EVENTS.find(([w]) => w === "a deletion")![1];
-    assert.equal(encodedContent(client([]).c, del, "#lobby").length, 0);
+    assert.equal(encodedContent(client([]).c, del, "lobby").length, 0);
   });
 
   it("clients with the same capabilities get the same Buffer; others their own", () => {
     const e = message("shared");
-    const a = encodedContent(client(["server-time"]).c, e, "#lobby");
-    const b = encodedContent(client(["server-time", "echo-message", "sasl"]).c, e, "#lobby");
-    const plain = encodedContent(client([]).c, e, "#lobby");
+    const a = encodedContent(client(["server-time"]).c, e, "lobby");
+    const b = encodedContent(client(["server-time", "echo-message", "sasl"]).c, e, "lobby");
+    const plain = encodedContent(client([]).c, e, "lobby");
     assert.equal(a, b);
     assert.notEqual(a, plain);
     assert.equal(lineVariant(new Set(["server-time", "echo-message"])), lineVariant(new Set(["server-time"])));
@@ -160,12 +160,12 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
 
   it("a new event, or the next turn, is encoded afresh", async () => {
     const { c } = client([]);
-    const first = encodedContent(c, message("one"), "#lobby");
+    const first = encodedContent(c, message("one"), "lobby");
     assert.equal(first.toString(), ":mei!mei@parley PRIVMSG #lobby one\r\n");
     const e = message("two");
-    const before = encodedContent(c, e, "#lobby");
+    const before = encodedContent(c, e, "lobby");
     await new Promise((resolve) => setImmediate(resolve));
-    const after = encodedContent(c, e, "#lobby");
+    const after = encodedContent(c, e, "lobby");
     assert.notEqual(after, before);
     assert.deepEqual(after, before);
   });
@@ -178,7 +178,7 @@ describe("IRC delivery: corked writes and slow consumers", () => {
     for (const { c } of [...members, sender]) c.channels.set("r1", channel());
     const events = [message("first"), message("second")];
     const own = message("mine");
-    own.message.clientId = `${sender.c.clientPrefix}-1`;
+    own.message.clientId = `${sender.c.clientPrefix}1`;
     for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
     assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
     await new Promise((resolve) => setImmediate(resolve));

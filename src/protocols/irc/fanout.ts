@@ -36,7 +36,7 @@ export function isContent(e: RoomEvent): boolean {
 }
 
 let lastEvent: RoomEvent | null = null;
-let lastTarget = "";
+let lastName = "";
 let variants: (Buffer | undefined)[] = [];
 
 function forget(): void {
@@ -45,22 +45,22 @@ function forget(): void {
 }
 
 /**
- * The bytes of a content event sent to channel `target`, for this client's capabilities (empty
+ * The bytes of a content event sent to the channel `#name`, for this client's capabilities (empty
  * when it gets nothing, e.g. a deletion without draft/message-redaction). The first client of a
  * set renders it; the others get the same Buffer. Not for the sender's own echo.
  */
-export function encodedContent(c: IrcClient, e: RoomEvent, target: string): Buffer {
-  if (e !== lastEvent || target !== lastTarget) {
+export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer {
+  if (e !== lastEvent || name !== lastName) {
     if (lastEvent === null) process.nextTick(forget);
     lastEvent = e;
-    lastTarget = target;
+    lastName = name;
     variants = [];
   }
   const v = lineVariant(c.caps);
   let bytes = variants[v];
   if (bytes === undefined) {
     const sink = new LineCollector(c);
-    renderContent(c, e, target, sink);
+    renderContent(c, e, `#${name}`, sink);
     bytes = Buffer.from(sink.text, "utf8");
     variants[v] = bytes;
   }
