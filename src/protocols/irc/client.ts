@@ -325,7 +325,9 @@ export class IrcClient implements Peer, Writer {
     if (ch.held === null) return;
     if (loaded) {
       for (const m of loaded.members) {
-        ch.members.set(m.accountId, this.gw.member(m.accountId, m.name, m.role, m.muted));
+        // Keyed by the shared entry's id: each load reads fresh copies of every id from the store.
+        const entry = this.gw.member(m.accountId, m.name, m.role, m.muted);
+        ch.members.set(entry.accountId, entry);
       }
     }
     if (!ch.members.has(this.accountId) && this.account) {
