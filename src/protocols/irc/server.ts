@@ -15,6 +15,9 @@ import type { Metrics } from "../../metrics.ts";
 import { type ChanMember, IrcClient } from "./client.ts";
 import type { IrcOptions } from "./options.ts";
 
+/** How many shared member entries the gateway remembers (IrcGateway.member). */
+const MAX_SHARED_MEMBERS = 100_000;
+
 export interface TlsFiles {
   cert: string;
   key: string;
@@ -207,6 +210,9 @@ export class IrcGateway {
     let m = this.plainMembers.get(accountId);
     if (m === undefined) {
       m = { accountId, name, role, muted };
+      // Every guest is a new account: start over now and then rather than keep them all. Entries
+      // handed out stay valid; later ones are shared anew.
+      if (this.plainMembers.size >= MAX_SHARED_MEMBERS) this.plainMembers.clear();
       this.plainMembers.set(accountId, m);
     } else if (m.name !== name) {
       m.name = name;
