@@ -215,10 +215,13 @@ describe("both ways with the web", () => {
     const r = await room(a, b);
     const m = await webSay(a, r.id, "to be deleted");
     const from = b.c.messages.length;
+    const fromA = a.c.messages.length;
     await a.w.ok({ type: "delete", message: m.id });
     const red = await b.c.waitFor((x) => x.command === "REDACT", { from });
     assert.deepEqual(red.params, [r.name, m.id]);
     assert.equal(red.source?.split("!")[0], a.nick);
+    // a's IRC connection gets the REDACT too; under load it can arrive after a's next command was sent.
+    await a.c.waitFor((x) => x.command === "REDACT", { from: fromA });
     // The other way: an IRC message deleted from IRC.
     const mine = await a.c.exchange(`PRIVMSG ${r.name} :oops`);
     const id = mine[0]!.tags.msgid!;

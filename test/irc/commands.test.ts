@@ -712,8 +712,11 @@ describe("modes", () => {
     const a = await user();
     const b = await user();
     const name = await channel(a, b);
+    const from = b.c.messages.length;
     const r = await a.c.exchange(`MODE ${name} +b ${b.nick}!*@*`);
     assert.deepEqual(r.map(show), [`MODE ${name} +b ${b.nick}!*@*`, `KICK ${name} ${b.nick} Banned by ${a.nick}`]);
+    // b's KICK can reach this process in the same read as a's PONG: wait for it before b's next exchange.
+    await b.c.waitFor((m) => m.command === "KICK", { from });
     assert.deepEqual(codes(await b.c.exchange(`JOIN ${name}`)), ["474"]);
     assert.deepEqual(codes(await a.c.exchange(`MODE ${name} +b *!*@host`)), ["696"]);
     assert.deepEqual((await a.c.exchange(`MODE ${name} -b ${b.nick}`)).map(show), [`MODE ${name} -b ${b.nick}!*@*`]);

@@ -4,7 +4,10 @@
 // Lines are handled one at a time, in order, each held back by fakelag first. A command's
 // replies go into its ResponseBuffer; events the command itself caused (this account is the
 // actor) while it runs join that buffer, so they carry its label. Everything else is written at
-// once. Output is collected during an event-loop turn and written in one go.
+// once. The socket is corked at its first write of an event-loop turn and uncorked with every
+// other socket corked since once the turn's callback and promise jobs are done
+// (`process.nextTick`, as the WebSocket gateway does): all lines of one store commit leave in one
+// TCP write. Channel content is encoded once per capability set (fanout.ts).
 
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
@@ -17,7 +20,8 @@ import { whenDrained } from "../backpressure.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { defaultLineLimits, type IrcMessage, ParseError, parseLine, serialize, truncateUtf8 } from "./message.ts";
+import { encodedContent, isContent } from "./fanout.ts";
+import { defaultLineLimits, encodeLine, type IrcMessage, ParseError, parseLine } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
 import { chatErrorReply, FailReply, FatalReply, NumericReply } from "./replies.ts";
@@ -25,11 +29,13 @@ import { DirectSink, ResponseBuffer, type Sink, type Writer } from "./response.t
 import type { IrcGateway } from "./server.ts";
 import { sendWelcome } from "./welcome.ts";
 
+/** A member as a channel shows it; shared between clients (IrcGateway.member): replace, do not change. */
 export interface ChanMember {
-  accountId: Id;
+  readonly accountId: Id;
+  /** Changed in place by a guest's NICK, for every client at once. */
   name: string;
-  role: Role;
-  muted: boolean;
+  readonly role: Role;
+  readonly muted: boolean;
 }
 
 /** A room shown as a channel. `held` collects its events until the JOIN burst has been written. */
@@ -68,6 +74,14 @@ const MAX_ORPHANS = 1000;
 /** Host part of every user's mask; Parley has no addresses to show. */
 export const USER_HOST = "parley";
 
+/** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
+let corked: IrcClient[] = [];
+function uncorkAll(): void {
+  const batch = corked;
+  corked = [];
+  for (const c of batch) c.uncork();
+}
+
 export class IrcClient implements Peer, Writer {
   // ---- identity ----
   nick = "*";
@@ -105,9 +119,7 @@ export class IrcClient implements Peer, Writer {
   // ---- io ----
   readonly direct: DirectSink;
   current: ResponseBuffer | null = null;
-  private readonly out: string[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
+  private isCorked = false;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private discarding = false;
@@ -121,7 +133,8 @@ export class IrcClient implements Peer, Writer {
   private closing = false;
   private registering = false;
   private readonly inbound = new Map<string, InboundBatch>();
-  readonly clientPrefix = randomBytes(6).toString("base64url");
+  /** Starts the client id of every send from this connection (with its "-"), to know the echo. */
+  readonly clientPrefix = `${randomBytes(6).toString("base64url")}-`;
   private sent = 0;
   private linesBeforeRegistration = 0;
   readonly address: string;
@@ -164,32 +177,34 @@ export class IrcClient implements Peer, Writer {
 
   write(m: IrcMessage): void {
     if (this.closing && m.command !== "ERROR") return;
-    if (this.socket.destroyed || !this.socket.writable) return;
-    const line = `${fit(m)}\r\n`;
-    this.out.push(line);
-    this.outBytes += Buffer.byteLength(line);
-    if (this.outBytes + this.socket.writableLength > this.opts.maxBufferedBytes) {
-      // It stopped reading: drop it rather than buffer without bound. It can fetch what it
-      // missed with CHATHISTORY when it comes back.
-      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
-      this.out.length = 0;
-      this.outBytes = 0;
-      this.socket.destroy();
-      return;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushOut());
-    }
+    this.send(encodeLine(m));
   }
 
-  private flushOut(): void {
-    this.flushScheduled = false;
-    if (this.out.length === 0 || this.socket.destroyed) return;
-    const text = this.out.join("");
-    this.out.length = 0;
-    this.outBytes = 0;
-    this.socket.write(text);
+  /**
+   * Queues bytes on the (corked) socket. A client whose unsent output passes maxBufferedBytes has
+   * stopped reading: it is dropped rather than buffered without bound, and can fetch what it
+   * missed with CHATHISTORY when it comes back.
+   */
+  private send(data: string | Buffer): void {
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return;
+    if (socket.writableLength > this.opts.maxBufferedBytes) {
+      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
+      socket.destroy();
+      return;
+    }
+    if (!this.isCorked) {
+      this.isCorked = true;
+      socket.cork();
+      if (corked.push(this) === 1) process.nextTick(uncorkAll);
+    }
+    socket.write(data);
+  }
+
+  uncork(): void {
+    if (!this.isCorked) return;
+    this.isCorked = false;
+    this.socket.uncork();
   }
 
   // ---- message helpers ----
@@ -310,11 +325,13 @@ export class IrcClient implements Peer, Writer {
     if (ch.held === null) return;
     if (loaded) {
       for (const m of loaded.members) {
-        ch.members.set(m.accountId, { accountId: m.accountId, name: m.name, role: m.role, muted: m.muted });
+        // Keyed by the shared entry's id: each load reads fresh copies of every id from the store.
+        const entry = this.gw.member(m.accountId, m.name, m.role, m.muted);
+        ch.members.set(entry.accountId, entry);
       }
     }
     if (!ch.members.has(this.accountId) && this.account) {
-      ch.members.set(this.accountId, { accountId: this.accountId, name: this.nick, role: "member", muted: false });
+      ch.members.set(this.accountId, this.gw.member(this.accountId, this.nick, "member", false));
     }
     const target = `#${ch.name}`;
     sink.add(this.joinLine(this.accountId, this.nick, target, Date.now()));
@@ -456,11 +473,11 @@ export class IrcClient implements Peer, Writer {
 
   /** A fresh client id for a send from this connection; the echo is recognised by its prefix. */
   nextClientId(notice: boolean): string {
-    return `${this.clientPrefix}-${notice ? "n" : ""}${++this.sent}`;
+    return `${this.clientPrefix}${notice ? "n" : ""}${++this.sent}`;
   }
 
   isOwnClientId(clientId: string | null): boolean {
-    return clientId?.startsWith(`${this.clientPrefix}-`) === true;
+    return clientId?.startsWith(this.clientPrefix) === true;
   }
 
   /** Is this account away (offline, or away on every IRC connection here)? Returns the message. */
@@ -509,6 +526,14 @@ export class IrcClient implements Peer, Writer {
       ch.held.push(e);
       return;
     }
+    if (isContent(e) && this.sinkFor(e) === this.direct) {
+      // The same bytes for every client with these capabilities; the sender's echo is the command's.
+      if (e.type === "message" && this.isOwnClientId(e.message.clientId)) return;
+      if (this.closing) return;
+      const bytes = encodedContent(this, e, ch.name);
+      if (bytes.length > 0) this.send(bytes);
+      return;
+    }
     renderChannelEvent(this, ch, e, this.sinkFor(e));
   }
 
@@ -527,7 +552,7 @@ export class IrcClient implements Peer, Writer {
   }
 
   ready(): Promise<void> {
-    return whenDrained(this.socket, () => this.socket.writableLength + this.outBytes, this.opts.maxBufferedBytes / 4);
+    return whenDrained(this.socket, () => this.socket.writableLength, this.opts.maxBufferedBytes / 4);
   }
 
   /** Events this account caused while one of its commands runs are that command's replies. */
@@ -873,7 +898,7 @@ export class IrcClient implements Peer, Writer {
     if (this.closing) return;
     this.write({ tags: {}, source: null, command: "ERROR", params: [`Closing Link: ${this.address} (${reason})`] });
     this.closing = true;
-    this.flushOut();
+    this.uncork();
     this.socket.end();
     // A client that does not close its side is cut off.
     setTimeout(() => this.socket.destroy(), 2000).unref();
@@ -901,21 +926,6 @@ export class IrcClient implements Peer, Writer {
       throw new NumericReply(N.ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname: use letters, digits, '_' or '-'"]);
     }
   }
-}
-
-/**
- * Serializes a message, cutting its last parameter (at a UTF-8 boundary) if the line would pass
- * 512 bytes: long texts (messages) are split before they get here, so this only trims the odd
- * long topic, real name or away message.
- */
-function fit(m: IrcMessage): string {
-  const line = serialize(m);
-  const bodyStart = line.startsWith("@") ? line.indexOf(" ") + 1 : 0;
-  const over = Buffer.byteLength(line) - Buffer.byteLength(line.slice(0, bodyStart)) + 2 - 512;
-  if (over <= 0 || m.params.length === 0) return line;
-  const last = m.params[m.params.length - 1]!;
-  const cut = truncateUtf8(last, Math.max(0, Buffer.byteLength(last) - over));
-  return serialize({ ...m, params: [...m.params.slice(0, -1), cut] });
 }
 
 /** The other account of a direct room named dm:<id>:<id> (itself for a conversation with oneself). */

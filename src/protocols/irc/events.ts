@@ -101,7 +101,7 @@ export function renderDirectEvent(c: IrcClient, d: Direct, e: RoomEvent, sink: S
 }
 
 /** The events that look alike in channels and private messages; false for the rest. */
-function renderContent(c: IrcClient, e: RoomEvent, target: string, sink: Sink): boolean {
+export function renderContent(c: IrcClient, e: RoomEvent, target: string, sink: Sink): boolean {
   switch (e.type) {
     case "message": {
       if (c.isOwnClientId(e.message.clientId)) return true; // echoed (or not) by the command that sent it
@@ -168,8 +168,8 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
   switch (e.change) {
     case "join": {
       if (member) return;
-      ch.members.set(e.accountId, { accountId: e.accountId, name: e.name, role: e.role ?? "member", muted: false });
-      void c.gw.resolveGuests([{ accountId: e.accountId, name: e.name }]);
+      ch.members.set(e.accountId, c.gw.member(e.accountId, e.name, e.role ?? "member", false));
+      if (c.gw.isGuest(e.accountId) === undefined) void c.gw.resolveGuests([{ accountId: e.accountId, name: e.name }]);
       sink.add(c.joinLine(e.accountId, e.name, target, e.at));
       const away = c.awayMessage(e.accountId);
       if (away !== null && c.caps.has("away-notify")) {
@@ -199,7 +199,7 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
       const muted = e.change === "mute";
       if (member) {
         if (member.muted === muted) return;
-        member.muted = muted;
+        ch.members.set(e.accountId, c.gw.member(e.accountId, member.name, member.role, muted));
       }
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, muted ? "+q" : "-q", banMask(e.name)] });
       return;
@@ -207,7 +207,7 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
     case "role": {
       const role = e.role ?? "member";
       const wasOp = member ? member.role !== "member" : false;
-      if (member) member.role = role;
+      if (member) ch.members.set(e.accountId, c.gw.member(e.accountId, member.name, role, member.muted));
       const isOp = role !== "member";
       if (wasOp === isOp) return;
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, isOp ? "+o" : "-o", e.name] });

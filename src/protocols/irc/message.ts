@@ -212,6 +212,21 @@ function clean(s: string): string {
   return s.replace(FORBIDDEN, " ");
 }
 
+/**
+ * One line as sent, with its CR LF: the serialized message, its last parameter cut (at a UTF-8
+ * boundary) if the line would pass 512 bytes. Long texts (messages) are split before they get
+ * here, so this only trims the odd long topic, real name or away message.
+ */
+export function encodeLine(m: IrcMessage): string {
+  const line = serialize(m);
+  const bodyStart = line.startsWith("@") ? line.indexOf(" ") + 1 : 0;
+  const over = Buffer.byteLength(line) - Buffer.byteLength(line.slice(0, bodyStart)) + 2 - 512;
+  if (over <= 0 || m.params.length === 0) return `${line}\r\n`;
+  const last = m.params[m.params.length - 1]!;
+  const cut = truncateUtf8(last, Math.max(0, Buffer.byteLength(last) - over));
+  return `${serialize({ ...m, params: [...m.params.slice(0, -1), cut] })}\r\n`;
+}
+
 /** Bytes of the serialized line without tags (what the 512-byte limit counts), plus the CR LF. */
 export function bodyBytes(m: IrcMessage): number {
   return Buffer.byteLength(serialize({ ...m, tags: {} })) + 2;

@@ -9,11 +9,14 @@ import { createServer as createTlsServer } from "node:tls";
 import type { Chat } from "../../core/chat.ts";
 import { toChatError } from "../../core/errors.ts";
 import { KeyedBuckets } from "../../core/rate-limit.ts";
-import type { Id } from "../../core/types.ts";
+import type { Id, Role } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
-import { IrcClient } from "./client.ts";
+import { type ChanMember, IrcClient } from "./client.ts";
 import type { IrcOptions } from "./options.ts";
+
+/** How many shared member entries the gateway remembers (IrcGateway.member). */
+const MAX_SHARED_MEMBERS = 100_000;
 
 export interface TlsFiles {
   cert: string;
@@ -28,6 +31,8 @@ export class IrcGateway {
   private readonly exempt: Set<string>;
   /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
   private readonly guests = new Map<Id, boolean>();
+  /** The one entry of each plain member (no role, not muted), shared by every client's channels. */
+  private readonly plainMembers = new Map<Id, ChanMember>();
   /** Guest lookups in flight, by account id. */
   private readonly resolving = new Map<Id, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
@@ -190,6 +195,29 @@ export class IrcGateway {
     let n = 0;
     for (const c of this.clients) if (c.oper) n++;
     return n;
+  }
+
+  // ---- channel members ----
+
+  /**
+   * A channel member entry. Every IRC client keeps the member list of each of its channels, so a
+   * room of n IRC clients holds n² entries: plain members (most of them) share one object per
+   * account instead of one per client. Entries are replaced, never changed, except a guest's
+   * name, which changes for every client at once.
+   */
+  member(accountId: Id, name: string, role: Role, muted: boolean): ChanMember {
+    if (role !== "member" || muted) return { accountId, name, role, muted };
+    let m = this.plainMembers.get(accountId);
+    if (m === undefined) {
+      m = { accountId, name, role, muted };
+      // Every guest is a new account: start over now and then rather than keep them all. Entries
+      // handed out stay valid; later ones are shared anew.
+      if (this.plainMembers.size >= MAX_SHARED_MEMBERS) this.plainMembers.clear();
+      this.plainMembers.set(accountId, m);
+    } else if (m.name !== name) {
+      m.name = name;
+    }
+    return m;
   }
 
   // ---- guests ----

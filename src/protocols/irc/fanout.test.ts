@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import type { Socket } from "node:net";
+import { Writable } from "node:stream";
+import { describe, it } from "node:test";
+import type { RoomEvent } from "../../core/types.ts";
+import { type Channel, IrcClient } from "./client.ts";
+import { renderChannelEvent } from "./events.ts";
+import { encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
+import { encodeLine, type IrcMessage } from "./message.ts";
+import { defaultIrcOptions, type IrcOptions } from "./options.ts";
+import type { IrcGateway } from "./server.ts";
+
+/** A socket that keeps every write it is asked to do (one entry per writev). */
+class FakeSocket extends Writable {
+  readonly remoteAddress = "127.0.0.1";
+  readonly writes: Buffer[][] = [];
+  stalled = false;
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.writes.push([chunk]);
+    if (!this.stalled) cb();
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
+    this.writes.push(chunks.map((c) => c.chunk));
+    if (!this.stalled) cb();
+  }
+
+  text(): string {
+    return Buffer.concat(this.writes.flat()).toString("utf8");
+  }
+}
+
+let batches = 0;
+const disconnects: string[] = [];
+const gateway = (opts: Partial<IrcOptions> = {}): IrcGateway =>
+  ({
+    opts: { ...defaultIrcOptions, ...opts },
+    metrics: { disconnects: { inc: (l: { reason: string }) => disconnects.push(l.reason) } },
+    // "mei" is a registered account, "gus" a guest.
+    isGuest: (id: string) => id !== "a-mei",
+    nextBatchId: () => `b${++batches}`,
+  }) as unknown as IrcGateway;
+
+function client(caps: readonly string[], gw = gateway()): { c: IrcClient; socket: FakeSocket } {
+  const socket = new FakeSocket();
+  const c = new IrcClient(gw, socket as unknown as Socket, false);
+  for (const cap of caps) c.caps.add(cap);
+  c.nick = "ana";
+  c.account = { id: "a-ana", name: "ana" } as IrcClient["account"];
+  c.registered = true;
+  return { c, socket };
+}
+
+function channel(): Channel {
+  return { id: "r1", name: "lobby", kind: "public", topic: "", createdAt: 0, members: new Map(), held: null };
+}
+
+const AT = Date.UTC(2026, 10, 27, 8, 0, 0, 123);
+const base = { roomId: "r1", seq: 7, at: AT };
+
+type MessageEvent = Extract<RoomEvent, { type: "message" }>;
+
+function message(body: string, author = "mei", replyTo: string | null = null): MessageEvent {
+  return {
+    ...base,
+    type: "message",
+    actorId: `a-${author}`,
+    actor: author,
+    message: {
+      id: "m1",
+      roomId: "r1",
+      seq: 7,
+      authorId: `a-${author}`,
+      author,
+      clientId: "web-1",
+      body,
+      replyTo,
+      createdAt: AT,
+      editedAt: null,
+      deleted: false,
+      reactions: {},
+    },
+  };
+}
+
+const EVENTS: [string, RoomEvent][] = [
+  ["a message", message("hello there")],
+  ["a guest's message", message("hi", "gus")],
+  ["a reply", message("yes", "mei", "m0")],
+  ["an action", message("/me waves")],
+  ["several lines", message("one\ntwo\n\nthree")],
+  ["an action over 512 bytes", message(`/me ${"é".repeat(400)}`)],
+  ["a line over 512 bytes", message("word ".repeat(150))],
+  ["an edit", { ...base, type: "edit", actorId: "a-mei", actor: "mei", messageId: "m0", body: "fixed" }],
+  ["a deletion", { ...base, type: "delete", actorId: "a-mei", actor: "mei", messageId: "m0" }],
+  ["a reaction", { ...base, type: "react", actorId: "a-gus", actor: "gus", messageId: "m0", emoji: "👍", on: true }],
+];
+
+/** Every subset of the capabilities that change a line. */
+function capSets(): string[][] {
+  const sets: string[][] = [];
+  for (let v = 0; v < 1 << LINE_CAPS.length; v++) sets.push(LINE_CAPS.filter((_, i) => v & (1 << i)));
+  return sets;
+}
+
+/** What the per-recipient encoder writes for this client: each line rendered and encoded for it. */
+function perRecipient(c: IrcClient, e: RoomEvent): string {
+  let text = "";
+  const sink = {
+    add: (m: IrcMessage) => {
+      text += encodeLine(m);
+    },
+    batch: () => assert.fail("content is never a sink batch"),
+  };
+  renderChannelEvent(c, channel(), e, sink);
+  return text;
+}
+
+describe("IRC fan-out: channel content encoded once per capability set", () => {
+  it("each variant is byte-identical to the per-recipient encoding", () => {
+    for (const [what, e] of EVENTS) {
+      for (const caps of capSets()) {
+        const { c } = client(caps);
+        batches = 0;
+        const expected = perRecipient(c, e);
+        batches = 0;
+        const got = encodedContent(c, e, "lobby").toString("utf8");
+        assert.equal(got, expected, `${what} with [${caps.join(" ")}]`);
+      }
+    }
+  });
+
+  it("writes the lines a client expects (anchors for the comparison above)", () => {
+    const e = message("hello there");
+    assert.equal(encodedContent(client([]).c, e, "lobby").toString(), ":mei!mei@parley PRIVMSG #lobby :hello there\r\n");
+    assert.equal(
+      encodedContent(client(["server-time", "message-tags", "account-tag"]).c, e, "lobby").toString(),
+      "@time=2026-11-27T08:00:00.123Z;msgid=m1;account=mei :mei!mei@parley PRIVMSG #lobby :hello there\r\n",
+    );
+    const guest = message("hi", "gus");
+    assert.equal(encodedContent(client(["account-tag"]).c, guest, "lobby").toString(), ":gus!gus@parley PRIVMSG #lobby hi\r\n");
+    const del = EVENTS.find(([w]) => w === "a deletion")![1];
+    assert.equal(encodedContent(client([]).c, del, "lobby").length, 0);
+  });
+
+  it("clients with the same capabilities get the same Buffer; others their own", () => {
+    const e = message("shared");
+    const a = encodedContent(client(["server-time"]).c, e, "lobby");
+    const b = encodedContent(client(["server-time", "echo-message", "sasl"]).c, e, "lobby");
+    const plain = encodedContent(client([]).c, e, "lobby");
+    assert.equal(a, b);
+    assert.notEqual(a, plain);
+    assert.equal(lineVariant(new Set(["server-time", "echo-message"])), lineVariant(new Set(["server-time"])));
+  });
+
+  it("a new event, or the next turn, is encoded afresh", async () => {
+    const { c } = client([]);
+    const first = encodedContent(c, message("one"), "lobby");
+    assert.equal(first.toString(), ":mei!mei@parley PRIVMSG #lobby one\r\n");
+    const e = message("two");
+    const before = encodedContent(c, e, "lobby");
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = encodedContent(c, e, "lobby");
+    assert.notEqual(after, before);
+    assert.deepEqual(after, before);
+  });
+});
+
+describe("IRC delivery: corked writes and slow consumers", () => {
+  it("delivers an event's Buffer to every member, one socket write per client per turn, no echo to the sender", async () => {
+    const members = [client([]), client([]), client(["server-time"])];
+    const sender = client([]);
+    for (const { c } of [...members, sender]) c.channels.set("r1", channel());
+    const events = [message("first"), message("second")];
+    const own = message("mine");
+    own.message.clientId = `${sender.c.clientPrefix}1`;
+    for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
+    assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const { socket } of members) assert.equal(socket.writes.length, 1, "one write per socket");
+    const [a, b] = [members[0]!.socket.writes[0]!, members[1]!.socket.writes[0]!];
+    assert.equal(a.length, 3);
+    assert.equal(a[0], b[0], "the same Buffer object for the same capabilities");
+    assert.equal(a[1], b[1]);
+    assert.equal(
+      members[0]!.socket.text(),
+      ":mei!mei@parley PRIVMSG #lobby first\r\n:mei!mei@parley PRIVMSG #lobby second\r\n:mei!mei@parley PRIVMSG #lobby mine\r\n",
+    );
+    assert.match(members[2]!.socket.text(), /^@time=2026-11-27T08:00:00\.123Z :mei!mei@parley PRIVMSG #lobby first\r\n/);
+    assert.equal(sender.socket.text(), ":mei!mei@parley PRIVMSG #lobby first\r\n:mei!mei@parley PRIVMSG #lobby second\r\n");
+  });
+
+  it("drops a client that stops reading once its unsent output passes maxBufferedBytes", async () => {
+    const { c, socket } = client([], gateway({ maxBufferedBytes: 2000 }));
+    socket.stalled = true;
+    c.channels.set("r1", channel());
+    disconnects.length = 0;
+    for (let i = 0; i < 200 && !socket.destroyed; i++) {
+      c.event(message(`message number ${i} ${"x".repeat(40)}`));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(socket.destroyed, true);
+    assert.deepEqual(disconnects, ["slow_consumer"]);
+    assert.ok(socket.writableLength <= 2000 + 100, `buffered ${socket.writableLength}`);
+  });
+});

@@ -1,0 +1,83 @@
+// Channel content (messages, edits, deletions, reactions) encoded once per capability set.
+//
+// A channel message goes to every IRC client in the room, and its lines differ between clients
+// only by the few capabilities that change a line (`LINE_CAPS`): the channel, the author's mask
+// and the tags are the same for all. The hub hands one event to all of a room's connections in a
+// row, so the bytes of the last event are kept, one Buffer per capability set, and that same
+// Buffer is written to every client that shares the set. The cache is dropped at the end of the
+// turn, so nothing learnt later (an author found to be a registered account) is missed.
+
+import type { RoomEvent } from "../../core/types.ts";
+import type { IrcClient } from "./client.ts";
+import { renderContent } from "./events.ts";
+import { encodeLine, type IrcMessage } from "./message.ts";
+import { batchLines, type Sink } from "./response.ts";
+
+/** The capabilities that change how channel content is written. */
+export const LINE_CAPS = [
+  "server-time",
+  "message-tags",
+  "account-tag",
+  "batch",
+  "draft/multiline",
+  "draft/message-redaction",
+] as const;
+
+/** The capability set, as a number: bit i is `LINE_CAPS[i]`. */
+export function lineVariant(caps: ReadonlySet<string>): number {
+  let v = 0;
+  for (let i = 0; i < LINE_CAPS.length; i++) if (caps.has(LINE_CAPS[i]!)) v |= 1 << i;
+  return v;
+}
+
+/** Events whose lines are the same for every recipient with the same capabilities (in a channel). */
+export function isContent(e: RoomEvent): boolean {
+  return e.type === "message" || e.type === "edit" || e.type === "delete" || e.type === "react";
+}
+
+let lastEvent: RoomEvent | null = null;
+let lastName = "";
+let variants: (Buffer | undefined)[] = [];
+
+function forget(): void {
+  lastEvent = null;
+  variants = [];
+}
+
+/**
+ * The bytes of a content event sent to the channel `#name`, for this client's capabilities (empty
+ * when it gets nothing, e.g. a deletion without draft/message-redaction). The first client of a
+ * set renders it; the others get the same Buffer. Not for the sender's own echo.
+ */
+export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer {
+  if (e !== lastEvent || name !== lastName) {
+    if (lastEvent === null) process.nextTick(forget);
+    lastEvent = e;
+    lastName = name;
+    variants = [];
+  }
+  const v = lineVariant(c.caps);
+  let bytes = variants[v];
+  if (bytes === undefined) {
+    const sink = new LineCollector(c);
+    renderContent(c, e, `#${name}`, sink);
+    bytes = Buffer.from(sink.text, "utf8");
+    variants[v] = bytes;
+  }
+  return bytes;
+}
+
+/** A sink that keeps the encoded lines instead of writing them. */
+class LineCollector implements Sink {
+  text = "";
+
+  constructor(private readonly c: IrcClient) {}
+
+  add(m: IrcMessage): void {
+    this.text += encodeLine(m);
+  }
+
+  batch(type: string, params: string[], messages: IrcMessage[], startTags?: Record<string, string>): void {
+    for (const m of batchLines(this.c, type, params, messages, startTags)) this.add(m);
+  }
+}
