@@ -121,6 +121,13 @@ describe("parley admin", () => {
     try {
       const login = await api(srv, "POST", "/api/login", { body: { name: bob.name, password: bob.password } });
       assert.equal(login.status, 200);
+      // Imported messages are searchable like written ones (the edited body, not the original).
+      const found = await api(srv, "GET", `/api/search?q=${encodeURIComponent("edited")}`, { token: login.json.token });
+      assert.equal(found.status, 200, found.text);
+      assert.deepEqual(
+        found.json.messages.map((m: { body: string }) => m.body),
+        ["message 1, edited"],
+      );
     } finally {
       await srv.stop();
     }

@@ -35,6 +35,7 @@ export class SqliteTables implements Tables {
       // As in PostgreSQL, rows come in TABLES order (referenced tables first).
       if (opts.replace) for (const table of [...TABLES].reverse()) this.db.exec(`DELETE FROM ${table}`);
       for await (const { table, row } of rows) inserts.get(table)!.run(...rowValues(table, row, true));
+      this.indexForSearch();
       const counts = this.countNow();
       this.db.exec("COMMIT");
       return counts;
@@ -42,6 +43,20 @@ export class SqliteTables implements Tables {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
       throw err;
     }
+  }
+
+  /**
+   * Imported rows carry no search number (`doc` is SQLite's own key for the full-text index):
+   * number them in the order they were written, as migration 2 did, and rebuild the index, which
+   * also drops entries of rows a --replace deleted.
+   */
+  private indexForSearch(): void {
+    this.db.exec(`UPDATE messages SET doc = n.doc
+      FROM (SELECT room_id, seq, (SELECT COALESCE(MAX(doc), 0) FROM messages)
+              + row_number() OVER (ORDER BY created_at, room_id, seq) AS doc
+            FROM messages WHERE doc IS NULL) n
+      WHERE messages.room_id = n.room_id AND messages.seq = n.seq`);
+    this.db.exec("INSERT INTO message_search(message_search) VALUES ('rebuild')");
   }
 
   async close(): Promise<void> {
