@@ -12,9 +12,14 @@ interface Snapshot {
   strings: string[];
 }
 
+const USAGE = "usage: npx tsx bench/heap-summary.ts FILE.heapsnapshot [N]   (N largest groups, default 40)\n";
 const [file, top = "40"] = process.argv.slice(2);
+if (file === "--help" || file === "-h") {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 if (!file) {
-  process.stderr.write("usage: npx tsx bench/heap-summary.ts FILE.heapsnapshot [N]\n");
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 const snap = JSON.parse(readFileSync(file, "utf8")) as Snapshot;

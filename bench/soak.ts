@@ -21,6 +21,32 @@ import WebSocket from "ws";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+const HELP = `npm run soak -- [flags]      (or: npx tsx bench/soak.ts [flags])
+
+Holds many WebSocket connections to a Parley server it starts on 127.0.0.1 for minutes, sends a
+steady rate of messages to their rooms and samples the server's RSS every 15 s. JSON lines on
+stdout; exit code 0 when every send was acknowledged and no connection dropped, 1 otherwise.
+
+Flags:
+  --connections N   simultaneous connections (default 10000)
+  --minutes M       length of the steady phase (default 10)
+  --rate R          messages per second in all (default 20)
+  --rooms K         rooms the connections are spread over (default 100)
+  --help            this text`;
+
+const KNOWN = new Set(["--connections", "--minutes", "--rate", "--rooms"]);
+const flags = process.argv.slice(2);
+if (flags.includes("--help") || flags.includes("-h")) {
+  console.log(HELP);
+  process.exit(0);
+}
+for (let i = 0; i < flags.length; i += 2) {
+  if (!KNOWN.has(flags[i]!)) {
+    console.error(`soak: unknown flag ${flags[i]} (see --help)`);
+    process.exit(2);
+  }
+}
+
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i === -1) return def;

@@ -8,6 +8,15 @@ import { register } from "../test/helpers/http.ts";
 import { LOOSE_LIMITS, startServer } from "../test/helpers/server.ts";
 import { WsClient } from "../test/helpers/ws-client.ts";
 
+if (process.argv.length > 2) {
+  const help = process.argv[2] === "--help" || process.argv[2] === "-h";
+  (help ? process.stdout : process.stderr).write(
+    "npm run bench:web   (no flags): the web client with 10,000 messages loaded in headless Chromium;\n" +
+      "DOM rows while scrolling back, and send-to-DOM latency against a 50-message room.\n",
+  );
+  process.exit(help ? 0 : 2);
+}
+
 const srv = await startServer({ config: { limits: LOOSE_LIMITS } });
 const bobR = await register(srv, "bob" + (Date.now() % 100000));
 const ann = "ann" + (Date.now() % 100000);
