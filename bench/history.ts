@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
-import { Histogram, intFlag } from "./lib.ts";
+import { cpuSeconds, Histogram, intFlag } from "./lib.ts";
 import { freePort, HOST, killChildren, parleyCommand, placement, ROOT, sleep, start, stop, waitHealthy } from "./proc.ts";
 import { bulkBody, Seeder } from "./seed.ts";
 
@@ -21,7 +21,8 @@ Seeds a room with N messages through the SQLite store, starts Parley on it (${HO
 CPU 0 when taskset works) and measures, over one WebSocket, the round trip of
   latest   history {room, limit: 50}                      (the newest 50 messages)
   older    history {room, before: <random seq>, limit: 100} (a page of 100 older messages)
-one request at a time; reports p50/p90/p99/max per kind.
+one request at a time; reports p50/p90/p99/max per kind, and the server's and the client's CPU
+time per request.
 
 Flags:
   --quick              100,000 messages, 2,000 requests of each kind
@@ -32,6 +33,7 @@ Flags:
   --keep DIR           keep the seeded data dir in DIR and reuse it when it exists (saves the
                        generation on later runs)
   --no-pin             do not pin the server with taskset
+  --profile DIR        run the server under node --cpu-prof, writing its .cpuprofile to DIR
   --out DIR            where the JSON goes (default .bench)
   --help               this text`;
 
@@ -41,6 +43,7 @@ interface Options {
   bodyBytes: number;
   keep: string | null;
   pin: boolean;
+  profile: string | null;
   out: string;
 }
 
@@ -52,6 +55,7 @@ function parseFlags(argv: string[]): Options | null {
     bodyBytes: 64,
     keep: null,
     pin: true,
+    profile: null,
     out: join(ROOT, ".bench"),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -77,6 +81,9 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--no-pin":
         o.pin = false;
+        break;
+      case "--profile":
+        o.profile = resolve(v() ?? "");
         break;
       case "--out":
         o.out = resolve(v() ?? "");
@@ -209,7 +216,12 @@ async function main(): Promise<void> {
     const port = await freePort();
     // One client asks as fast as it can: lift the per-connection request limit.
     server = start(
-      parleyCommand(dir, { http: port }, { limits: { connectionRequests: { burst: 1e9, perSecond: 1e9 } } }),
+      parleyCommand(
+        dir,
+        { http: port },
+        { limits: { connectionRequests: { burst: 1e9, perSecond: 1e9 } } },
+        o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : [],
+      ),
       place.server,
       false,
     );
@@ -225,27 +237,43 @@ async function main(): Promise<void> {
     await sleep(500);
     const latest = new Histogram();
     const older = new Histogram();
+    // CPU per request, to tell where a round trip's time goes whatever else the machine runs:
+    // the server's from /proc (clock ticks, summed over many requests), the client's own from
+    // getrusage (the /proc reads themselves are outside the measured span).
+    const serverPid = server.pid!;
+    const cpu = { latest: { server: 0, client: 0 }, older: { server: 0, client: 0 } };
+    let serverCpu = cpuSeconds(serverPid);
+    const timed = async (h: Histogram, kind: keyof typeof cpu, frame: Record<string, unknown>) => {
+      const c = process.cpuUsage();
+      const t = performance.now();
+      const reply = await client!.request(frame);
+      h.add(performance.now() - t);
+      const used = process.cpuUsage(c);
+      cpu[kind].client += (used.user + used.system) / 1e6;
+      const now = cpuSeconds(serverPid);
+      cpu[kind].server += now - serverCpu;
+      serverCpu = now;
+      return reply;
+    };
     // Warm up the JIT and SQLite's page cache the way a running server would be.
     for (let i = 0; i < 200; i++) check(await client.request({ type: "history", room: room.id, limit: 50 }), 50);
+    serverCpu = cpuSeconds(serverPid);
     for (let i = 0; i < o.requests; i++) {
-      let t = performance.now();
-      check(await client.request({ type: "history", room: room.id, limit: 50 }), 50, seeded.lastSeq);
-      latest.add(performance.now() - t);
+      check(await timed(latest, "latest", { type: "history", room: room.id, limit: 50 }), 50, seeded.lastSeq);
       // Any position with at least 100 messages before it (the room's seqs start with the author's join).
       const before = 102 + Math.floor(Math.random() * (room.lastSeq - 101));
-      t = performance.now();
-      check(await client.request({ type: "history", room: room.id, before, limit: 100 }), 100, before - 1);
-      older.add(performance.now() - t);
+      check(await timed(older, "older", { type: "history", room: room.id, before, limit: 100 }), 100, before - 1);
     }
-    const row = (name: string, h: Histogram) =>
-      `| ${name} | ${h.quantile(0.5).toFixed(2)} | ${h.quantile(0.9).toFixed(2)} | ${h.quantile(0.99).toFixed(2)} | ${h.max.toFixed(2)} |`;
+    const us = (s: number) => ((s / o.requests) * 1e6).toFixed(0);
+    const row = (name: string, h: Histogram, kind: keyof typeof cpu) =>
+      `| ${name} | ${h.quantile(0.5).toFixed(2)} | ${h.quantile(0.9).toFixed(2)} | ${h.quantile(0.99).toFixed(2)} | ${h.max.toFixed(2)} | ${us(cpu[kind].server)} | ${us(cpu[kind].client)} |`;
     const text = [
       `History of a room with ${o.messages.toLocaleString("en")} messages (${o.bodyBytes}-byte bodies; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB), ${o.requests.toLocaleString("en")} requests of each kind, one at a time; round trip in ms:`,
       "",
-      "| request | p50 | p90 | p99 | max |",
-      "|---|---:|---:|---:|---:|",
-      row("latest 50", latest),
-      row("100 before a random seq", older),
+      "| request | p50 | p90 | p99 | max | server CPU µs | client CPU µs |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+      row("latest 50", latest, "latest"),
+      row("100 before a random seq", older, "older"),
     ].join("\n");
     process.stdout.write(`\n${text}\n`);
     mkdirSync(o.out, { recursive: true });
@@ -253,7 +281,7 @@ async function main(): Promise<void> {
     const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
     writeFileSync(
       file,
-      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, dbBytes, latest: q(latest), older: q(older), table: text }, null, 2)}\n`,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, dbBytes, latest: q(latest), older: q(older), cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   } finally {

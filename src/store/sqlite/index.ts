@@ -39,6 +39,7 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
+import { HistoryReader } from "./history.ts";
 import { migrations } from "./migrations.ts";
 
 type Row = Record<string, unknown>;
@@ -79,6 +80,7 @@ export class SqliteStore implements Store {
   private lastCommitAt = Number.NEGATIVE_INFINITY;
   private readonly flushNow = () => this.flush();
   private readonly s: ReturnType<typeof prepare>;
+  private readonly reader: HistoryReader;
   private readonly appendOne: (p: Pending) => Appended;
 
   constructor(opts: SqliteOptions) {
@@ -91,6 +93,7 @@ export class SqliteStore implements Store {
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     migrate(this.db);
     this.s = prepare(this.db);
+    this.reader = new HistoryReader(this.db);
     this.appendOne = this.db.transaction((p: Pending) => this.applyDraft(p.roomId, p.draft, p.at));
   }
 
@@ -263,19 +266,7 @@ export class SqliteStore implements Store {
   }
 
   async history(roomId: Id, q: { before?: number; after?: number; limit: number }): Promise<HistoryPage> {
-    let rows: Row[];
-    if (q.after !== undefined) {
-      rows = this.s.historyAfter.all(roomId, q.after, q.limit + 1) as Row[];
-    } else {
-      rows = this.s.historyBefore.all(roomId, q.before ?? Number.MAX_SAFE_INTEGER, q.limit + 1) as Row[];
-      rows.reverse();
-    }
-    const more = rows.length > q.limit;
-    if (more) {
-      if (q.after !== undefined) rows.pop();
-      else rows.shift();
-    }
-    return { messages: this.withReactions(rows.map(toMessage)), more };
+    return this.reader.page(roomId, q);
   }
 
   async seqAt(roomId: Id, at: number): Promise<number> {
@@ -304,7 +295,7 @@ export class SqliteStore implements Store {
   }
 
   async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
-    const messages = this.withReactions((this.s.historyAfter.all(roomId, afterSeq, limit) as Row[]).map(toMessage));
+    const messages = this.reader.afterSeq(roomId, afterSeq, limit);
     const others = this.s.eventsAfter.all(roomId, afterSeq, limit) as Row[];
     const out: RoomEvent[] = [];
     let i = 0;
@@ -584,10 +575,6 @@ function prepare(db: Database.Database) {
     messageById: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id WHERE m.id = ?`),
     messageByClient: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
       WHERE m.author_id = ? AND m.client_id = ?`),
-    historyBefore: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
-      WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`),
-    historyAfter: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id
-      WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`),
     // Newest first along the primary key: a recent time is found at once (there is no index on time).
     seqAt: q("SELECT seq FROM messages WHERE room_id = ? AND created_at <= ? ORDER BY seq DESC LIMIT 1"),
     editMessage: q("UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND room_id = ? AND deleted = 0"),

@@ -1,0 +1,113 @@
+// The SQLite store's read path for pages of messages: `history` and the messages of `eventsAfter`.
+//
+// A page is one range scan of messages' primary key (room_id, seq). What makes it cheap at 100
+// rows (measured on a 10-million-message room, docs/benchmarks.md "History read path"):
+// - raw rows (arrays), not one object per row with a property per column: better-sqlite3 spent
+//   about as long building those objects as SQLite spent finding the rows;
+// - only the columns a Message needs (room_id is the argument);
+// - author names looked up once per distinct author of the page, not joined per row (a page
+//   usually has a few authors; the join cost an index probe and a string per row). They are
+//   read now, so a renamed guest shows under the current name as the join did;
+// - reactions fetched for the page's seq range in one statement (most pages have none).
+
+import type Database from "better-sqlite3";
+import type { HistoryPage, Id, Message } from "../../core/types.ts";
+
+/** Columns of a raw history row, in order. */
+const COLUMNS = "seq, id, author_id, client_id, body, reply_to, created_at, edited_at, deleted";
+type RawRow = [
+  seq: number,
+  id: string,
+  authorId: string,
+  clientId: string | null,
+  body: string,
+  replyTo: string | null,
+  createdAt: number,
+  editedAt: number | null,
+  deleted: number,
+];
+
+export class HistoryReader {
+  private readonly before: Database.Statement;
+  private readonly after: Database.Statement;
+  private readonly authorName: Database.Statement;
+  private readonly reactions: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.before = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).raw(true);
+    this.after = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`).raw(true);
+    this.authorName = db.prepare("SELECT name FROM accounts WHERE id = ?").pluck(true);
+    // The page's reactions through messages' primary key, in the order they were given (the
+    // order Message.reactions lists names in).
+    this.reactions = db
+      .prepare(
+        `SELECT r.message_id, r.emoji, a.name FROM messages m
+          JOIN reactions r ON r.message_id = m.id JOIN accounts a ON a.id = r.account_id
+          WHERE m.room_id = ? AND m.seq >= ? AND m.seq <= ? ORDER BY r.created_at, a.name_key`,
+      )
+      .raw(true);
+  }
+
+  /** The page the Store's `history` returns: oldest first, `more` when the scan found a row beyond `limit`. */
+  page(roomId: Id, q: { before?: number; after?: number; limit: number }): HistoryPage {
+    const older = q.after === undefined;
+    const rows = (
+      older
+        ? this.before.all(roomId, q.before ?? Number.MAX_SAFE_INTEGER, q.limit + 1)
+        : this.after.all(roomId, q.after, q.limit + 1)
+    ) as RawRow[];
+    const more = rows.length > q.limit;
+    if (more) rows.pop(); // the extra row is the last in scan order, whichever way it went
+    if (older) rows.reverse();
+    return { messages: this.messages(roomId, rows), more };
+  }
+
+  /** Messages with seq > afterSeq, oldest first, at most `limit`, in their current state. */
+  afterSeq(roomId: Id, afterSeq: number, limit: number): Message[] {
+    return this.messages(roomId, this.after.all(roomId, afterSeq, limit) as RawRow[]);
+  }
+
+  /** Rows in ascending seq order → Messages with their authors' names and reactions. */
+  private messages(roomId: Id, rows: RawRow[]): Message[] {
+    if (rows.length === 0) return [];
+    const names = new Map<string, string>();
+    const out: Message[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const authorId = r[2];
+      let author = names.get(authorId);
+      if (author === undefined) {
+        author = (this.authorName.get(authorId) as string | undefined) ?? "";
+        names.set(authorId, author);
+      }
+      out[i] = {
+        id: r[1],
+        roomId,
+        seq: r[0],
+        authorId,
+        author,
+        clientId: r[3],
+        body: r[4],
+        replyTo: r[5],
+        createdAt: r[6],
+        editedAt: r[7],
+        deleted: r[8] === 1,
+        reactions: {},
+      };
+    }
+    const reactions = this.reactions.all(roomId, out[0]!.seq, out[out.length - 1]!.seq) as [Id, string, string][];
+    if (reactions.length > 0) addReactions(out, reactions);
+    return out;
+  }
+}
+
+function addReactions(messages: Message[], rows: [messageId: Id, emoji: string, name: string][]): void {
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  for (const [messageId, emoji, name] of rows) {
+    const m = byId.get(messageId);
+    if (!m) continue;
+    const names = m.reactions[emoji];
+    if (names) names.push(name);
+    else m.reactions[emoji] = [name];
+  }
+}
