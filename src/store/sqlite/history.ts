@@ -8,7 +8,7 @@
 // - author names looked up once per distinct author of the page, not joined per row (a page
 //   usually has a few authors; the join cost an index probe and a string per row). They are
 //   read now, so a renamed guest shows under the current name as the join did;
-// - reactions fetched for the page's seq range in one statement (most pages have none).
+// - reactions fetched for the page's ids in one statement (most pages have none).
 
 import type Database from "better-sqlite3";
 import type { HistoryPage, Id, Message } from "../../core/types.ts";
@@ -37,13 +37,12 @@ export class HistoryReader {
     this.before = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).raw(true);
     this.after = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`).raw(true);
     this.authorName = db.prepare("SELECT name FROM accounts WHERE id = ?").pluck(true);
-    // The page's reactions through messages' primary key, in the order they were given (the
-    // order Message.reactions lists names in).
+    // The page's reactions, probed by message id (a JSON array: one statement for any page
+    // size), in the order they were given, which is the order Message.reactions lists names in.
     this.reactions = db
       .prepare(
-        `SELECT r.message_id, r.emoji, a.name FROM messages m
-          JOIN reactions r ON r.message_id = m.id JOIN accounts a ON a.id = r.account_id
-          WHERE m.room_id = ? AND m.seq >= ? AND m.seq <= ? ORDER BY r.created_at, a.name_key`,
+        `SELECT r.message_id, r.emoji, a.name FROM reactions r JOIN accounts a ON a.id = r.account_id
+          WHERE r.message_id IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, a.name_key`,
       )
       .raw(true);
   }
@@ -95,7 +94,7 @@ export class HistoryReader {
         reactions: {},
       };
     }
-    const reactions = this.reactions.all(roomId, out[0]!.seq, out[out.length - 1]!.seq) as [Id, string, string][];
+    const reactions = this.reactions.all(JSON.stringify(out.map((m) => m.id))) as [Id, string, string][];
     if (reactions.length > 0) addReactions(out, reactions);
     return out;
   }
