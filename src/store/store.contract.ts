@@ -1081,6 +1081,37 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
         assert.deepEqual(m9 && { ...m9, reactions: {} }, posted[9]);
       });
 
+      test("the newest page follows every change made after it was read", async (store) => {
+        const { alice, bob, r } = await busyRoom(store);
+        const newest = async (limit = 3) => (await store.history(r.id, { limit })).messages;
+        const bodies = async () => (await newest()).map((m) => m.body);
+        assert.deepEqual(await bodies(), ["m7", "m8", "m9"]);
+        const m10 = await post(store, r.id, alice, "m10", T0 + 10);
+        assert.deepEqual(await bodies(), ["m8", "m9", "m10"]);
+        await store.append(r.id, { type: "edit", actorId: alice.id, messageId: m10.id, body: "m10 edited" }, T0 + 11);
+        assert.deepEqual(await bodies(), ["m8", "m9", "m10 edited"]);
+        const react = { type: "react", actorId: bob.id, messageId: m10.id, emoji: "x" } as const;
+        await store.append(r.id, react, T0);
+        assert.deepEqual((await newest()).at(-1)?.reactions, { x: ["bob"] });
+        await store.append(r.id, react, T0);
+        assert.deepEqual((await newest()).at(-1)?.reactions, {});
+        await store.append(r.id, { type: "delete", actorId: alice.id, messageId: m10.id }, T0);
+        const [deleted] = (await newest(1)) ?? [];
+        assert.equal(deleted?.deleted, true);
+        assert.equal(deleted?.body, "");
+        // A guest's rename is not a room event, and pages show the current name.
+        const guest = await account(store, "visitor", { guest: true });
+        await post(store, r.id, guest, "hello", T0 + 12);
+        assert.equal((await newest(1))[0]?.author, "visitor");
+        assert.equal(await store.renameGuest(guest.id, "Newcomer"), true);
+        assert.equal((await newest(1))[0]?.author, "Newcomer");
+        // What a caller does with a page does not change the next one.
+        const page = await newest();
+        page.pop();
+        assert.equal((await newest()).length, 3);
+        assert.deepEqual((await store.history(r.id, { limit: 2 })).more, true);
+      });
+
       test("seqAt: the last message at or before a time, deleted ones included; 0 before the first", async (store) => {
         const { bob, r, posted } = await busyRoom(store); // m<i> posted at T0 + i; a topic event after m3
         assert.equal(await store.seqAt(r.id, T0 - 1), 0);

@@ -9,6 +9,15 @@
 //   usually has a few authors; the join cost an index probe and a string per row). They are
 //   read now, so a renamed guest shows under the current name as the join did;
 // - reactions fetched for the page's ids in one statement (most pages have none).
+//
+// The newest page of a room is what every client asks for when it opens the room, so the
+// newest NEWEST messages of recently read rooms are kept (see `newest`), valid while nothing is
+// written: every event in a room (message, edit, deletion, reaction, topic, membership) takes
+// the room's next seq, so a cached page whose room still has the same last_seq is current.
+// Names can change without an event (a guest's rename): `renamed` drops every cached page.
+// Another process writing to the file (the admin command) changes PRAGMA data_version, which
+// drops them too. Reads inside a write transaction bypass the cache, so nothing uncommitted is
+// ever cached.
 
 import type Database from "better-sqlite3";
 import type { HistoryPage, Id, Message } from "../../core/types.ts";
@@ -27,13 +36,31 @@ type RawRow = [
   deleted: number,
 ];
 
+/** Messages kept per room: the newest page the web and terminal clients ask for when they open a room. */
+export const NEWEST = 50;
+/** Rooms whose newest page is kept, least recently read dropped first (~25 KB each). */
+export const NEWEST_ROOMS = 256;
+
+interface Newest {
+  lastSeq: number;
+  dataVersion: number;
+  /** The room's NEWEST newest messages, frozen: every reader gets the same objects. */
+  page: HistoryPage;
+}
+
 export class HistoryReader {
+  /** Newest pages by room id, in order of last use (a Map iterates in insertion order). */
+  private readonly newest = new Map<Id, Newest>();
+  private readonly lastSeq: Database.Statement;
+  private readonly dataVersion: Database.Statement;
   private readonly before: Database.Statement;
   private readonly after: Database.Statement;
   private readonly authorName: Database.Statement;
   private readonly reactions: Database.Statement;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
+    this.lastSeq = db.prepare("SELECT last_seq FROM rooms WHERE id = ?").pluck(true);
+    this.dataVersion = db.prepare("PRAGMA data_version").pluck(true);
     this.before = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).raw(true);
     this.after = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`).raw(true);
     this.authorName = db.prepare("SELECT name FROM accounts WHERE id = ?").pluck(true);
@@ -49,6 +76,47 @@ export class HistoryReader {
 
   /** The page the Store's `history` returns: oldest first, `more` when the scan found a row beyond `limit`. */
   page(roomId: Id, q: { before?: number; after?: number; limit: number }): HistoryPage {
+    if (q.before === undefined && q.after === undefined && q.limit <= NEWEST && !this.db.inTransaction) {
+      const { messages, more } = this.newestPage(roomId);
+      if (messages.length <= q.limit) return { messages: messages.slice(), more };
+      return { messages: messages.slice(messages.length - q.limit), more: true };
+    }
+    return this.scan(roomId, q);
+  }
+
+  /** Account names changed: cached pages may show old names. */
+  renamed(): void {
+    this.newest.clear();
+  }
+
+  /** The room's newest NEWEST messages, from the cache when still current. */
+  private newestPage(roomId: Id): HistoryPage {
+    const dataVersion = this.dataVersion.get() as number;
+    const lastSeq = this.lastSeq.get(roomId) as number | undefined;
+    if (lastSeq === undefined) return this.scan(roomId, { limit: NEWEST }); // no such room: nothing to keep
+    const hit = this.newest.get(roomId);
+    if (hit) {
+      this.newest.delete(roomId);
+      if (hit.lastSeq === lastSeq && hit.dataVersion === dataVersion) {
+        this.newest.set(roomId, hit);
+        return hit.page;
+      }
+    }
+    // last_seq and data_version were read before the page: whatever commits in between changes
+    // one of them, so this page is replaced at the next read rather than served as current.
+    const page = this.scan(roomId, { limit: NEWEST });
+    for (const m of page.messages) {
+      for (const names of Object.values(m.reactions)) Object.freeze(names);
+      Object.freeze(m.reactions);
+      Object.freeze(m);
+    }
+    Object.freeze(page.messages);
+    this.newest.set(roomId, { lastSeq, dataVersion, page });
+    if (this.newest.size > NEWEST_ROOMS) this.newest.delete(this.newest.keys().next().value!);
+    return page;
+  }
+
+  private scan(roomId: Id, q: { before?: number; after?: number; limit: number }): HistoryPage {
     const older = q.after === undefined;
     const rows = (
       older

@@ -136,7 +136,9 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const taken = this.s.accountByName.get(nameKey(name), 1) as Row | undefined;
       if (taken && taken.id !== id) return false;
-      return this.s.renameGuest.run(name, nameKey(name), id).changes === 1;
+      if (this.s.renameGuest.run(name, nameKey(name), id).changes === 0) return false;
+      this.reader.renamed(); // history pages show authors' current names
+      return true;
     });
   }
 

@@ -56,6 +56,43 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("the newest page follows changes another connection makes to the file (PRAGMA data_version)", async () => {
+    const dir = tempDir();
+    const path = join(dir, "shared.db");
+    const server = new SqliteStore({ path });
+    const admin = new SqliteStore({ path });
+    try {
+      const guest = await server.createAccount({ id: newId(), name: "visitor", guest: true, passwordHash: null, createdAt: 1 });
+      assert.ok(guest);
+      const created = await server.createRoom(
+        { id: newId(), name: "r", kind: "public", topic: "", createdBy: guest.id, createdAt: 1 },
+        [{ accountId: guest.id, role: "owner" }],
+      );
+      assert.ok(created);
+      const roomId = created.room.id;
+      await server.append(
+        roomId,
+        { type: "message", id: newId(), actorId: guest.id, clientId: null, body: "one", replyTo: null },
+        2,
+      );
+      const newest = async () => (await server.history(roomId, { limit: 50 })).messages.map((m) => `${m.author}: ${m.body}`);
+      assert.deepEqual(await newest(), ["visitor: one"]);
+      // A rename takes no seq in the room: only data_version tells the server's connection.
+      assert.equal(await admin.renameGuest(guest.id, "Renamed"), true);
+      assert.deepEqual(await newest(), ["Renamed: one"]);
+      await admin.append(
+        roomId,
+        { type: "message", id: newId(), actorId: guest.id, clientId: null, body: "two", replyTo: null },
+        3,
+      );
+      assert.deepEqual(await newest(), ["Renamed: one", "Renamed: two"]);
+    } finally {
+      await closeQuietly(admin);
+      await closeQuietly(server);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("migrations are idempotent: reopening a file keeps its schema version and data", async () => {
     const dir = tempDir();
     const path = join(dir, "parley.db");
