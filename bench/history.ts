@@ -10,6 +10,9 @@ import type { ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import WebSocket from "ws";
 import { cpuSeconds, Histogram, intFlag } from "./lib.ts";
 import { freePort, HOST, killChildren, parleyCommand, placement, ROOT, sleep, start, stop, waitHealthy } from "./proc.ts";
@@ -33,6 +36,7 @@ Flags:
   --keep DIR           keep the seeded data dir in DIR and reuse it when it exists (saves the
                        generation on later runs)
   --no-pin             do not pin the server with taskset
+  --no-client-gc       let the client collect garbage whenever V8 decides, inside measured round trips too
   --cold               do not read the database file once before the server starts (see below)
   --profile DIR        run the server under node --cpu-prof, writing its .cpuprofile to DIR
   --out DIR            where the JSON goes (default .bench)
@@ -50,6 +54,7 @@ interface Options {
   keep: string | null;
   pin: boolean;
   cold: boolean;
+  clientGc: boolean;
   profile: string | null;
   out: string;
 }
@@ -63,6 +68,7 @@ function parseFlags(argv: string[]): Options | null {
     keep: null,
     pin: true,
     cold: false,
+    clientGc: true,
     profile: null,
     out: join(ROOT, ".bench"),
   };
@@ -89,6 +95,9 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--no-pin":
         o.pin = false;
+        break;
+      case "--no-client-gc":
+        o.clientGc = false;
         break;
       case "--cold":
         o.cold = true;
@@ -148,6 +157,41 @@ async function seed(dir: string, o: Options): Promise<{ seedS: number | null; la
     return { seedS, lastSeq };
   } finally {
     await seeder.close();
+  }
+}
+
+/**
+ * The client's own garbage collection, which must not be counted as the server's latency: with
+ * `between()` called before each request, it collects its young generation every few requests,
+ * outside the measured spans (a scavenge takes 0.3-2 ms, and JSON.parse of 100 messages fills a
+ * small young generation every ~60 requests: 1.5% of them, right at the p99). It also keeps the
+ * collections V8 reports, so that `inside` can count the spans one still fell into.
+ */
+class ClientGc {
+  private requests = 0;
+  private readonly collections: { start: number; end: number }[] = [];
+  private readonly collect: ((opts: { type: "minor" }) => void) | null;
+  private readonly observer = new PerformanceObserver((list) => this.keep(list.getEntries()));
+
+  constructor(enabled: boolean) {
+    if (enabled) setFlagsFromString("--expose-gc");
+    this.collect = enabled ? (runInNewContext("gc") as (opts: { type: "minor" }) => void) : null;
+    this.observer.observe({ entryTypes: ["gc"] });
+  }
+
+  between(): void {
+    if (++this.requests % 8 === 0) this.collect?.({ type: "minor" });
+  }
+
+  /** How many of the spans (performance.now() times) a collection overlapped. */
+  inside(spans: [number, number][]): number {
+    this.keep(this.observer.takeRecords());
+    this.observer.disconnect();
+    return spans.filter(([t0, t1]) => this.collections.some((c) => c.start < t1 && c.end > t0)).length;
+  }
+
+  private keep(entries: PerformanceEntry[]): void {
+    for (const e of entries) this.collections.push({ start: e.startTime, end: e.startTime + e.duration });
   }
 }
 
@@ -263,17 +307,22 @@ async function main(): Promise<void> {
     await sleep(500);
     const latest = new Histogram();
     const older = new Histogram();
+    const clientGc = new ClientGc(o.clientGc);
     // CPU per request, to tell where a round trip's time goes whatever else the machine runs:
     // the server's from /proc (clock ticks, summed over many requests), the client's own from
     // getrusage (the /proc reads themselves are outside the measured span).
     const serverPid = server.pid!;
     const cpu = { latest: { server: 0, client: 0 }, older: { server: 0, client: 0 } };
     let serverCpu = cpuSeconds(serverPid);
+    const spans: Record<keyof typeof cpu, [number, number][]> = { latest: [], older: [] };
     const timed = async (h: Histogram, kind: keyof typeof cpu, frame: Record<string, unknown>) => {
+      clientGc.between();
       const c = process.cpuUsage();
       const t = performance.now();
       const reply = await client!.request(frame);
-      h.add(performance.now() - t);
+      const end = performance.now();
+      h.add(end - t);
+      spans[kind].push([t, end]);
       const used = process.cpuUsage(c);
       cpu[kind].client += (used.user + used.system) / 1e6;
       const now = cpuSeconds(serverPid);
@@ -290,6 +339,7 @@ async function main(): Promise<void> {
       const before = 102 + Math.floor(Math.random() * (room.lastSeq - 101));
       check(await timed(older, "older", { type: "history", room: room.id, before, limit: 100 }), 100, before - 1);
     }
+    const gcInSpans = { latest: clientGc.inside(spans.latest), older: clientGc.inside(spans.older) };
     const us = (s: number) => ((s / o.requests) * 1e6).toFixed(0);
     const row = (name: string, h: Histogram, kind: keyof typeof cpu) =>
       `| ${name} | ${h.quantile(0.5).toFixed(2)} | ${h.quantile(0.9).toFixed(2)} | ${h.quantile(0.99).toFixed(2)} | ${h.max.toFixed(2)} | ${us(cpu[kind].server)} | ${us(cpu[kind].client)} |`;
@@ -300,6 +350,8 @@ async function main(): Promise<void> {
       "|---|---:|---:|---:|---:|---:|---:|",
       row("latest 50", latest, "latest"),
       row("100 before a random seq", older, "older"),
+      "",
+      `Requests during which the client collected garbage: latest ${gcInSpans.latest}, older ${gcInSpans.older} (${o.clientGc ? "it collects its young generation between requests" : "--no-client-gc"}).`,
     ].join("\n");
     process.stdout.write(`\n${text}\n`);
     mkdirSync(o.out, { recursive: true });
@@ -307,7 +359,7 @@ async function main(): Promise<void> {
     const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
     writeFileSync(
       file,
-      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), clientGcInSpans: gcInSpans, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   } finally {
