@@ -1,13 +1,14 @@
 // The SQLite store's read path for pages of messages: `history` and the messages of `eventsAfter`.
 //
 // A page is one range scan of messages' primary key (room_id, seq). What makes it cheap at 100
-// rows (measured on a 10-million-message room, docs/benchmarks.md "History read path"):
+// rows (measured on a 10-million-message room: docs/benchmarks.md, "Session 4"):
 // - raw rows (arrays), not one object per row with a property per column: better-sqlite3 spent
 //   about as long building those objects as SQLite spent finding the rows;
 // - only the columns a Message needs (room_id is the argument);
 // - author names looked up once per distinct author of the page, not joined per row (a page
 //   usually has a few authors; the join cost an index probe and a string per row). They are
-//   read now, so a renamed guest shows under the current name as the join did;
+//   read now, so a renamed guest shows under the current name as the join did (accounts are
+//   never deleted; a missing one would give an empty name, where the join dropped the row);
 // - reactions fetched for the page's ids in one statement (most pages have none).
 //
 // The newest page of a room is what every client asks for when it opens the room, so the
