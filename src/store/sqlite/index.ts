@@ -18,6 +18,9 @@
 // written to the WAL, and the checkpoints that follow), and each commit becomes one socket write
 // per member it reaches. An append after a quiet spell commits at once (at the end of the turn).
 //
+// With `checkpointEveryMs` the WAL is checkpointed from a worker thread (checkpointer.ts) rather
+// than by whichever commit crosses SQLite's threshold.
+//
 // With WAL and synchronous=NORMAL a committed transaction survives the process being killed; only
 // an OS crash or power loss can lose the last commits (set `synchronous: "FULL"` to close that
 // window at some cost in throughput).
@@ -46,6 +49,7 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
+import { Checkpointer } from "./checkpointer.ts";
 import { migrations } from "./migrations.ts";
 
 type Row = Record<string, unknown>;
@@ -77,7 +81,18 @@ export interface SqliteOptions {
   commitWindowMs?: number;
   /** How long after a commit its messages wait to be indexed for search with later ones (default 100). */
   indexDelayMs?: number;
+  /**
+   * Checkpoint the WAL from a worker thread this often (ms); 0 (the default) leaves it to SQLite's
+   * automatic checkpoints, run inside the commit that crosses 1,000 pages. Files only.
+   */
+  checkpointEveryMs?: number;
 }
+
+/**
+ * With the worker checkpointing, the writer still checkpoints past this many WAL pages (~80 MiB):
+ * only if the worker falls far behind or fails.
+ */
+const BACKSTOP_CHECKPOINT_PAGES = 20_000;
 
 type Result = { ok: true; value: Appended } | { ok: false; error: unknown };
 
@@ -95,6 +110,7 @@ export class SqliteStore implements Store {
   /** Set while committed messages wait to be indexed for search. */
   private indexTimer: NodeJS.Timeout | null = null;
   private readonly indexInTransaction: () => void;
+  private readonly checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteOptions) {
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
@@ -103,6 +119,9 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
+    // 32 MiB of page cache (the default is 2 MiB): a busy-rooms load touches a leaf page per room
+    // and per author in every commit, and with the default cache it read them back from disk.
+    this.db.pragma("cache_size = -32768");
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     migrate(this.db);
     this.s = prepare(this.db);
@@ -111,6 +130,12 @@ export class SqliteStore implements Store {
     this.indexInTransaction = this.db.transaction(() => this.indexPending());
     // Messages committed by a process that died before indexing them.
     this.indexInTransaction();
+    if (opts.checkpointEveryMs && opts.path !== ":memory:") {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      // After a backstop checkpoint, the WAL file is cut back to 64 MiB.
+      this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+      this.checkpointer = new Checkpointer(opts.path, opts.checkpointEveryMs);
+    }
   }
 
   // ---- accounts ----
@@ -347,6 +372,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.queue.length > 0) this.flush();
     if (this.db.open) this.indexNow();
+    // The worker's connection first: the last connection to close checkpoints and removes the WAL.
+    await this.checkpointer?.stop();
     this.db.close();
   }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -324,6 +324,25 @@ describe("SqliteStore", () => {
         await reopened.close();
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with checkpointEveryMs, a worker thread copies the WAL back into the database file", async () => {
+    const dir = tempDir();
+    const path = join(dir, "parley.db");
+    const store = new SqliteStore({ path, checkpointEveryMs: 20 });
+    try {
+      const { say } = await oneRoom(store);
+      const before = statSync(path).size;
+      for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 50 }, (_, k) => say(`message ${i}.${k}`)));
+      // The writer's own automatic checkpoint starts at 20,000 pages: only the worker could have done it.
+      assert.ok(Number(store.db.pragma("wal_autocheckpoint", { simple: true })) >= 20_000);
+      const deadline = Date.now() + 5000;
+      while (statSync(path).size <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(statSync(path).size > before, "the database file grew: pages were checkpointed into it");
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
