@@ -119,9 +119,6 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
-    // 32 MiB of page cache (the default is 2 MiB): a busy-rooms load touches a leaf page per room
-    // and per author in every commit, and with the default cache it read them back from disk.
-    this.db.pragma("cache_size = -32768");
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     migrate(this.db);
     this.s = prepare(this.db);
