@@ -23,6 +23,9 @@ import { PgStore } from "./store/postgres/index.ts";
 import { SqliteStore } from "./store/sqlite/index.ts";
 import { VERSION } from "./version.ts";
 
+/** How often the SQLite store's WAL is checkpointed, from a worker thread (see store/sqlite/checkpointer.ts). */
+const WAL_CHECKPOINT_MS = 100;
+
 export interface ServerConfig {
   host: string;
   port: number;
@@ -70,7 +73,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         schema: cfg.databaseSchema,
         onError: (err) => cfg.log.warn("database connection error", { err }),
       })
-    : new SqliteStore({ path: join(cfg.dataDir, "parley.db"), commitWindowMs: cfg.commitWindowMs });
+    : new SqliteStore({
+        path: join(cfg.dataDir, "parley.db"),
+        commitWindowMs: cfg.commitWindowMs,
+        checkpointEveryMs: WAL_CHECKPOINT_MS,
+      });
   const bus: Bus = cfg.redisUrl
     ? new RedisBus(cfg.redisUrl, {
         prefix: cfg.redisPrefix,

@@ -52,6 +52,8 @@ async function throughStore(seeder: Seeder): Promise<Id> {
     appends.push(store.append(roomId, draft, at));
   }
   await Promise.all(appends);
+  // What the store does shortly after its commits (indexDelayMs): the index then holds them all.
+  store.indexNow();
   return roomId;
 }
 

@@ -1,15 +1,25 @@
 // The embedded default Store: one SQLite file in WAL mode through better-sqlite3.
 //
 // Appends are group-committed: every append requested during one event-loop turn goes into one
-// transaction (each in its own savepoint, so one failure fails only itself), and all of their
-// promises resolve after that transaction commits. The commit's new messages enter the
-// full-text index in one statement at the end of the same transaction.
+// transaction, and all of their promises resolve after that transaction commits. One failing
+// append fails only itself: the batch is first run without savepoints (they cost ~10% of an
+// append), and if an append throws, the transaction is rolled back and run again with each
+// append in its own savepoint.
+//
+// New messages enter the full-text index shortly after their commit (`indexDelayMs`), many
+// commits' worth in one statement and its own transaction: per message that costs about half of
+// indexing each commit's few messages. `search_state.indexed_doc` says how far the index goes;
+// a search, an edit or deletion (whose trigger expects the message indexed) and opening the
+// store (after a crash) first index whatever is pending, so a committed message is always found.
 //
 // Commits start at most once per `commitWindowMs`: an append that comes sooner after the last
 // commit waits for the rest of the window, so under load a commit holds many appends. Much of a
 // commit's cost is per commit, not per append (the room rows, index pages and full-text segment
 // written to the WAL, and the checkpoints that follow), and each commit becomes one socket write
 // per member it reaches. An append after a quiet spell commits at once (at the end of the turn).
+//
+// With `checkpointEveryMs` the WAL is checkpointed from a worker thread (checkpointer.ts) rather
+// than by whichever commit crosses SQLite's threshold.
 //
 // With WAL and synchronous=NORMAL a committed transaction survives the process being killed; only
 // an OS crash or power loss can lose the last commits (set `synchronous: "FULL"` to close that
@@ -39,6 +49,7 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
+import { Checkpointer } from "./checkpointer.ts";
 import { HistoryReader } from "./history.ts";
 import { migrations } from "./migrations.ts";
 
@@ -69,7 +80,22 @@ export interface SqliteOptions {
   synchronous?: "NORMAL" | "FULL";
   /** Least time between the starts of two group commits (default 0: one per event-loop turn). */
   commitWindowMs?: number;
+  /** How long after a commit its messages wait to be indexed for search with later ones (default 100). */
+  indexDelayMs?: number;
+  /**
+   * Checkpoint the WAL from a worker thread this often (ms); 0 (the default) leaves it to SQLite's
+   * automatic checkpoints, run inside the commit that crosses 1,000 pages. Files only.
+   */
+  checkpointEveryMs?: number;
 }
+
+/**
+ * With the worker checkpointing, the writer still checkpoints past this many WAL pages (~80 MiB):
+ * only if the worker falls far behind or fails.
+ */
+const BACKSTOP_CHECKPOINT_PAGES = 20_000;
+
+type Result = { ok: true; value: Appended } | { ok: false; error: unknown };
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -82,6 +108,11 @@ export class SqliteStore implements Store {
   private readonly s: ReturnType<typeof prepare>;
   private readonly reader: HistoryReader;
   private readonly appendOne: (p: Pending) => Appended;
+  private readonly indexDelayMs: number;
+  /** Set while committed messages wait to be indexed for search. */
+  private indexTimer: NodeJS.Timeout | null = null;
+  private readonly indexInTransaction: () => void;
+  private readonly checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteOptions) {
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
@@ -95,6 +126,16 @@ export class SqliteStore implements Store {
     this.s = prepare(this.db);
     this.reader = new HistoryReader(this.db);
     this.appendOne = this.db.transaction((p: Pending) => this.applyDraft(p.roomId, p.draft, p.at));
+    this.indexDelayMs = opts.indexDelayMs ?? 100;
+    this.indexInTransaction = this.db.transaction(() => this.indexPending());
+    // Messages committed by a process that died before indexing them.
+    this.indexInTransaction();
+    if (opts.checkpointEveryMs && opts.path !== ":memory:") {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      // After a backstop checkpoint, the WAL file is cut back to 64 MiB.
+      this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+      this.checkpointer = new Checkpointer(opts.path, opts.checkpointEveryMs);
+    }
   }
 
   // ---- accounts ----
@@ -279,6 +320,8 @@ export class SqliteStore implements Store {
   async search(roomIds: Id[], terms: string[], q: { before?: SearchCursor; limit: number }): Promise<SearchPage> {
     if (roomIds.length === 0) return { messages: [], more: false };
     const indexed = terms.filter((t) => [...t].length >= 3);
+    // Every committed message must be found, including those still waiting for the index.
+    if (indexed.length > 0) this.indexNow();
     const params = {
       rooms: JSON.stringify(roomIds),
       likes: JSON.stringify(terms.filter((t) => [...t].length < 3).map(likePattern)),
@@ -318,7 +361,17 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.queue.length > 0) this.flush();
+    if (this.db.open) this.indexNow();
+    // The worker's connection first: the last connection to close checkpoints and removes the WAL.
+    await this.checkpointer?.stop();
     this.db.close();
+  }
+
+  /** Indexes every committed message that is not yet in the search index (bulk loaders call this too). */
+  indexNow(): void {
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = null;
+    this.write(this.indexInTransaction);
   }
 
   // ---- internals ----
@@ -330,27 +383,23 @@ export class SqliteStore implements Store {
     this.queue = [];
     if (batch.length === 0) return;
     this.lastCommitAt = performance.now();
-    const results: ({ ok: true; value: Appended } | { ok: false; error: unknown })[] = [];
+    let results: Result[];
     try {
-      this.db.transaction(() => {
-        let indexed = this.lastDoc();
-        for (const p of batch) {
-          // Edits and deletions change the index through a trigger that expects the message in it.
-          if (p.draft.type === "edit" || p.draft.type === "delete") indexed = this.indexAfter(indexed);
-          try {
-            results.push({ ok: true, value: this.appendOne(p) });
-          } catch (error) {
-            if (isUnavailable(error)) throw error;
-            results.push({ ok: false, error });
-          }
-        }
-        // In the same transaction, so a committed message is always searchable (migration 3).
-        this.indexAfter(indexed);
-      })();
+      try {
+        results = this.commitBatch(batch, false);
+      } catch (error) {
+        if (isUnavailable(error)) throw error;
+        // An append failed and took the transaction with it: again, each append on its own.
+        results = this.commitBatch(batch, true);
+      }
     } catch (error) {
       const e = isUnavailable(error) ? new StoreUnavailableError(error) : error;
       for (const p of batch) p.reject(e);
       return;
+    }
+    if (this.indexTimer === null && results.some((r) => r.ok && r.value.event.type === "message")) {
+      this.indexTimer = setTimeout(() => this.indexLater(), this.indexDelayMs);
+      this.indexTimer.unref();
     }
     batch.forEach((p, i) => {
       const r = results[i]!;
@@ -359,14 +408,50 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Adds the messages numbered after `doc` to the search index; returns the last number indexed. */
-  private indexAfter(doc: number): number {
-    this.s.indexMessages.run(doc);
-    return this.lastDoc();
+  /**
+   * One transaction for the whole batch. Not `isolated`: an append that throws aborts the
+   * transaction (the caller runs the batch again isolated). `isolated`: each append runs in a
+   * savepoint, and one that throws is rolled back alone and reported in its result.
+   */
+  private commitBatch(batch: Pending[], isolated: boolean): Result[] {
+    const results: Result[] = [];
+    this.db.transaction(() => {
+      for (const p of batch) {
+        // Edits and deletions change the index through a trigger that expects the message in it.
+        if (p.draft.type === "edit" || p.draft.type === "delete") this.indexPending();
+        if (!isolated) {
+          results.push({ ok: true, value: this.applyDraft(p.roomId, p.draft, p.at) });
+          continue;
+        }
+        try {
+          results.push({ ok: true, value: this.appendOne(p) });
+        } catch (error) {
+          if (isUnavailable(error)) throw error;
+          results.push({ ok: false, error });
+        }
+      }
+    })();
+    return results;
   }
 
-  private lastDoc(): number {
-    return (this.s.lastDoc.get() as { doc: number }).doc;
+  /** The timer's indexing: a failure (disk full) leaves the messages pending for the next try. */
+  private indexLater(): void {
+    this.indexTimer = null;
+    if (!this.db.open) return;
+    try {
+      this.indexInTransaction();
+    } catch {
+      // Search, the next edit or the next open index them; so does the next commit's timer.
+    }
+  }
+
+  /** Inside a transaction: adds the messages committed after the index's last doc to it. */
+  private indexPending(): void {
+    const { indexed_doc: indexed } = this.s.indexedDoc.get() as { indexed_doc: number };
+    const { doc: last } = this.s.lastDoc.get() as { doc: number };
+    if (last <= indexed) return;
+    this.s.indexMessages.run(indexed);
+    this.s.setIndexedDoc.run(last);
   }
 
   /** Inside a transaction: assigns the room's next sequence number and applies the event. */
@@ -569,6 +654,8 @@ function prepare(db: Database.Database) {
     insertInvite: q("INSERT OR IGNORE INTO invites (room_id, account_id) VALUES (?, ?)"),
     deleteInvite: q("DELETE FROM invites WHERE room_id = ? AND account_id = ?"),
     lastDoc: q("SELECT COALESCE(MAX(doc), 0) AS doc FROM messages"),
+    indexedDoc: q("SELECT indexed_doc FROM search_state WHERE id = 1"),
+    setIndexedDoc: q("UPDATE search_state SET indexed_doc = ? WHERE id = 1"),
     indexMessages: q("INSERT INTO message_search (rowid, body) SELECT doc, body FROM messages WHERE doc > ?"),
     insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at, doc)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(doc), 0) + 1 FROM messages))`),

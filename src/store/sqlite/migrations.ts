@@ -129,4 +129,15 @@ export const migrations: string[] = [
   -- much CPU per message. Edits and deletions still go through message_search_update.
   DROP TRIGGER message_search_insert;
   `,
+  /* 4: new messages are indexed for search shortly after their commit, in larger batches */ `
+  -- The last doc the search index holds: messages after it are committed but not yet indexed.
+  -- The store indexes them a little after their commit (one INSERT … SELECT for many commits),
+  -- before any search, before an edit or deletion, and when it opens (after a crash), so a
+  -- committed message is always found. Until now every commit indexed its own messages.
+  CREATE TABLE search_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_doc INTEGER NOT NULL
+  );
+  INSERT INTO search_state (id, indexed_doc) VALUES (1, (SELECT COALESCE(MAX(doc), 0) FROM messages));
+  `,
 ];

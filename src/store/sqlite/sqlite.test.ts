@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -305,6 +305,85 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("indexes new messages for search after their commit, and a search first indexes what is pending", async () => {
+    const store = new SqliteStore({ path: ":memory:", indexDelayMs: 60_000 });
+    try {
+      const { roomId, say } = await oneRoom(store);
+      const m = await say("an unusual aardvark");
+      const indexed = () =>
+        (store.db.prepare("SELECT indexed_doc FROM search_state").get() as { indexed_doc: number }).indexed_doc;
+      const ftsHits = () =>
+        store.db.prepare("SELECT rowid FROM message_search WHERE message_search MATCH 'aardvark'").all().length;
+      assert.equal(ftsHits(), 0, "committed, and not yet indexed: the index waits for more commits");
+      assert.ok(indexed() < 1);
+      const found = await store.search([roomId], ["aardvark"], { limit: 10 });
+      assert.deepEqual(
+        found.messages.map((x) => x.id),
+        [m.event.type === "message" ? m.event.message.id : ""],
+      );
+      assert.equal(ftsHits(), 1);
+      store.db.exec("INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("indexes pending messages when the delay has passed", async () => {
+    const store = new SqliteStore({ path: ":memory:", indexDelayMs: 20 });
+    try {
+      const { say } = await oneRoom(store);
+      await Promise.all([say("first okapi"), say("second okapi")]);
+      await say("third okapi");
+      await new Promise((r) => setTimeout(r, 100));
+      const hits = store.db.prepare("SELECT rowid FROM message_search WHERE message_search MATCH 'okapi'").all();
+      assert.equal(hits.length, 3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a store opened after a crash indexes the messages committed but not yet indexed", async () => {
+    const dir = tempDir();
+    const path = join(dir, "parley.db");
+    try {
+      const store = new SqliteStore({ path, indexDelayMs: 60_000 });
+      const { roomId, say } = await oneRoom(store);
+      await say("before the crash: quokka");
+      // Closing the handle alone, as a killed process would leave it: nothing indexes on the way out.
+      store.db.close();
+      const reopened = new SqliteStore({ path });
+      try {
+        const hits = reopened.db.prepare("SELECT rowid FROM message_search WHERE message_search MATCH 'quokka'").all();
+        assert.equal(hits.length, 1, "indexed when the store opened, before any search");
+        assert.equal((await reopened.search([roomId], ["quokka"], { limit: 10 })).messages.length, 1);
+        reopened.db.exec("INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)");
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with checkpointEveryMs, a worker thread copies the WAL back into the database file", async () => {
+    const dir = tempDir();
+    const path = join(dir, "parley.db");
+    const store = new SqliteStore({ path, checkpointEveryMs: 20 });
+    try {
+      const { say } = await oneRoom(store);
+      const before = statSync(path).size;
+      for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 50 }, (_, k) => say(`message ${i}.${k}`)));
+      // The writer's own automatic checkpoint starts at 20,000 pages: only the worker could have done it.
+      assert.ok(Number(store.db.pragma("wal_autocheckpoint", { simple: true })) >= 20_000);
+      const deadline = Date.now() + 5000;
+      while (statSync(path).size <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(statSync(path).size > before, "the database file grew: pages were checkpointed into it");
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("works in memory", async () => {
     const store = new SqliteStore({ path: ":memory:" });
     try {
@@ -315,3 +394,19 @@ describe("SqliteStore", () => {
     }
   });
 });
+
+/** A store with one account in one room, and a way to post messages there. */
+async function oneRoom(store: SqliteStore) {
+  const alice = await store.createAccount({ id: newId(), name: "alice", guest: false, passwordHash: "h", createdAt: 1 });
+  assert.ok(alice);
+  const created = await store.createRoom(
+    { id: newId(), name: "general", kind: "public", topic: "", createdBy: alice.id, createdAt: 1 },
+    [],
+  );
+  assert.ok(created);
+  const roomId = created.room.id;
+  let n = 0;
+  const say = (body: string) =>
+    store.append(roomId, { type: "message", id: newId(), actorId: alice.id, clientId: `c${++n}`, body, replyTo: null }, n);
+  return { roomId, say };
+}

@@ -48,7 +48,7 @@ export class SqliteTables implements Tables {
   /**
    * Imported rows carry no search number (`doc` is SQLite's own key for the full-text index):
    * number them in the order they were written, as migration 2 did, and rebuild the index, which
-   * also drops entries of rows a --replace deleted.
+   * also drops entries of rows a --replace deleted, and record that it holds them all.
    */
   private indexForSearch(): void {
     this.db.exec(`UPDATE messages SET doc = n.doc
@@ -57,6 +57,8 @@ export class SqliteTables implements Tables {
             FROM messages WHERE doc IS NULL) n
       WHERE messages.room_id = n.room_id AND messages.seq = n.seq`);
     this.db.exec("INSERT INTO message_search(message_search) VALUES ('rebuild')");
+    // The rebuilt index holds every message: none is left for the store to index (migration 4).
+    this.db.exec("UPDATE search_state SET indexed_doc = (SELECT COALESCE(MAX(doc), 0) FROM messages)");
   }
 
   async close(): Promise<void> {
