@@ -162,13 +162,16 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
   }
   if (e.type !== "member") return;
   const me = e.accountId === c.accountId;
+  // What the member was just before this event, in the gateway's list (rooms.ts). A change the
+  // JOIN burst's NAMES already showed is not shown again, but for this account's own departure.
+  const departure = e.change === "leave" || e.change === "kick" || e.change === "ban";
+  const shown = e.seq <= ch.shownSeq && !(me && departure);
+  const member = c.gw.rooms.get(ch.id)?.before(e);
   const actor = c.mask(e.actor);
   const tags = () => c.timeTag(e.at);
-  const member = ch.members.get(e.accountId);
   switch (e.change) {
     case "join": {
-      if (member) return;
-      ch.members.set(e.accountId, c.gw.member(e.accountId, e.name, e.role ?? "member", false));
+      if (member || shown) return;
       if (c.gw.isGuest(e.accountId) === undefined) void c.gw.resolveGuests([{ accountId: e.accountId, name: e.name }]);
       sink.add(c.joinLine(e.accountId, e.name, target, e.at));
       const away = c.awayMessage(e.accountId);
@@ -178,16 +181,16 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
       return;
     }
     case "leave":
-      if (!ch.members.delete(e.accountId) && !me) return;
+      if ((!member && !me) || shown) return;
       sink.add({ tags: tags(), source: c.mask(e.name), command: "PART", params: [target] });
       break;
     case "kick":
-      if (!ch.members.delete(e.accountId) && !me) return;
+      if ((!member && !me) || shown) return;
       sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Kicked by ${e.actor}`] });
       break;
     case "ban":
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, "+b", banMask(e.name)] });
-      if (ch.members.delete(e.accountId) || me) {
+      if ((member || me) && !shown) {
         sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Banned by ${e.actor}`] });
       }
       break;
@@ -197,19 +200,14 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
     case "mute":
     case "unmute": {
       const muted = e.change === "mute";
-      if (member) {
-        if (member.muted === muted) return;
-        ch.members.set(e.accountId, c.gw.member(e.accountId, member.name, member.role, muted));
-      }
+      if ((member && member.muted === muted) || shown) return;
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, muted ? "+q" : "-q", banMask(e.name)] });
       return;
     }
     case "role": {
-      const role = e.role ?? "member";
+      const isOp = (e.role ?? "member") !== "member";
       const wasOp = member ? member.role !== "member" : false;
-      if (member) ch.members.set(e.accountId, c.gw.member(e.accountId, member.name, role, member.muted));
-      const isOp = role !== "member";
-      if (wasOp === isOp) return;
+      if (wasOp === isOp || shown) return;
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, isOp ? "+o" : "-o", e.name] });
       return;
     }
@@ -246,16 +244,14 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       return;
     }
     case "presence": {
-      if (e.accountId === c.accountId) return;
-      const was = c.online.has(e.accountId);
-      if (e.online) c.online.set(e.accountId, e.name);
-      else c.online.delete(e.accountId);
-      if (was === e.online) return;
+      // The gateway's online list takes the change once, for every client here.
+      const changed = c.gw.presence(e);
+      if (e.accountId === c.accountId || !changed) return;
       if (c.caps.has("away-notify") && c.sharedChannels(e.accountId).length > 0) {
         const away = e.online ? c.gw.awayOf(e.accountId) : "Offline";
         c.direct.add({ tags: {}, source: c.mask(e.name), command: "AWAY", params: away === null ? [] : [away] });
       }
-      if (c.monitor.has(e.name.toLowerCase())) {
+      if (c.monitor?.has(e.name.toLowerCase())) {
         c.direct.add(e.online ? c.numeric(N.RPL_MONONLINE, c.mask(e.name)) : c.numeric(N.RPL_MONOFFLINE, e.name));
       }
       return;

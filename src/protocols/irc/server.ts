@@ -1,22 +1,23 @@
 // The IRC gateway's listeners (plain TCP and optional TLS), the per-address connection limit,
 // and what the gateway knows across its own clients: which IRC connections an account has here
-// (for KILL, WALLOPS, AWAY and SETNAME, which have no counterpart in the core) and which
-// accounts are guests (for account tags).
+// (for KILL, WALLOPS, AWAY and SETNAME, which have no counterpart in the core), which accounts
+// are guests (for account tags), the member list of each room its clients have open (rooms.ts)
+// and who is online. Those two are kept once per gateway, not once per client: an idle client
+// costs the same in a channel of ten as in a channel of ten thousand.
 
 import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Chat } from "../../core/chat.ts";
 import { toChatError } from "../../core/errors.ts";
+import { nameKey } from "../../core/names.ts";
 import { KeyedBuckets } from "../../core/rate-limit.ts";
-import type { Id, Role } from "../../core/types.ts";
+import type { Ephemeral, Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
-import { type ChanMember, IrcClient } from "./client.ts";
+import { IrcClient } from "./client.ts";
 import type { IrcOptions } from "./options.ts";
-
-/** How many shared member entries the gateway remembers (IrcGateway.member). */
-const MAX_SHARED_MEMBERS = 100_000;
+import { RoomTables } from "./rooms.ts";
 
 export interface TlsFiles {
   cert: string;
@@ -31,8 +32,16 @@ export class IrcGateway {
   private readonly exempt: Set<string>;
   /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
   private readonly guests = new Map<Id, boolean>();
-  /** The one entry of each plain member (no role, not muted), shared by every client's channels. */
-  private readonly plainMembers = new Map<Id, ChanMember>();
+  /** The member list of each room a local IRC client has open. */
+  readonly rooms = new RoomTables();
+  /**
+   * Online accounts (from presence): id → name, for every IRC client here. Kept while at least one
+   * client is registered (each gets every presence change; the first to get one applies it).
+   */
+  readonly online = new Map<Id, string>();
+  private watching = 0;
+  private lastPresence: Ephemeral | null = null;
+  private lastPresenceChanged = false;
   /** Guest lookups in flight, by account id. */
   private readonly resolving = new Map<Id, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
@@ -197,27 +206,45 @@ export class IrcGateway {
     return n;
   }
 
-  // ---- channel members ----
+  // ---- who is online ----
 
   /**
-   * A channel member entry. Every IRC client keeps the member list of each of its channels, so a
-   * room of n IRC clients holds n² entries: plain members (most of them) share one object per
-   * account instead of one per client. Entries are replaced, never changed, except a guest's
-   * name, which changes for every client at once.
+   * A registered client starts getting presence changes. The first one fills the list from the
+   * core's (`now`, read before any change can reach the client).
    */
-  member(accountId: Id, name: string, role: Role, muted: boolean): ChanMember {
-    if (role !== "member" || muted) return { accountId, name, role, muted };
-    let m = this.plainMembers.get(accountId);
-    if (m === undefined) {
-      m = { accountId, name, role, muted };
-      // Every guest is a new account: start over now and then rather than keep them all. Entries
-      // handed out stay valid; later ones are shared anew.
-      if (this.plainMembers.size >= MAX_SHARED_MEMBERS) this.plainMembers.clear();
-      this.plainMembers.set(accountId, m);
-    } else if (m.name !== name) {
-      m.name = name;
+  watchPresence(now: () => { accountId: Id; name: string }[]): void {
+    if (this.watching++ === 0) for (const o of now()) this.online.set(o.accountId, o.name);
+  }
+
+  /** A registered client is gone: after the last, nobody keeps the list up to date, so it is dropped. */
+  unwatchPresence(): void {
+    if (--this.watching > 0) return;
+    this.watching = 0;
+    this.online.clear();
+    this.lastPresence = null;
+  }
+
+  /**
+   * Applies a presence change once (every client gets the same event object in one turn) and tells
+   * each of them whether it changed anything: a change already known (an account counted online
+   * from the core's list just before its own announcement arrived) is not shown again.
+   */
+  presence(e: Extract<Ephemeral, { type: "presence" }>): boolean {
+    if (e !== this.lastPresence) {
+      this.lastPresence = e;
+      const was = this.online.has(e.accountId);
+      if (e.online) this.online.set(e.accountId, e.name);
+      else this.online.delete(e.accountId);
+      this.lastPresenceChanged = was !== e.online;
     }
-    return m;
+    return this.lastPresenceChanged;
+  }
+
+  /** The online account with this name (any case), if any. */
+  onlineByName(nick: string): { accountId: Id; name: string } | null {
+    const key = nameKey(nick);
+    for (const [accountId, name] of this.online) if (nameKey(name) === key) return { accountId, name };
+    return null;
   }
 
   // ---- guests ----

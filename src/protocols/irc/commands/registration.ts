@@ -92,19 +92,16 @@ export const registration: CommandTable = {
       c.nick = nick;
       rb.add(line);
       // IRC clients here that see this guest learn the new nick; the core has no rename event,
-      // so web clients show it once they reload the member list.
+      // so web clients show it once they reload the member list. The gateway's member lists and
+      // online list hold the name once for every client here.
+      const renamed = new Set<unknown>();
+      for (const table of c.gw.rooms.all()) if (table.rename(account.id, nick)) renamed.add(table.members);
+      if (c.gw.online.has(account.id)) c.gw.online.set(account.id, nick);
       for (const other of c.gw.clients) {
-        if (!other.registered) continue;
-        let sees = other !== c && other.accountId === account.id;
-        for (const ch of other.channels.values()) {
-          const m = ch.members.get(account.id);
-          if (m) {
-            m.name = nick;
-            sees = true;
-          }
-        }
-        if (other.online.has(account.id)) other.online.set(account.id, nick);
-        if (sees && other !== c) other.direct.add(line);
+        if (!other.registered || other === c) continue;
+        let sees = other.accountId === account.id;
+        for (const ch of other.channels.values()) if (renamed.has(ch.members)) sees = true;
+        if (sees) other.direct.add(line);
       }
     },
   },
