@@ -245,14 +245,14 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
     }
     case "presence": {
       // The gateway's online list takes the change once, for every client here.
-      const changed = c.gw.presence(e);
-      if (e.accountId === c.accountId || !changed) return;
+      const name = c.gw.presence(e);
+      if (e.accountId === c.accountId || name === null) return;
       if (c.caps.has("away-notify") && c.sharedChannels(e.accountId).length > 0) {
         const away = e.online ? c.gw.awayOf(e.accountId) : "Offline";
-        c.direct.add({ tags: {}, source: c.mask(e.name), command: "AWAY", params: away === null ? [] : [away] });
+        c.direct.add({ tags: {}, source: c.mask(name), command: "AWAY", params: away === null ? [] : [away] });
       }
-      if (c.monitor?.has(e.name.toLowerCase())) {
-        c.direct.add(e.online ? c.numeric(N.RPL_MONONLINE, c.mask(e.name)) : c.numeric(N.RPL_MONOFFLINE, e.name));
+      if (c.monitor?.has(name.toLowerCase())) {
+        c.direct.add(e.online ? c.numeric(N.RPL_MONONLINE, c.mask(name)) : c.numeric(N.RPL_MONOFFLINE, name));
       }
       return;
     }

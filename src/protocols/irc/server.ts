@@ -41,7 +41,7 @@ export class IrcGateway {
   readonly online = new Map<Id, string>();
   private watching = 0;
   private lastPresence: Ephemeral | null = null;
-  private lastPresenceChanged = false;
+  private lastPresenceName: string | null = null;
   /** Guest lookups in flight, by account id. */
   private readonly resolving = new Map<Id, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
@@ -225,19 +225,21 @@ export class IrcGateway {
   }
 
   /**
-   * Applies a presence change once (every client gets the same event object in one turn) and tells
-   * each of them whether it changed anything: a change already known (an account counted online
-   * from the core's list just before its own announcement arrived) is not shown again.
+   * Applies a presence change once (every client gets the same event object in one turn). Returns
+   * the account's name to show, or null when it changed nothing: a change already known (an
+   * account counted online from the core's list just before its own announcement arrived) is not
+   * shown again. A guest going offline is named as it was last known here (after a NICK, the
+   * core still has its first name).
    */
-  presence(e: Extract<Ephemeral, { type: "presence" }>): boolean {
+  presence(e: Extract<Ephemeral, { type: "presence" }>): string | null {
     if (e !== this.lastPresence) {
       this.lastPresence = e;
-      const was = this.online.has(e.accountId);
+      const was = this.online.get(e.accountId);
       if (e.online) this.online.set(e.accountId, e.name);
       else this.online.delete(e.accountId);
-      this.lastPresenceChanged = was !== e.online;
+      this.lastPresenceName = (was !== undefined) === e.online ? null : (was ?? e.name);
     }
-    return this.lastPresenceChanged;
+    return this.lastPresenceName;
   }
 
   /** The online account with this name (any case), if any. */
