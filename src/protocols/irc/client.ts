@@ -133,8 +133,8 @@ export class IrcClient implements Peer, Writer {
   private closing = false;
   private registering = false;
   private inbound: Map<string, InboundBatch> | null = null;
-  /** Starts the client id of every send from this connection (with its "-"), to know the echo. */
-  readonly clientPrefix = `${randomBytes(6).toString("base64url")}-`;
+  /** Starts the client id of every send from this connection (with its "-"), to know the echo; made by the first send. */
+  private prefix: string | null = null;
   private sent = 0;
   private linesBeforeRegistration = 0;
   readonly address: string;
@@ -502,8 +502,13 @@ export class IrcClient implements Peer, Writer {
     return `${this.clientPrefix}${notice ? "n" : ""}${++this.sent}`;
   }
 
+  get clientPrefix(): string {
+    this.prefix ??= `${randomBytes(6).toString("base64url")}-`;
+    return this.prefix;
+  }
+
   isOwnClientId(clientId: string | null): boolean {
-    return clientId?.startsWith(this.clientPrefix) === true;
+    return this.prefix !== null && clientId?.startsWith(this.prefix) === true;
   }
 
   /** Is this account away (offline, or away on every IRC connection here)? Returns the message. */

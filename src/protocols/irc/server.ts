@@ -92,7 +92,7 @@ export class IrcGateway {
   }
 
   private accept(socket: Socket, tls: boolean): void {
-    socket.on("error", () => {});
+    socket.on("error", ignore);
     if (this.closing) {
       socket.destroy();
       return;
@@ -289,3 +289,6 @@ export class IrcGateway {
     return pending;
   }
 }
+
+/** Socket errors end in "close", which does the cleaning up; one shared listener for every socket. */
+function ignore(): void {}
