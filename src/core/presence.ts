@@ -70,6 +70,21 @@ export class Presence {
     return this.accounts.has(accountId);
   }
 
+  /** The name an online account announced, or undefined when it is offline. */
+  nameOf(accountId: Id): string | undefined {
+    return this.accounts.get(accountId)?.name;
+  }
+
+  /** How many accounts are online. */
+  get size(): number {
+    return this.accounts.size;
+  }
+
+  /** Every online account as [id, name], without copying the list. */
+  *entries(): IterableIterator<[Id, string]> {
+    for (const [accountId, { name }] of this.accounts) yield [accountId, name];
+  }
+
   list(): { accountId: Id; name: string }[] {
     return [...this.accounts].map(([accountId, { name }]) => ({ accountId, name }));
   }

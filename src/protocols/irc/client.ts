@@ -265,7 +265,7 @@ export class IrcClient implements Peer, Writer {
 
   /** Is `accountId` online? This client's own account always is. */
   isOnline(accountId: Id): boolean {
-    return accountId === this.accountId || this.gw.online.has(accountId);
+    return accountId === this.accountId || this.gw.isOnline(accountId);
   }
 
   /** Channel names start with '#'. */
@@ -866,18 +866,18 @@ export class IrcClient implements Peer, Writer {
     this.nick = account.name;
     this.gw.noteAccount(account.id, account.guest);
     const chat = this.gw.chat;
-    const rooms = await chat.listRooms().catch(() => []);
+    const roomCount = await this.gw.publicRoomCount();
     const channels: Membership[] = [];
     const directs: Membership[] = [];
     const { connection } = await chat.connect(account, this, {
-      presence: true,
+      // Presence reaches the gateway once (IrcGateway.onPresence), not every IRC connection.
+      presence: false,
       onWelcome: (connection, memberships) => {
         this.connection = connection;
         this.registered = true;
         this.gw.addAccountClient(account.id, this);
-        this.gw.watchPresence(() => connection.online());
         // Written at once, not with the command's replies: nothing may reach the client before 001.
-        sendWelcome(this, this.direct, { channels: rooms.length, users: Math.max(this.gw.online.size, 1) });
+        sendWelcome(this, this.direct, { channels: roomCount, users: Math.max(this.gw.onlineCount, 1) });
         for (const m of memberships) {
           if (m.room.kind === "direct") directs.push(m);
           else {
@@ -949,7 +949,7 @@ export class IrcClient implements Peer, Writer {
     this.closing = true;
     if (this.account) this.gw.removeAccountClient(this.account.id, this);
     for (const ch of [...this.channels.values()]) this.removeChannel(ch);
-    if (this.connection) this.gw.unwatchPresence();
+    this.gw.notePresenceInterest(this, true);
     this.connection?.close();
     this.connection = null;
   }

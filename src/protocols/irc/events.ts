@@ -6,6 +6,7 @@
 // deletions REDACT, reactions and typing TAGMSG with client tags, membership changes JOIN, PART,
 // KICK and MODE.
 
+import { nameKey } from "../../core/names.ts";
 import type { Ephemeral, Id, Message, RoomEvent } from "../../core/types.ts";
 import type { Channel, Direct, IrcClient } from "./client.ts";
 import { type IrcMessage, splitUtf8 } from "./message.ts";
@@ -222,6 +223,21 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
   if (me) c.removeChannel(ch);
 }
 
+/**
+ * An account came online or went offline: AWAY to a client with away-notify that shares a channel
+ * with it, MONONLINE or MONOFFLINE to one that monitors its name. `name` is the name it has here.
+ */
+export function renderPresence(c: IrcClient, accountId: Id, name: string, online: boolean): void {
+  if (c.connection === null || accountId === c.accountId) return;
+  if (c.caps.has("away-notify") && c.sharedChannels(accountId).length > 0) {
+    const away = online ? c.gw.awayOf(accountId) : "Offline";
+    c.direct.add({ tags: {}, source: c.mask(name), command: "AWAY", params: away === null ? [] : [away] });
+  }
+  if (c.monitor?.has(nameKey(name))) {
+    c.direct.add(online ? c.numeric(N.RPL_MONONLINE, c.mask(name)) : c.numeric(N.RPL_MONOFFLINE, name));
+  }
+}
+
 /** How Parley's per-account bans and mutes look as IRC masks. */
 export function banMask(name: string): string {
   return `${name}!*@*`;
@@ -243,19 +259,8 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       });
       return;
     }
-    case "presence": {
-      // The gateway's online list takes the change once, for every client here.
-      const name = c.gw.presence(e);
-      if (e.accountId === c.accountId || name === null) return;
-      if (c.caps.has("away-notify") && c.sharedChannels(e.accountId).length > 0) {
-        const away = e.online ? c.gw.awayOf(e.accountId) : "Offline";
-        c.direct.add({ tags: {}, source: c.mask(name), command: "AWAY", params: away === null ? [] : [away] });
-      }
-      if (c.monitor?.has(name.toLowerCase())) {
-        c.direct.add(e.online ? c.numeric(N.RPL_MONONLINE, c.mask(name)) : c.numeric(N.RPL_MONOFFLINE, name));
-      }
-      return;
-    }
+    case "presence":
+      return; // IRC connections do not watch presence: the gateway does, once (renderPresence)
     case "invited":
       c.direct.add({ tags: {}, source: c.mask(e.by), command: "INVITE", params: [c.nick, `#${e.room}`] });
       return;

@@ -11,11 +11,13 @@ import { createServer as createTlsServer } from "node:tls";
 import type { Chat } from "../../core/chat.ts";
 import { toChatError } from "../../core/errors.ts";
 import { nameKey } from "../../core/names.ts";
+import type { PresenceChange } from "../../core/presence.ts";
 import { KeyedBuckets } from "../../core/rate-limit.ts";
-import type { Ephemeral, Id } from "../../core/types.ts";
+import type { Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import { IrcClient } from "./client.ts";
+import { renderPresence } from "./events.ts";
 import type { IrcOptions } from "./options.ts";
 import { RoomTables } from "./rooms.ts";
 
@@ -35,18 +37,23 @@ export class IrcGateway {
   /** The member list of each room a local IRC client has open. */
   readonly rooms = new RoomTables();
   /**
-   * Online accounts (from presence): id → name, for every IRC client here. Kept while at least one
-   * client is registered (each gets every presence change; the first to get one applies it).
+   * Who is online is the core's list (hub.presence), read by every client here: not copied per
+   * client. The gateway hears each change once and tells only the clients that show presence.
    */
-  readonly online = new Map<Id, string>();
-  private watching = 0;
-  private lastPresence: Ephemeral | null = null;
-  private lastPresenceName: string | null = null;
+  private readonly stopPresence: () => void;
+  /** Clients with away-notify or a MONITOR list: the ones a presence change may concern. */
+  private readonly presenceClients = new Set<IrcClient>();
+  /** Online guests renamed here: id → name (the core keeps the name they came online with). */
+  private readonly renamed = new Map<Id, string>();
   /** Guest lookups in flight, by account id. */
   private readonly resolving = new Map<Id, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly logins: KeyedBuckets;
   private closing = false;
+  /** Registered clients here (every connection in byAccount). */
+  private registeredClients = 0;
+  /** The number of public rooms for welcome bursts, and when it was read. */
+  private roomCount: { at: number; count: Promise<number> } | null = null;
   readonly createdAt = new Date();
   private batchCounter = 0;
 
@@ -64,6 +71,7 @@ export class IrcGateway {
       for (const c of this.clients) c.tick(now);
     }, 1000);
     this.sweeper.unref();
+    this.stopPresence = chat.hub.onPresence((p) => this.onPresence(p));
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -133,6 +141,7 @@ export class IrcGateway {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
+    this.stopPresence();
     const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     await Promise.all([...this.clients].map((c) => c.shutdown()));
     await Promise.all(closed);
@@ -160,13 +169,37 @@ export class IrcGateway {
       set = new Set();
       this.byAccount.set(accountId, set);
     }
+    if (!set.has(c)) this.registeredClients++;
     set.add(c);
   }
 
   removeAccountClient(accountId: Id, c: IrcClient): void {
     const set = this.byAccount.get(accountId);
     if (!set?.delete(c)) return;
+    this.registeredClients--;
     if (set.size === 0) this.byAccount.delete(accountId);
+  }
+
+  /** How many clients here are registered. */
+  get localUsers(): number {
+    return this.registeredClients;
+  }
+
+  /**
+   * How many public rooms there are, for a welcome burst's LUSERS. Read at most once a second:
+   * the store counts every room's members to list them, and a crowd connecting at once would
+   * have it do so for each of them.
+   */
+  publicRoomCount(): Promise<number> {
+    const now = Date.now();
+    if (this.roomCount === null || now - this.roomCount.at > 1000) {
+      const count = this.chat.listRooms().then(
+        (rooms) => rooms.length,
+        () => 0,
+      );
+      this.roomCount = { at: now, count };
+    }
+    return this.roomCount.count;
   }
 
   clientsOf(accountId: Id): IrcClient[] {
@@ -208,45 +241,41 @@ export class IrcGateway {
 
   // ---- who is online ----
 
-  /**
-   * A registered client starts getting presence changes. The first one fills the list from the
-   * core's (`now`, read before any change can reach the client).
-   */
-  watchPresence(now: () => { accountId: Id; name: string }[]): void {
-    if (this.watching++ === 0) for (const o of now()) this.online.set(o.accountId, o.name);
+  isOnline(accountId: Id): boolean {
+    return this.chat.hub.presence.isOnline(accountId);
   }
 
-  /** A registered client is gone: after the last, nobody keeps the list up to date, so it is dropped. */
-  unwatchPresence(): void {
-    if (--this.watching > 0) return;
-    this.watching = 0;
-    this.online.clear();
-    this.lastPresence = null;
+  get onlineCount(): number {
+    return this.chat.hub.presence.size;
   }
 
-  /**
-   * Applies a presence change once (every client gets the same event object in one turn). Returns
-   * the account's name to show, or null when it changed nothing: a change already known (an
-   * account counted online from the core's list just before its own announcement arrived) is not
-   * shown again. A guest going offline is named as it was last known here (after a NICK, the
-   * core still has its first name).
-   */
-  presence(e: Extract<Ephemeral, { type: "presence" }>): string | null {
-    if (e !== this.lastPresence) {
-      this.lastPresence = e;
-      const was = this.online.get(e.accountId);
-      if (e.online) this.online.set(e.accountId, e.name);
-      else this.online.delete(e.accountId);
-      this.lastPresenceName = (was !== undefined) === e.online ? null : (was ?? e.name);
-    }
-    return this.lastPresenceName;
+  /** Every online account as [id, name], with the names guests took here. */
+  *onlineAccounts(): IterableIterator<[Id, string]> {
+    for (const [accountId, name] of this.chat.hub.presence.entries()) yield [accountId, this.renamed.get(accountId) ?? name];
   }
 
   /** The online account with this name (any case), if any. */
   onlineByName(nick: string): { accountId: Id; name: string } | null {
     const key = nameKey(nick);
-    for (const [accountId, name] of this.online) if (nameKey(name) === key) return { accountId, name };
+    for (const [accountId, name] of this.onlineAccounts()) if (nameKey(name) === key) return { accountId, name };
     return null;
+  }
+
+  /** An online guest took another name here. */
+  renameOnline(accountId: Id, name: string): void {
+    if (this.isOnline(accountId)) this.renamed.set(accountId, name);
+  }
+
+  /** Follows the client's interest in presence (away-notify, MONITOR): call after either changes, and once it closed. */
+  notePresenceInterest(c: IrcClient, closed = false): void {
+    if (!closed && (c.caps.has("away-notify") || (c.monitor?.size ?? 0) > 0)) this.presenceClients.add(c);
+    else this.presenceClients.delete(c);
+  }
+
+  private onPresence(p: PresenceChange): void {
+    const name = this.renamed.get(p.accountId) ?? p.name;
+    if (!p.online) this.renamed.delete(p.accountId);
+    for (const c of this.presenceClients) renderPresence(c, p.accountId, name, p.online);
   }
 
   // ---- guests ----

@@ -52,6 +52,7 @@ export const registration: CommandTable = {
             if (ch.startsWith("-")) c.caps.delete(ch.slice(1));
             else c.caps.add(ch);
           }
+          c.gw.notePresenceInterest(c);
           rb.add(c.serverMessage("CAP", [c.nick, "ACK", requested]));
           return;
         }
@@ -96,7 +97,7 @@ export const registration: CommandTable = {
       // online list hold the name once for every client here.
       const renamed = new Set<unknown>();
       for (const table of c.gw.rooms.all()) if (table.rename(account.id, nick)) renamed.add(table.members);
-      if (c.gw.online.has(account.id)) c.gw.online.set(account.id, nick);
+      c.gw.renameOnline(account.id, nick);
       for (const other of c.gw.clients) {
         if (!other.registered || other === c) continue;
         let sees = other.accountId === account.id;

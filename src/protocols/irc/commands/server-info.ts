@@ -23,7 +23,7 @@ export const serverInfo: CommandTable = {
     needsRegistration: true,
     async run({ client: c, rb }) {
       const rooms = await c.conn().listRooms();
-      sendLusers(c, rb, { channels: rooms.length, users: Math.max(c.gw.online.size, 1) });
+      sendLusers(c, rb, { channels: rooms.length, users: Math.max(c.gw.onlineCount, 1) });
     },
   },
 

@@ -50,7 +50,7 @@ export const users: CommandTable = {
       } else {
         const re = globRegExp(mask);
         const everyone = mask === "*" || mask === "0";
-        for (const [accountId, name] of c.gw.online) {
+        for (const [accountId, name] of c.gw.onlineAccounts()) {
           if (everyone ? c.sharedChannels(accountId).length > 0 || accountId === c.accountId : re.test(name)) {
             people.push({ accountId, name, prefix: "", channel: "*" });
           }
@@ -127,50 +127,10 @@ export const users: CommandTable = {
     minParams: 1,
     needsRegistration: true,
     run({ client: c, msg, rb }) {
-      const sub = msg.params[0]!;
-      const targets = (msg.params[1] ?? "").split(",").filter((t) => t !== "");
-      switch (sub) {
-        case "+": {
-          c.monitor ??= new Set();
-          const on: string[] = [];
-          const off: string[] = [];
-          for (const t of targets) {
-            if (c.monitor.size >= MONITOR_MAX && !c.monitor.has(nameKey(t))) {
-              rb.add(c.numeric(N.ERR_MONLISTFULL, String(MONITOR_MAX), targets.join(","), "Monitor list is full"));
-              break;
-            }
-            c.monitor.add(nameKey(t));
-            const name = onlineName(c, t);
-            if (name) on.push(c.mask(name));
-            else off.push(t);
-          }
-          if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.join(",")));
-          if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
-          return;
-        }
-        case "-":
-          for (const t of targets) c.monitor?.delete(nameKey(t));
-          return;
-        case "C":
-        case "c":
-          c.monitor = null;
-          return;
-        case "L":
-        case "l":
-          if (c.monitor && c.monitor.size > 0) rb.add(c.numeric(N.RPL_MONLIST, [...c.monitor].join(",")));
-          rb.add(c.numeric(N.RPL_ENDOFMONLIST, "End of MONITOR list"));
-          return;
-        case "S":
-        case "s": {
-          const monitored = [...(c.monitor ?? [])];
-          const on = monitored.map((t) => onlineName(c, t)).filter((n): n is string => n !== null);
-          const off = monitored.filter((t) => onlineName(c, t) === null);
-          if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.map((n) => c.mask(n)).join(",")));
-          if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
-          return;
-        }
-        default:
-          throw new NumericReply(N.ERR_UNKNOWNCOMMAND, ["MONITOR", "Unknown MONITOR subcommand"]);
+      try {
+        monitor(c, msg.params[0]!, msg.params[1] ?? "", rb);
+      } finally {
+        c.gw.notePresenceInterest(c);
       }
     },
   },
@@ -213,6 +173,54 @@ export const users: CommandTable = {
     },
   },
 };
+
+/** MONITOR + - C L S. */
+function monitor(c: IrcClient, sub: string, list: string, rb: Sink): void {
+  const targets = list.split(",").filter((t) => t !== "");
+  switch (sub) {
+    case "+": {
+      c.monitor ??= new Set();
+      const on: string[] = [];
+      const off: string[] = [];
+      for (const t of targets) {
+        if (c.monitor.size >= MONITOR_MAX && !c.monitor.has(nameKey(t))) {
+          rb.add(c.numeric(N.ERR_MONLISTFULL, String(MONITOR_MAX), targets.join(","), "Monitor list is full"));
+          break;
+        }
+        c.monitor.add(nameKey(t));
+        const name = onlineName(c, t);
+        if (name) on.push(c.mask(name));
+        else off.push(t);
+      }
+      if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.join(",")));
+      if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
+      return;
+    }
+    case "-":
+      for (const t of targets) c.monitor?.delete(nameKey(t));
+      return;
+    case "C":
+    case "c":
+      c.monitor = null;
+      return;
+    case "L":
+    case "l":
+      if (c.monitor && c.monitor.size > 0) rb.add(c.numeric(N.RPL_MONLIST, [...c.monitor].join(",")));
+      rb.add(c.numeric(N.RPL_ENDOFMONLIST, "End of MONITOR list"));
+      return;
+    case "S":
+    case "s": {
+      const monitored = [...(c.monitor ?? [])];
+      const on = monitored.map((t) => onlineName(c, t)).filter((n): n is string => n !== null);
+      const off = monitored.filter((t) => onlineName(c, t) === null);
+      if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.map((n) => c.mask(n)).join(",")));
+      if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
+      return;
+    }
+    default:
+      throw new NumericReply(N.ERR_UNKNOWNCOMMAND, ["MONITOR", "Unknown MONITOR subcommand"]);
+  }
+}
 
 function onlineName(c: IrcClient, nick: string): string | null {
   if (nameKey(nick) === nameKey(c.nick) && c.account) return c.nick;
