@@ -98,7 +98,6 @@ export class IrcClient implements Peer, Writer {
   saslBuffer: string | null = null;
   away: string | null = null;
   bot = false;
-  oper = false;
   wallops = false;
   /** MONITOR targets (name keys); made by the first MONITOR +. */
   monitor: Set<string> | null = null;
@@ -157,6 +156,16 @@ export class IrcClient implements Peer, Writer {
 
   get serverName(): string {
     return this.gw.opts.serverName;
+  }
+
+  /** An IRC operator (OPER)? Kept by the gateway, which counts them for every welcome burst. */
+  get oper(): boolean {
+    return this.gw.opers.has(this);
+  }
+
+  setOper(oper: boolean): void {
+    if (oper) this.gw.opers.add(this);
+    else this.gw.opers.delete(this);
   }
 
   get accountId(): Id {
@@ -950,6 +959,7 @@ export class IrcClient implements Peer, Writer {
     if (this.account) this.gw.removeAccountClient(this.account.id, this);
     for (const ch of [...this.channels.values()]) this.removeChannel(ch);
     this.gw.notePresenceInterest(this, true);
+    this.setOper(false);
     this.connection?.close();
     this.connection = null;
   }

@@ -29,6 +29,8 @@ export interface TlsFiles {
 export class IrcGateway {
   private readonly servers: Server[] = [];
   readonly clients = new Set<IrcClient>();
+  /** Clients that are IRC operators (IrcClient.setOper). */
+  readonly opers = new Set<IrcClient>();
   private readonly byAccount = new Map<Id, Set<IrcClient>>();
   private readonly perAddress = new Map<string, number>();
   private readonly exempt: Set<string>;
@@ -234,9 +236,7 @@ export class IrcGateway {
   }
 
   opersOnline(): number {
-    let n = 0;
-    for (const c of this.clients) if (c.oper) n++;
-    return n;
+    return this.opers.size;
   }
 
   // ---- who is online ----

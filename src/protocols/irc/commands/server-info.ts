@@ -69,7 +69,7 @@ export const serverInfo: CommandTable = {
         c.gw.log.warn("failed OPER attempt", { name, address: c.address });
         throw new NumericReply(N.ERR_PASSWDMISMATCH, ["Password incorrect"]);
       }
-      c.oper = true;
+      c.setOper(true);
       rb.add(c.numeric(N.RPL_YOUREOPER, "You are now an IRC operator"));
       rb.add({ tags: {}, source: c.source, command: "MODE", params: [c.nick, "+o"] });
     },
