@@ -73,6 +73,14 @@ const NO_DIRECTS: ReadonlyMap<Id, Direct> = new Map();
 /** Host part of every user's mask; Parley has no addresses to show. */
 export const USER_HOST = "parley";
 
+const kClient = Symbol("ircClient");
+type ClientSocket = Socket & { [kClient]?: IrcClient };
+
+/** The client of a socket the gateway accepted. */
+export function clientOf(socket: Socket): IrcClient | undefined {
+  return (socket as ClientSocket)[kClient];
+}
+
 /** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
 let corked: IrcClient[] = [];
 function uncorkAll(): void {
@@ -106,7 +114,6 @@ export class IrcClient implements Peer, Writer {
   // Most clients never use some of these: each is made when first needed, so an idle client
   // holds little more than its channels. Who is online is kept by the gateway (gw.online).
   readonly channels = new Map<Id, Channel>();
-  private readonly channelKeys = new Map<string, Id>();
   private directMap: Map<Id, Direct> | null = null;
   /** Per room, the newest read position this client has been shown (MARKREAD). */
   private readShown: Map<Id, number> | null = null;
@@ -142,12 +149,20 @@ export class IrcClient implements Peer, Writer {
     readonly gw: IrcGateway,
     private readonly socket: Socket,
     readonly tls: boolean,
+    /** Gives back the connection's admission (the core's count of connections per address). */
+    readonly release: () => void = () => {},
   ) {
     this.address = socket.remoteAddress ?? "";
     this.direct = new DirectSink(this);
     this.fakelag = new Fakelag(gw.opts.fakelag);
     socket.setNoDelay(true);
-    socket.on("data", (d: Buffer) => this.onData(d));
+    // One listener function for every socket, not a closure per connection: the socket knows its client.
+    (socket as ClientSocket)[kClient] = this;
+    socket.on("data", IrcClient.onSocketData);
+  }
+
+  private static onSocketData(this: ClientSocket, d: Buffer): void {
+    this[kClient]?.onData(d);
   }
 
   get opts(): IrcOptions {
@@ -257,8 +272,10 @@ export class IrcClient implements Peer, Writer {
 
   channelByName(name: string): Channel | undefined {
     const bare = name.startsWith("#") ? name.slice(1) : name;
-    const id = this.channelKeys.get(nameKey(bare));
-    return id === undefined ? undefined : this.channels.get(id);
+    // A scan rather than a second map per client: clients are in few channels (CHANLIMIT bounds it).
+    const key = nameKey(bare);
+    for (const ch of this.channels.values()) if (nameKey(ch.name) === key) return ch;
+    return undefined;
   }
 
   /** The direct conversations shown (none until the first). */
@@ -289,25 +306,24 @@ export class IrcClient implements Peer, Writer {
   private addChannel(room: Room): Channel {
     let ch = this.channels.get(room.id);
     if (ch) return ch;
+    const table = this.gw.rooms.open(room.id);
     ch = {
-      id: room.id,
-      name: room.name,
-      kind: room.kind,
-      topic: room.topic,
+      id: table.share(room.id),
+      name: table.share(room.name),
+      kind: table.share(room.kind),
+      topic: table.share(room.topic),
       createdAt: room.createdAt,
-      members: this.gw.rooms.open(room.id).members,
+      members: table.members,
       held: this.takeOrphans(room.id),
       shownSeq: 0,
     };
-    this.channels.set(room.id, ch);
-    this.channelKeys.set(nameKey(room.name), room.id);
+    this.channels.set(ch.id, ch);
     return ch;
   }
 
   removeChannel(ch: Channel): void {
     if (this.channels.get(ch.id) !== ch) return;
     this.channels.delete(ch.id);
-    if (this.channelKeys.get(nameKey(ch.name)) === ch.id) this.channelKeys.delete(nameKey(ch.name));
     this.gw.rooms.close(ch.id);
   }
 

@@ -42,6 +42,8 @@ export class RoomTable {
   private sorted: ChanMember[] | null = null;
   /** Joined RPL_NAMREPLY entry runs, by variant (see namesRuns). */
   private runs = new Map<string, string[]>();
+  /** The room's id, name, kind and topic as read by the clients that opened it (see share). */
+  private readonly strings: string[] = [];
 
   get loaded(): boolean {
     return this.state === true;
@@ -143,6 +145,18 @@ export class RoomTable {
     return runs;
   }
 
+  /**
+   * `s`, or the equal string another client's channel of this room already holds: the room's id,
+   * name, kind and topic come from each client's own read of the store, and n channels would
+   * otherwise hold n copies of each.
+   */
+  share<T extends string>(s: T): T {
+    for (const t of this.strings) if (t === s) return t as T;
+    if (this.strings.length >= 8) this.strings.shift();
+    this.strings.push(s);
+    return s;
+  }
+
   private changed(): void {
     this.sorted = null;
     if (this.runs.size > 0) this.runs = new Map();
@@ -186,8 +200,11 @@ export class RoomTables {
   }
 }
 
+/** One string per role, rather than one per row read from the store. */
+const ROLES: Record<Role, Role> = { owner: "owner", moderator: "moderator", member: "member" };
+
 export function entry(accountId: Id, name: string, role: Role, muted: boolean): ChanMember {
-  return { accountId, name, role, muted };
+  return { accountId, name, role: ROLES[role] ?? role, muted };
 }
 
 /** The entry a member has after `e`, given the one before (undefined: not a member). */

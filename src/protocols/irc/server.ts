@@ -16,7 +16,7 @@ import { KeyedBuckets } from "../../core/rate-limit.ts";
 import type { Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
-import { IrcClient } from "./client.ts";
+import { clientOf, IrcClient } from "./client.ts";
 import { renderPresence } from "./events.ts";
 import type { IrcOptions } from "./options.ts";
 import { RoomTables } from "./rooms.ts";
@@ -125,19 +125,22 @@ export class IrcGateway {
       return;
     }
     this.perAddress.set(address, count);
-    const client = new IrcClient(this, socket, tls);
+    const client = new IrcClient(this, socket, tls, release);
     this.clients.add(client);
     this.metrics.connections.inc({ protocol: "irc" });
     this.metrics.connectionsTotal.inc({ protocol: "irc" });
-    socket.once("close", () => {
-      release();
-      this.clients.delete(client);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-      this.metrics.connections.dec({ protocol: "irc" });
-      client.closed();
-    });
+    socket.once("close", onSocketClose);
+  }
+
+  /** A client's socket closed: everything the gateway counted for it is given back. */
+  disconnected(client: IrcClient): void {
+    if (!this.clients.delete(client)) return;
+    client.release();
+    const left = (this.perAddress.get(client.address) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(client.address);
+    else this.perAddress.set(client.address, left);
+    this.metrics.connections.dec({ protocol: "irc" });
+    client.closed();
   }
 
   async close(): Promise<void> {
@@ -321,3 +324,9 @@ export class IrcGateway {
 
 /** Socket errors end in "close", which does the cleaning up; one shared listener for every socket. */
 function ignore(): void {}
+
+/** The one "close" listener of every client socket (no closure per connection). */
+function onSocketClose(this: Socket): void {
+  const client = clientOf(this);
+  if (client) client.gw.disconnected(client);
+}

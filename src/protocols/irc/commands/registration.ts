@@ -112,8 +112,10 @@ export const registration: CommandTable = {
     needsRegistration: false,
     run({ client: c, msg, rb }) {
       if (c.registered || c.user !== "") throw new NumericReply(N.ERR_ALREADYREGISTERED, ["You may not reregister"]);
-      c.user = msg.params[0]!.slice(0, 32) || "user";
-      c.realname = msg.params[3]!.slice(0, 200);
+      // Often both are the nick: then the client keeps one string, not three.
+      const same = (s: string) => (s === c.nick ? c.nick : s);
+      c.user = same(msg.params[0]!.slice(0, 32) || "user");
+      c.realname = same(msg.params[3]!.slice(0, 200));
       return c.tryRegister(rb);
     },
   },
