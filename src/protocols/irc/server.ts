@@ -31,7 +31,8 @@ export class IrcGateway {
   readonly clients = new Set<IrcClient>();
   /** Clients that are IRC operators (IrcClient.setOper). */
   readonly opers = new Set<IrcClient>();
-  private readonly byAccount = new Map<Id, Set<IrcClient>>();
+  /** Each account's IRC connections here: an array, as an account has one or a few (a Set costs more). */
+  private readonly byAccount = new Map<Id, IrcClient[]>();
   private readonly perAddress = new Map<string, number>();
   private readonly exempt: Set<string>;
   /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
@@ -169,20 +170,20 @@ export class IrcGateway {
   // ---- IRC connections by account (this process only) ----
 
   addAccountClient(accountId: Id, c: IrcClient): void {
-    let set = this.byAccount.get(accountId);
-    if (!set) {
-      set = new Set();
-      this.byAccount.set(accountId, set);
-    }
-    if (!set.has(c)) this.registeredClients++;
-    set.add(c);
+    const list = this.byAccount.get(accountId);
+    if (list?.includes(c)) return;
+    if (list) list.push(c);
+    else this.byAccount.set(accountId, [c]);
+    this.registeredClients++;
   }
 
   removeAccountClient(accountId: Id, c: IrcClient): void {
-    const set = this.byAccount.get(accountId);
-    if (!set?.delete(c)) return;
+    const list = this.byAccount.get(accountId);
+    const i = list?.indexOf(c) ?? -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
     this.registeredClients--;
-    if (set.size === 0) this.byAccount.delete(accountId);
+    if (list.length === 0) this.byAccount.delete(accountId);
   }
 
   /** How many clients here are registered. */
@@ -213,10 +214,10 @@ export class IrcGateway {
 
   /** The away message an account set over IRC here, if every one of its IRC connections is away. */
   awayOf(accountId: Id): string | null {
-    const set = this.byAccount.get(accountId);
-    if (!set || set.size === 0) return null;
+    const list = this.byAccount.get(accountId);
+    if (!list || list.length === 0) return null;
     let message: string | null = null;
-    for (const c of set) {
+    for (const c of list) {
       if (c.away === null) return null;
       message = c.away;
     }
