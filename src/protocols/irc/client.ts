@@ -132,7 +132,8 @@ export class IrcClient implements Peer, Writer {
   private readonly queue: Buffer[] = [];
   private pumping = false;
   private paused = false;
-  private readonly fakelag: Fakelag;
+  /** Made by the first command after registration: an idle client only answers PINGs, which it skips. */
+  private fakelag: Fakelag | null = null;
   private readonly openedAt = Date.now();
   private lastInput = Date.now();
   private pingSent = 0;
@@ -154,7 +155,6 @@ export class IrcClient implements Peer, Writer {
   ) {
     this.address = socket.remoteAddress ?? "";
     this.direct = new DirectSink(this);
-    this.fakelag = new Fakelag(gw.opts.fakelag);
     socket.setNoDelay(true);
     // One listener function for every socket, not a closure per connection: the socket knows its client.
     (socket as ClientSocket)[kClient] = this;
@@ -711,6 +711,7 @@ export class IrcClient implements Peer, Writer {
       return;
     }
     if (this.registered && !this.oper && msg.command !== "PONG" && msg.command !== "PING") {
+      this.fakelag ??= new Fakelag(this.opts.fakelag);
       const wait = this.fakelag.touch(Date.now());
       if (wait > 0) await sleep(wait);
       if (this.closing || this.socket.destroyed) return;
