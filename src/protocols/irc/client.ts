@@ -353,7 +353,8 @@ export class IrcClient implements Peer, Writer {
    */
   async loadChannel(ch: Channel, lastSeq: number, readSeq: number): Promise<{ readTime: string | null } | null> {
     const table = this.gw.rooms.get(ch.id);
-    if (!table) return null; // closed meanwhile
+    // Closed meanwhile: nothing to show (and a read for the others must not fail on this client).
+    if (!table || this.connection === null || this.channels.get(ch.id) !== ch) return null;
     const ok = await table.load(lastSeq, async () => {
       const members = await this.conn().members(ch.id);
       await this.gw.resolveGuests(members);
