@@ -76,6 +76,11 @@ export const USER_HOST = "parley";
 const kClient = Symbol("ircClient");
 type ClientSocket = Socket & { [kClient]?: IrcClient };
 
+/** The one "data" listener of every client socket. */
+function onSocketData(this: ClientSocket, d: Buffer): void {
+  this[kClient]?.onData(d);
+}
+
 /** The client of a socket the gateway accepted. */
 export function clientOf(socket: Socket): IrcClient | undefined {
   return (socket as ClientSocket)[kClient];
@@ -158,11 +163,7 @@ export class IrcClient implements Peer, Writer {
     socket.setNoDelay(true);
     // One listener function for every socket, not a closure per connection: the socket knows its client.
     (socket as ClientSocket)[kClient] = this;
-    socket.on("data", IrcClient.onSocketData);
-  }
-
-  private static onSocketData(this: ClientSocket, d: Buffer): void {
-    this[kClient]?.onData(d);
+    socket.on("data", onSocketData);
   }
 
   get opts(): IrcOptions {
@@ -622,7 +623,8 @@ export class IrcClient implements Peer, Writer {
 
   // ---- input ----
 
-  private onData(data: Buffer): void {
+  /** Bytes from the socket (see onSocketData). */
+  onData(data: Buffer): void {
     this.lastInput = Date.now();
     this.pingSent = 0;
     let start = 0;
