@@ -45,10 +45,6 @@ export class RoomTable {
   /** The room's id, name, kind and topic as read by the clients that opened it (see share). */
   private readonly strings: string[] = [];
 
-  get loaded(): boolean {
-    return this.state === true;
-  }
-
   /**
    * Reads the list unless it is read already (or being read); resolves to false when the store
    * could not be read (a later opener tries again). `lastSeq` is the room's newest sequence known
@@ -124,7 +120,7 @@ export class RoomTable {
   }
 
   /** The members sorted by name (shared: do not change it). */
-  sortedMembers(): readonly ChanMember[] {
+  private sortedMembers(): readonly ChanMember[] {
     this.sorted ??= [...this.members.values()].sort(byName);
     return this.sorted;
   }
