@@ -287,6 +287,39 @@ describe("Hub", () => {
     assert.equal(watcher.ephemerals.length, 2, "a closed connection hears nothing");
   });
 
+  it("presence listeners hear each change once, before the watching connections, until they stop", async () => {
+    const { bus, hub } = setup();
+    await hub.start();
+    const heard: string[] = [];
+    const watcher = new Sub("w", true);
+    await hub.addAccount(watcher);
+    const stop = hub.onPresence((p) => heard.push(`${p.name}:${p.online}:${watcher.ephemerals.length}`));
+    const online = (node: string, on: boolean): BusMessage => ({
+      kind: "presence",
+      accountId: "a",
+      name: "alice",
+      online: on,
+      node,
+    });
+    bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change
+    hub.setLocal("b", "bob", true);
+    bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
+    bus.deliver(PRESENCE_TOPIC, online("n2", false));
+    // Each entry also says how many the watcher had when the listener heard it: one fewer.
+    assert.deepEqual(heard, ["alice:true:0", "bob:true:1", "alice:false:2"]);
+    stop();
+    bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    assert.equal(heard.length, 3, "a stopped listener hears nothing");
+    assert.equal(hub.presence.size, 2);
+    assert.deepEqual([...hub.presence.entries()].sort(), [
+      ["a", "alice"],
+      ["b", "bob"],
+    ]);
+    assert.equal(hub.presence.nameOf("b"), "bob");
+    assert.equal(hub.presence.nameOf("nobody"), undefined);
+  });
+
   it("account topics: joins become onJoined, other membership changes room events, invites ephemerals", async () => {
     const { bus, hub } = setup();
     const a1 = new Sub("a");

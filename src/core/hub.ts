@@ -59,6 +59,8 @@ export class Hub {
   private readonly rooms = new Map<Id, HubRoom>();
   private readonly accounts = new Map<Id, Set<Subscriber>>();
   private readonly watchers = new Set<Subscriber>();
+  /** Listeners to every presence change (a gateway that keeps one online list for all its clients). */
+  private readonly presenceListeners = new Set<(change: PresenceChange) => void>();
   readonly presence = new Presence();
   private readonly gapWaitMs: number;
   private readonly heartbeatMs: number;
@@ -190,9 +192,19 @@ export class Hub {
 
   private notify(changes: PresenceChange[]): void {
     for (const { accountId, name, online } of changes) {
+      for (const listener of this.presenceListeners) listener({ accountId, name, online });
       const e: Ephemeral = { type: "presence", accountId, name, online };
       for (const sub of this.watchers) sub.onEphemeral(e);
     }
+  }
+
+  /**
+   * Calls `listener` with every change of presence from now on, once per change, before the
+   * watching connections get it. Returns the function that stops it.
+   */
+  onPresence(listener: (change: PresenceChange) => void): () => void {
+    this.presenceListeners.add(listener);
+    return () => this.presenceListeners.delete(listener);
   }
 
   /**

@@ -16,6 +16,19 @@ describe("Presence", () => {
     assert.equal(p.isOnline("a"), false);
   });
 
+  it("an account on three nodes stays online until the last one drops it, in any order", () => {
+    const p = new Presence();
+    for (const n of ["n1", "n2", "n3"]) p.set("a", "alice", n, true);
+    assert.equal(p.set("a", "alice", "n2", false), false);
+    assert.equal(p.set("a", "alice", "n2", false), false, "gone from n2 already");
+    assert.equal(p.set("a", "alice", "n1", false), false, "n3 still has it");
+    assert.equal(p.set("a", "alice", "n1", true), false, "back on n1");
+    assert.equal(p.set("a", "alice", "n3", false), false, "n1 has it");
+    assert.equal(p.isOnline("a"), true);
+    assert.equal(p.set("a", "alice", "n1", false), true, "the last node: offline");
+    assert.equal(p.isOnline("a"), false);
+  });
+
   it("going offline on a node that never had the account changes nothing", () => {
     const p = new Presence();
     assert.equal(p.set("a", "alice", "n1", false), false);

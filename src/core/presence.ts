@@ -13,7 +13,8 @@ export interface PresenceChange {
  * node has it, and a node that stops beating is dropped with all its accounts (see hub.ts).
  */
 export class Presence {
-  private readonly accounts = new Map<Id, { name: string; nodes: Set<string> }>();
+  /** The nodes that have each account: most accounts are on one node, kept as a string (a Set per account costs more). */
+  private readonly accounts = new Map<Id, { name: string; nodes: string | Set<string> }>();
   /** Each node's accounts, id → name. */
   private readonly nodes = new Map<string, Map<Id, string>>();
 
@@ -28,19 +29,24 @@ export class Presence {
       }
       mine.set(accountId, name);
       if (entry) {
-        entry.nodes.add(node);
+        if (typeof entry.nodes !== "string") entry.nodes.add(node);
+        else if (entry.nodes !== node) entry.nodes = new Set([entry.nodes, node]);
         return false;
       }
-      this.accounts.set(accountId, { name, nodes: new Set([node]) });
+      this.accounts.set(accountId, { name, nodes: node });
       return true;
     }
     const mine = this.nodes.get(node);
     mine?.delete(accountId);
     if (mine?.size === 0) this.nodes.delete(node);
-    if (!entry?.nodes.delete(node)) return false;
-    if (entry.nodes.size > 0) return false;
-    this.accounts.delete(accountId);
-    return true;
+    if (!entry) return false;
+    if (entry.nodes === node) {
+      this.accounts.delete(accountId);
+      return true;
+    }
+    if (typeof entry.nodes === "string" || !entry.nodes.delete(node)) return false;
+    if (entry.nodes.size === 1) entry.nodes = [...entry.nodes][0]!; // still online, on one node
+    return false;
   }
 
   /** Replaces everything known of one node with its own full list (a heartbeat). */
@@ -68,6 +74,21 @@ export class Presence {
 
   isOnline(accountId: Id): boolean {
     return this.accounts.has(accountId);
+  }
+
+  /** The name an online account announced, or undefined when it is offline. */
+  nameOf(accountId: Id): string | undefined {
+    return this.accounts.get(accountId)?.name;
+  }
+
+  /** How many accounts are online. */
+  get size(): number {
+    return this.accounts.size;
+  }
+
+  /** Every online account as [id, name], without copying the list. */
+  *entries(): IterableIterator<[Id, string]> {
+    for (const [accountId, { name }] of this.accounts) yield [accountId, name];
   }
 
   list(): { accountId: Id; name: string }[] {

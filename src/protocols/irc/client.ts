@@ -15,7 +15,7 @@ import { LOBBY } from "../../core/chat.ts";
 import type { Connection, Peer } from "../../core/connection.ts";
 import { ChatError, toChatError } from "../../core/errors.ts";
 import { checkAccountName, nameKey } from "../../core/names.ts";
-import type { Account, Ephemeral, Id, Member, Membership, Role, Room, RoomEvent } from "../../core/types.ts";
+import type { Account, Ephemeral, Id, Membership, Room, RoomEvent } from "../../core/types.ts";
 import { whenDrained } from "../backpressure.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
@@ -26,27 +26,25 @@ import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
 import { chatErrorReply, FailReply, FatalReply, NumericReply } from "./replies.ts";
 import { DirectSink, ResponseBuffer, type Sink, type Writer } from "./response.ts";
+import { byName, type ChanMember, entry, joinRuns } from "./rooms.ts";
 import type { IrcGateway } from "./server.ts";
 import { sendWelcome } from "./welcome.ts";
 
-/** A member as a channel shows it; shared between clients (IrcGateway.member): replace, do not change. */
-export interface ChanMember {
-  readonly accountId: Id;
-  /** Changed in place by a guest's NICK, for every client at once. */
-  name: string;
-  readonly role: Role;
-  readonly muted: boolean;
-}
-
-/** A room shown as a channel. `held` collects its events until the JOIN burst has been written. */
+/**
+ * A room shown as a channel. `held` collects its events until the JOIN burst has been written.
+ * `members` is the gateway's one list for the room (rooms.ts), shared by every client here that
+ * has it open; member events change it there, never through a channel.
+ */
 export interface Channel {
   id: Id;
   name: string;
   kind: Room["kind"];
   topic: string;
   createdAt: number;
-  members: Map<Id, ChanMember>;
+  members: ReadonlyMap<Id, ChanMember>;
   held: RoomEvent[] | null;
+  /** The member events up to this sequence were in the NAMES of the JOIN burst. */
+  shownSeq: number;
 }
 
 /** A direct conversation, shown as private messages with `peerName`. */
@@ -71,8 +69,22 @@ interface InboundBatch {
 /** Lines longer than this (tags plus body) are not even buffered: the rest of the line is skipped. */
 const MAX_RAW_LINE = defaultLineLimits.maxTagBytes + defaultLineLimits.maxBodyBytes;
 const MAX_ORPHANS = 1000;
+const NO_DIRECTS: ReadonlyMap<Id, Direct> = new Map();
 /** Host part of every user's mask; Parley has no addresses to show. */
 export const USER_HOST = "parley";
+
+const kClient = Symbol("ircClient");
+type ClientSocket = Socket & { [kClient]?: IrcClient };
+
+/** The one "data" listener of every client socket. */
+function onSocketData(this: ClientSocket, d: Buffer): void {
+  this[kClient]?.onData(d);
+}
+
+/** The client of a socket the gateway accepted. */
+export function clientOf(socket: Socket): IrcClient | undefined {
+  return (socket as ClientSocket)[kClient];
+}
 
 /** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
 let corked: IrcClient[] = [];
@@ -99,22 +111,21 @@ export class IrcClient implements Peer, Writer {
   saslBuffer: string | null = null;
   away: string | null = null;
   bot = false;
-  oper = false;
   wallops = false;
-  readonly monitor = new Set<string>();
+  /** MONITOR targets (name keys); made by the first MONITOR +. */
+  monitor: Set<string> | null = null;
 
   // ---- rooms ----
+  // Most clients never use some of these: each is made when first needed, so an idle client
+  // holds little more than its channels. Who is online is kept by the gateway (gw.online).
   readonly channels = new Map<Id, Channel>();
-  private readonly channelKeys = new Map<string, Id>();
-  readonly directs = new Map<Id, Direct>();
+  private directMap: Map<Id, Direct> | null = null;
   /** Per room, the newest read position this client has been shown (MARKREAD). */
-  private readonly readShown = new Map<Id, number>();
+  private readShown: Map<Id, number> | null = null;
   /** Rooms with a MARKREAD of this client in flight → the newest position pushed meanwhile (0: none). */
-  readonly readInFlight = new Map<Id, number>();
-  private readonly orphans = new Map<Id, RoomEvent[]>();
+  readInFlight: Map<Id, number> | null = null;
+  private orphans: Map<Id, RoomEvent[]> | null = null;
   private orphanCount = 0;
-  /** Online accounts (from presence): id → name. */
-  readonly online = new Map<Id, string>();
 
   // ---- io ----
   readonly direct: DirectSink;
@@ -126,15 +137,16 @@ export class IrcClient implements Peer, Writer {
   private readonly queue: Buffer[] = [];
   private pumping = false;
   private paused = false;
-  private readonly fakelag: Fakelag;
+  /** Made by the first command after registration: an idle client only answers PINGs, which it skips. */
+  private fakelag: Fakelag | null = null;
   private readonly openedAt = Date.now();
   private lastInput = Date.now();
   private pingSent = 0;
   private closing = false;
   private registering = false;
-  private readonly inbound = new Map<string, InboundBatch>();
-  /** Starts the client id of every send from this connection (with its "-"), to know the echo. */
-  readonly clientPrefix = `${randomBytes(6).toString("base64url")}-`;
+  private inbound: Map<string, InboundBatch> | null = null;
+  /** Starts the client id of every send from this connection (with its "-"), to know the echo; made by the first send. */
+  private prefix: string | null = null;
   private sent = 0;
   private linesBeforeRegistration = 0;
   readonly address: string;
@@ -143,12 +155,15 @@ export class IrcClient implements Peer, Writer {
     readonly gw: IrcGateway,
     private readonly socket: Socket,
     readonly tls: boolean,
+    /** Gives back the connection's admission (the core's count of connections per address). */
+    readonly release: () => void = () => {},
   ) {
     this.address = socket.remoteAddress ?? "";
     this.direct = new DirectSink(this);
-    this.fakelag = new Fakelag(gw.opts.fakelag);
     socket.setNoDelay(true);
-    socket.on("data", (d: Buffer) => this.onData(d));
+    // One listener function for every socket, not a closure per connection: the socket knows its client.
+    (socket as ClientSocket)[kClient] = this;
+    socket.on("data", onSocketData);
   }
 
   get opts(): IrcOptions {
@@ -157,6 +172,16 @@ export class IrcClient implements Peer, Writer {
 
   get serverName(): string {
     return this.gw.opts.serverName;
+  }
+
+  /** An IRC operator (OPER)? Kept by the gateway, which counts them for every welcome burst. */
+  get oper(): boolean {
+    return this.gw.opers.has(this);
+  }
+
+  setOper(oper: boolean): void {
+    if (oper) this.gw.opers.add(this);
+    else this.gw.opers.delete(this);
   }
 
   get accountId(): Id {
@@ -248,8 +273,15 @@ export class IrcClient implements Peer, Writer {
 
   channelByName(name: string): Channel | undefined {
     const bare = name.startsWith("#") ? name.slice(1) : name;
-    const id = this.channelKeys.get(nameKey(bare));
-    return id === undefined ? undefined : this.channels.get(id);
+    // A scan rather than a second map per client: clients are in few channels (CHANLIMIT bounds it).
+    const key = nameKey(bare);
+    for (const ch of this.channels.values()) if (nameKey(ch.name) === key) return ch;
+    return undefined;
+  }
+
+  /** The direct conversations shown (none until the first). */
+  get directs(): ReadonlyMap<Id, Direct> {
+    return this.directMap ?? NO_DIRECTS;
   }
 
   directByPeer(nick: string): Direct | undefined {
@@ -258,38 +290,49 @@ export class IrcClient implements Peer, Writer {
     return undefined;
   }
 
+  /** Is `accountId` online? This client's own account always is. */
+  isOnline(accountId: Id): boolean {
+    return accountId === this.accountId || this.gw.isOnline(accountId);
+  }
+
   /** Channel names start with '#'. */
   isChannelName(target: string): boolean {
     return target.startsWith("#");
   }
 
-  /** Creates the state of a channel about to be announced; its events wait until then. */
+  /**
+   * Creates the state of a channel about to be announced; its events wait until then. The room's
+   * member list (the gateway's) is held open until the channel is removed.
+   */
   private addChannel(room: Room): Channel {
     let ch = this.channels.get(room.id);
     if (ch) return ch;
+    const table = this.gw.rooms.open(room.id);
     ch = {
-      id: room.id,
-      name: room.name,
-      kind: room.kind,
-      topic: room.topic,
+      id: table.share(room.id),
+      name: table.share(room.name),
+      kind: table.share(room.kind),
+      topic: table.share(room.topic),
       createdAt: room.createdAt,
-      members: new Map(),
+      members: table.members,
       held: this.takeOrphans(room.id),
+      shownSeq: 0,
     };
-    this.channels.set(room.id, ch);
-    this.channelKeys.set(nameKey(room.name), room.id);
+    this.channels.set(ch.id, ch);
     return ch;
   }
 
   removeChannel(ch: Channel): void {
+    if (this.channels.get(ch.id) !== ch) return;
     this.channels.delete(ch.id);
-    if (this.channelKeys.get(nameKey(ch.name)) === ch.id) this.channelKeys.delete(nameKey(ch.name));
+    this.gw.rooms.close(ch.id);
   }
 
   private takeOrphans(roomId: Id): RoomEvent[] {
-    const list = this.orphans.get(roomId) ?? [];
-    this.orphans.delete(roomId);
+    const list = this.orphans?.get(roomId) ?? [];
+    this.orphans?.delete(roomId);
     this.orphanCount -= list.length;
+    if (this.orphanCount === 0) this.orphans = null;
     return list;
   }
 
@@ -297,42 +340,48 @@ export class IrcClient implements Peer, Writer {
    * Shows a room as joined: JOIN, topic, read marker and NAMES, then whatever happened in it
    * meanwhile. Does nothing for a channel already shown.
    */
-  async openChannel(room: Room, sink: Sink): Promise<void> {
-    const ch = this.addChannel(room);
+  async openChannel(m: Membership, sink: Sink): Promise<void> {
+    const ch = this.addChannel(m.room);
     if (ch.held === null) return;
-    const loaded = await this.loadChannel(ch);
+    const loaded = await this.loadChannel(ch, m.room.lastSeq, m.readSeq);
     this.announceChannel(ch, loaded, sink);
   }
 
-  /** Reads a channel's members (and this account's read position) for its JOIN burst. */
-  async loadChannel(ch: Channel): Promise<{ members: Member[]; readTime: string | null } | null> {
-    try {
+  /**
+   * Makes sure the gateway has the channel's member list (read once for every client here) and
+   * reads this account's read position for the JOIN burst. `lastSeq` is the room's newest
+   * sequence as known before (see RoomTable.load), `readSeq` this account's read position.
+   */
+  async loadChannel(ch: Channel, lastSeq: number, readSeq: number): Promise<{ readTime: string | null } | null> {
+    const table = this.gw.rooms.get(ch.id);
+    // Closed meanwhile: nothing to show (and a read for the others must not fail on this client).
+    if (!table || this.connection === null || this.channels.get(ch.id) !== ch) return null;
+    const ok = await table.load(lastSeq, async () => {
       const members = await this.conn().members(ch.id);
       await this.gw.resolveGuests(members);
+      return members;
+    });
+    if (!ok) return null; // the store is unreachable: the channel is shown without its member list
+    try {
       let readTime: string | null = null;
       if (this.caps.has("draft/read-marker")) {
-        const mine = members.find((m) => m.accountId === this.accountId);
-        this.noteRead(ch.id, mine?.readSeq ?? 0);
-        readTime = await this.readTimestamp(ch.id, mine?.readSeq ?? 0);
+        this.noteRead(ch.id, readSeq);
+        readTime = await this.readTimestamp(ch.id, readSeq);
       }
-      return { members, readTime };
+      return { readTime };
     } catch {
-      return null; // the store is unreachable: the channel is shown without its member list
+      return { readTime: null };
     }
   }
 
-  announceChannel(ch: Channel, loaded: { members: Member[]; readTime: string | null } | null, sink: Sink): void {
-    if (ch.held === null) return;
-    if (loaded) {
-      for (const m of loaded.members) {
-        // Keyed by the shared entry's id: each load reads fresh copies of every id from the store.
-        const entry = this.gw.member(m.accountId, m.name, m.role, m.muted);
-        ch.members.set(entry.accountId, entry);
-      }
-    }
-    if (!ch.members.has(this.accountId) && this.account) {
-      ch.members.set(this.accountId, this.gw.member(this.accountId, this.nick, "member", false));
-    }
+  /**
+   * Writes the JOIN burst. The NAMES show the gateway's list as it is now, which already has every
+   * member event this client held meanwhile: those are not shown again (but the departure of this
+   * account is, and every other event).
+   */
+  announceChannel(ch: Channel, loaded: { readTime: string | null } | null, sink: Sink): void {
+    if (ch.held === null || this.channels.get(ch.id) !== ch) return;
+    ch.shownSeq = this.gw.rooms.get(ch.id)?.seq ?? 0;
     const target = `#${ch.name}`;
     sink.add(this.joinLine(this.accountId, this.nick, target, Date.now()));
     if (ch.topic !== "") sink.add(this.numeric(N.RPL_TOPIC, target, this.topicText(ch.topic)));
@@ -362,27 +411,28 @@ export class IrcClient implements Peer, Writer {
     return m.role === "member" ? "" : "@";
   }
 
-  /** RPL_NAMREPLY lines (split to fit 512 bytes) and RPL_ENDOFNAMES. */
+  /**
+   * RPL_NAMREPLY lines (split to fit 512 bytes) and RPL_ENDOFNAMES. For an open channel the lines'
+   * entries are joined once per variant by the gateway's list, not once per client. This client
+   * is listed even before its own join reached the list.
+   */
   names(ch: Channel, sink: Sink): void {
     const target = `#${ch.name}`;
     const symbol = ch.kind === "public" ? "=" : "@";
-    const entries = [...ch.members.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
-      .map((m) => this.prefixOf(m) + (this.caps.has("userhost-in-names") ? this.mask(m.name) : m.name));
-    const fixed = Buffer.byteLength(`:${this.serverName} ${N.RPL_NAMREPLY} ${this.nick} ${symbol} ${target} :\r\n`);
-    let line: string[] = [];
-    let bytes = fixed;
-    for (const e of entries) {
-      const b = Buffer.byteLength(e) + 1;
-      if (line.length > 0 && bytes + b > 512) {
-        sink.add(this.numeric(N.RPL_NAMREPLY, symbol, target, line.join(" ")));
-        line = [];
-        bytes = fixed;
-      }
-      line.push(e);
-      bytes += b;
+    const userhost = this.caps.has("userhost-in-names");
+    const show = (m: ChanMember) => this.prefixOf(m) + (userhost ? this.mask(m.name) : m.name);
+    const room = 512 - Buffer.byteLength(`:${this.serverName} ${N.RPL_NAMREPLY} ${this.nick} ${symbol} ${target} :\r\n`);
+    const table = this.gw.rooms.get(ch.id);
+    const open = this.channels.get(ch.id) === ch && this.account !== null;
+    let runs: readonly string[];
+    if (table?.members === ch.members && (!open || ch.members.has(this.accountId))) {
+      runs = table.namesRuns(userhost ? "userhost" : "nick", room, show);
+    } else {
+      const members = [...ch.members.values()];
+      if (open && !ch.members.has(this.accountId)) members.push(entry(this.accountId, this.nick, "member", false));
+      runs = joinRuns(members.sort(byName).map(show), room);
     }
-    if (line.length > 0) sink.add(this.numeric(N.RPL_NAMREPLY, symbol, target, line.join(" ")));
+    for (const run of runs) sink.add(this.numeric(N.RPL_NAMREPLY, symbol, target, run));
     sink.add(this.numeric(N.RPL_ENDOFNAMES, target, "End of /NAMES list"));
   }
 
@@ -392,7 +442,8 @@ export class IrcClient implements Peer, Writer {
     if (existing) return existing;
     const peerId = known?.peerId ?? directPeer(room.name, this.accountId);
     const d: Direct = { id: room.id, peerId, peerName: known?.peerName ?? "", held: this.takeOrphans(room.id) };
-    this.directs.set(room.id, d);
+    this.directMap ??= new Map();
+    this.directMap.set(room.id, d);
     if (!known) {
       try {
         const members = await this.conn().members(room.id);
@@ -440,7 +491,8 @@ export class IrcClient implements Peer, Writer {
   /** ISO time of the newest message at or before `seq`, or "*" when there is none. */
   /** Records a read position this client has been shown; false when it knew one as far already. */
   noteRead(roomId: Id, seq: number): boolean {
-    if (seq <= (this.readShown.get(roomId) ?? -1)) return false;
+    if (seq <= (this.readShown?.get(roomId) ?? -1)) return false;
+    this.readShown ??= new Map();
     this.readShown.set(roomId, seq);
     return true;
   }
@@ -452,8 +504,9 @@ export class IrcClient implements Peer, Writer {
    */
   async pushRead(roomId: Id, seq: number): Promise<void> {
     if (!this.caps.has("draft/read-marker")) return;
-    if (this.readInFlight.has(roomId)) {
-      this.readInFlight.set(roomId, Math.max(this.readInFlight.get(roomId)!, seq));
+    const inFlight = this.readInFlight?.get(roomId);
+    if (inFlight !== undefined) {
+      this.readInFlight!.set(roomId, Math.max(inFlight, seq));
       return;
     }
     const ch = this.channels.get(roomId);
@@ -476,13 +529,18 @@ export class IrcClient implements Peer, Writer {
     return `${this.clientPrefix}${notice ? "n" : ""}${++this.sent}`;
   }
 
+  get clientPrefix(): string {
+    this.prefix ??= `${randomBytes(6).toString("base64url")}-`;
+    return this.prefix;
+  }
+
   isOwnClientId(clientId: string | null): boolean {
-    return clientId?.startsWith(this.clientPrefix) === true;
+    return this.prefix !== null && clientId?.startsWith(this.prefix) === true;
   }
 
   /** Is this account away (offline, or away on every IRC connection here)? Returns the message. */
   awayMessage(accountId: Id): string | null {
-    if (!this.online.has(accountId) && accountId !== this.accountId) return "Offline";
+    if (!this.isOnline(accountId)) return "Offline";
     return this.gw.awayOf(accountId);
   }
 
@@ -506,6 +564,8 @@ export class IrcClient implements Peer, Writer {
   // ---- Peer ----
 
   event(e: RoomEvent): void {
+    // Applied to the gateway's member list as it arrives, even while this client holds it back.
+    if (e.type === "member") this.gw.rooms.apply(e);
     const d = this.directs.get(e.roomId);
     if (d) {
       if (d.held) d.held.push(e);
@@ -516,6 +576,7 @@ export class IrcClient implements Peer, Writer {
     if (!ch) {
       // A room this connection is joining right now: the command shows it, with these.
       if (this.orphanCount >= MAX_ORPHANS) return;
+      this.orphans ??= new Map();
       const list = this.orphans.get(e.roomId) ?? [];
       list.push(e);
       this.orphans.set(e.roomId, list);
@@ -545,7 +606,7 @@ export class IrcClient implements Peer, Writer {
     if (e.type === "joined") {
       const room = e.membership.room;
       if (room.kind === "direct") void this.openDirect(room).catch(() => {});
-      else if (!this.channels.has(room.id)) void this.openChannel(room, this.direct).catch(() => {});
+      else if (!this.channels.has(room.id)) void this.openChannel(e.membership, this.direct).catch(() => {});
       return;
     }
     renderEphemeral(this, e);
@@ -562,7 +623,8 @@ export class IrcClient implements Peer, Writer {
 
   // ---- input ----
 
-  private onData(data: Buffer): void {
+  /** Bytes from the socket (see onSocketData). */
+  onData(data: Buffer): void {
     this.lastInput = Date.now();
     this.pingSent = 0;
     let start = 0;
@@ -646,12 +708,13 @@ export class IrcClient implements Peer, Writer {
     }
     // Lines inside an open draft/multiline batch are parts of one message: collected, not run.
     const ref = msg.tags.batch;
-    const batch = ref !== undefined ? this.inbound.get(ref) : undefined;
+    const batch = ref !== undefined ? this.inbound?.get(ref) : undefined;
     if (batch) {
       this.collect(batch, msg);
       return;
     }
     if (this.registered && !this.oper && msg.command !== "PONG" && msg.command !== "PING") {
+      this.fakelag ??= new Fakelag(this.opts.fakelag);
       const wait = this.fakelag.touch(Date.now());
       if (wait > 0) await sleep(wait);
       if (this.closing || this.socket.destroyed) return;
@@ -710,13 +773,15 @@ export class IrcClient implements Peer, Writer {
   // ---- inbound multiline batches ----
 
   openInbound(ref: string, batch: Omit<InboundBatch, "text" | "lines" | "failed">): void {
+    this.inbound ??= new Map();
     if (this.inbound.size >= 4) throw new FailReply("BATCH", "TOO_MANY_BATCHES", [ref], "Too many open batches");
     this.inbound.set(ref, { ...batch, text: "", lines: 0, failed: false });
   }
 
   closeInbound(ref: string): InboundBatch | undefined {
-    const b = this.inbound.get(ref);
-    this.inbound.delete(ref);
+    const b = this.inbound?.get(ref);
+    this.inbound?.delete(ref);
+    if (this.inbound?.size === 0) this.inbound = null;
     return b;
   }
 
@@ -830,29 +895,29 @@ export class IrcClient implements Peer, Writer {
     this.nick = account.name;
     this.gw.noteAccount(account.id, account.guest);
     const chat = this.gw.chat;
-    const [rooms, onlineCount] = await Promise.all([
-      chat.listRooms().catch(() => []),
-      Promise.resolve(chat.hub.presence.list().length),
-    ]);
-    const channels: Channel[] = [];
+    const roomCount = await this.gw.publicRoomCount();
+    const channels: Membership[] = [];
     const directs: Membership[] = [];
     const { connection } = await chat.connect(account, this, {
-      presence: true,
+      // Presence reaches the gateway once (IrcGateway.onPresence), not every IRC connection.
+      presence: false,
       onWelcome: (connection, memberships) => {
         this.connection = connection;
         this.registered = true;
         this.gw.addAccountClient(account.id, this);
-        for (const o of connection.online()) this.online.set(o.accountId, o.name);
-        this.online.set(account.id, account.name);
         // Written at once, not with the command's replies: nothing may reach the client before 001.
-        sendWelcome(this, this.direct, { channels: rooms.length, users: Math.max(onlineCount, 1) });
+        sendWelcome(this, this.direct, { channels: roomCount, users: Math.max(this.gw.onlineCount, 1) });
         for (const m of memberships) {
           if (m.room.kind === "direct") directs.push(m);
-          else channels.push(this.addChannel(m.room));
+          else {
+            this.addChannel(m.room);
+            channels.push(m);
+          }
         }
       },
     });
     if (this.socket.destroyed) {
+      this.closed(); // it may have closed before the connection was made: nothing is kept
       connection.close();
       return;
     }
@@ -860,13 +925,18 @@ export class IrcClient implements Peer, Writer {
     if (channels.length === 0 && directs.length === 0) {
       try {
         const m = await connection.join(LOBBY);
-        channels.push(this.addChannel(m.room));
+        this.addChannel(m.room);
+        channels.push(m);
       } catch {
         // no lobby to join: nothing to show
       }
     }
-    const loaded = await Promise.all(channels.map((ch) => this.loadChannel(ch)));
-    channels.forEach((ch, i) => {
+    const opened = channels.flatMap((m) => {
+      const ch = this.channels.get(m.room.id);
+      return ch ? [{ ch, m }] : [];
+    });
+    const loaded = await Promise.all(opened.map(({ ch, m }) => this.loadChannel(ch, m.room.lastSeq, m.readSeq)));
+    opened.forEach(({ ch }, i) => {
       this.announceChannel(ch, loaded[i] ?? null, this.direct);
     });
     await Promise.all(directs.map((m) => this.openDirect(m.room)));
@@ -907,6 +977,9 @@ export class IrcClient implements Peer, Writer {
   closed(): void {
     this.closing = true;
     if (this.account) this.gw.removeAccountClient(this.account.id, this);
+    for (const ch of [...this.channels.values()]) this.removeChannel(ch);
+    this.gw.notePresenceInterest(this, true);
+    this.setOper(false);
     this.connection?.close();
     this.connection = null;
   }

@@ -6,6 +6,7 @@
 // deletions REDACT, reactions and typing TAGMSG with client tags, membership changes JOIN, PART,
 // KICK and MODE.
 
+import { nameKey } from "../../core/names.ts";
 import type { Ephemeral, Id, Message, RoomEvent } from "../../core/types.ts";
 import type { Channel, Direct, IrcClient } from "./client.ts";
 import { type IrcMessage, splitUtf8 } from "./message.ts";
@@ -162,13 +163,16 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
   }
   if (e.type !== "member") return;
   const me = e.accountId === c.accountId;
+  // What the member was just before this event, in the gateway's list (rooms.ts). A change the
+  // JOIN burst's NAMES already showed is not shown again, but for this account's own departure.
+  const departure = e.change === "leave" || e.change === "kick" || e.change === "ban";
+  const shown = e.seq <= ch.shownSeq && !(me && departure);
+  const member = c.gw.rooms.get(ch.id)?.before(e);
   const actor = c.mask(e.actor);
   const tags = () => c.timeTag(e.at);
-  const member = ch.members.get(e.accountId);
   switch (e.change) {
     case "join": {
-      if (member) return;
-      ch.members.set(e.accountId, c.gw.member(e.accountId, e.name, e.role ?? "member", false));
+      if (member || shown) return;
       if (c.gw.isGuest(e.accountId) === undefined) void c.gw.resolveGuests([{ accountId: e.accountId, name: e.name }]);
       sink.add(c.joinLine(e.accountId, e.name, target, e.at));
       const away = c.awayMessage(e.accountId);
@@ -178,16 +182,16 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
       return;
     }
     case "leave":
-      if (!ch.members.delete(e.accountId) && !me) return;
+      if ((!member && !me) || shown) return;
       sink.add({ tags: tags(), source: c.mask(e.name), command: "PART", params: [target] });
       break;
     case "kick":
-      if (!ch.members.delete(e.accountId) && !me) return;
+      if ((!member && !me) || shown) return;
       sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Kicked by ${e.actor}`] });
       break;
     case "ban":
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, "+b", banMask(e.name)] });
-      if (ch.members.delete(e.accountId) || me) {
+      if ((member || me) && !shown) {
         sink.add({ tags: tags(), source: actor, command: "KICK", params: [target, e.name, e.reason ?? `Banned by ${e.actor}`] });
       }
       break;
@@ -197,19 +201,14 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
     case "mute":
     case "unmute": {
       const muted = e.change === "mute";
-      if (member) {
-        if (member.muted === muted) return;
-        ch.members.set(e.accountId, c.gw.member(e.accountId, member.name, member.role, muted));
-      }
+      if ((member && member.muted === muted) || shown) return;
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, muted ? "+q" : "-q", banMask(e.name)] });
       return;
     }
     case "role": {
-      const role = e.role ?? "member";
+      const isOp = (e.role ?? "member") !== "member";
       const wasOp = member ? member.role !== "member" : false;
-      if (member) ch.members.set(e.accountId, c.gw.member(e.accountId, member.name, role, member.muted));
-      const isOp = role !== "member";
-      if (wasOp === isOp) return;
+      if (wasOp === isOp || shown) return;
       sink.add({ tags: tags(), source: actor, command: "MODE", params: [target, isOp ? "+o" : "-o", e.name] });
       return;
     }
@@ -222,6 +221,21 @@ export function renderChannelEvent(c: IrcClient, ch: Channel, e: RoomEvent, sink
   }
   // A departure: this account left the channel.
   if (me) c.removeChannel(ch);
+}
+
+/**
+ * An account came online or went offline: AWAY to a client with away-notify that shares a channel
+ * with it, MONONLINE or MONOFFLINE to one that monitors its name. `name` is the name it has here.
+ */
+export function renderPresence(c: IrcClient, accountId: Id, name: string, online: boolean): void {
+  if (c.connection === null || accountId === c.accountId) return;
+  if (c.caps.has("away-notify") && c.sharedChannels(accountId).length > 0) {
+    const away = online ? c.gw.awayOf(accountId) : "Offline";
+    c.direct.add({ tags: {}, source: c.mask(name), command: "AWAY", params: away === null ? [] : [away] });
+  }
+  if (c.monitor?.has(nameKey(name))) {
+    c.direct.add(online ? c.numeric(N.RPL_MONONLINE, c.mask(name)) : c.numeric(N.RPL_MONOFFLINE, name));
+  }
 }
 
 /** How Parley's per-account bans and mutes look as IRC masks. */
@@ -245,21 +259,8 @@ export function renderEphemeral(c: IrcClient, e: Ephemeral): void {
       });
       return;
     }
-    case "presence": {
-      if (e.accountId === c.accountId) return;
-      const was = c.online.has(e.accountId);
-      if (e.online) c.online.set(e.accountId, e.name);
-      else c.online.delete(e.accountId);
-      if (was === e.online) return;
-      if (c.caps.has("away-notify") && c.sharedChannels(e.accountId).length > 0) {
-        const away = e.online ? c.gw.awayOf(e.accountId) : "Offline";
-        c.direct.add({ tags: {}, source: c.mask(e.name), command: "AWAY", params: away === null ? [] : [away] });
-      }
-      if (c.monitor.has(e.name.toLowerCase())) {
-        c.direct.add(e.online ? c.numeric(N.RPL_MONONLINE, c.mask(e.name)) : c.numeric(N.RPL_MONOFFLINE, e.name));
-      }
-      return;
-    }
+    case "presence":
+      return; // IRC connections do not watch presence: the gateway does, once (renderPresence)
     case "invited":
       c.direct.add({ tags: {}, source: c.mask(e.by), command: "INVITE", params: [c.nick, `#${e.room}`] });
       return;

@@ -57,7 +57,7 @@ function client(caps: readonly string[], gw = gateway()): { c: IrcClient; socket
 }
 
 function channel(): Channel {
-  return { id: "r1", name: "lobby", kind: "public", topic: "", createdAt: 0, members: new Map(), held: null };
+  return { id: "r1", name: "lobby", kind: "public", topic: "", createdAt: 0, members: new Map(), held: null, shownSeq: 0 };
 }
 
 const AT = Date.UTC(2026, 10, 27, 8, 0, 0, 123);

@@ -1,22 +1,25 @@
 // The IRC gateway's listeners (plain TCP and optional TLS), the per-address connection limit,
 // and what the gateway knows across its own clients: which IRC connections an account has here
-// (for KILL, WALLOPS, AWAY and SETNAME, which have no counterpart in the core) and which
-// accounts are guests (for account tags).
+// (for KILL, WALLOPS, AWAY and SETNAME, which have no counterpart in the core), which accounts
+// are guests (for account tags), the member list of each room its clients have open (rooms.ts)
+// and who is online. Those two are kept once per gateway, not once per client: an idle client
+// costs the same in a channel of ten as in a channel of ten thousand.
 
 import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Chat } from "../../core/chat.ts";
 import { toChatError } from "../../core/errors.ts";
+import { nameKey } from "../../core/names.ts";
+import type { PresenceChange } from "../../core/presence.ts";
 import { KeyedBuckets } from "../../core/rate-limit.ts";
-import type { Id, Role } from "../../core/types.ts";
+import type { Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
-import { type ChanMember, IrcClient } from "./client.ts";
+import { clientOf, IrcClient } from "./client.ts";
+import { renderPresence } from "./events.ts";
 import type { IrcOptions } from "./options.ts";
-
-/** How many shared member entries the gateway remembers (IrcGateway.member). */
-const MAX_SHARED_MEMBERS = 100_000;
+import { RoomTables } from "./rooms.ts";
 
 export interface TlsFiles {
   cert: string;
@@ -26,18 +29,34 @@ export interface TlsFiles {
 export class IrcGateway {
   private readonly servers: Server[] = [];
   readonly clients = new Set<IrcClient>();
-  private readonly byAccount = new Map<Id, Set<IrcClient>>();
+  /** Clients that are IRC operators (IrcClient.setOper). */
+  readonly opers = new Set<IrcClient>();
+  /** Each account's IRC connections here: an array, as an account has one or a few (a Set costs more). */
+  private readonly byAccount = new Map<Id, IrcClient[]>();
   private readonly perAddress = new Map<string, number>();
   private readonly exempt: Set<string>;
   /** accountId → guest? Filled as accounts are met; an account never changes between the two. */
   private readonly guests = new Map<Id, boolean>();
-  /** The one entry of each plain member (no role, not muted), shared by every client's channels. */
-  private readonly plainMembers = new Map<Id, ChanMember>();
+  /** The member list of each room a local IRC client has open. */
+  readonly rooms = new RoomTables();
+  /**
+   * Who is online is the core's list (hub.presence), read by every client here: not copied per
+   * client. The gateway hears each change once and tells only the clients that show presence.
+   */
+  private readonly stopPresence: () => void;
+  /** Clients with away-notify or a MONITOR list: the ones a presence change may concern. */
+  private readonly presenceClients = new Set<IrcClient>();
+  /** Online guests renamed here: id → name (the core keeps the name they came online with). */
+  private readonly renamed = new Map<Id, string>();
   /** Guest lookups in flight, by account id. */
   private readonly resolving = new Map<Id, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly logins: KeyedBuckets;
   private closing = false;
+  /** Registered clients here (every connection in byAccount). */
+  private registeredClients = 0;
+  /** The number of public rooms for welcome bursts, and when it was read. */
+  private roomCount: { at: number; count: Promise<number> } | null = null;
   readonly createdAt = new Date();
   private batchCounter = 0;
 
@@ -55,6 +74,7 @@ export class IrcGateway {
       for (const c of this.clients) c.tick(now);
     }, 1000);
     this.sweeper.unref();
+    this.stopPresence = chat.hub.onPresence((p) => this.onPresence(p));
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -83,7 +103,7 @@ export class IrcGateway {
   }
 
   private accept(socket: Socket, tls: boolean): void {
-    socket.on("error", () => {});
+    socket.on("error", ignore);
     if (this.closing) {
       socket.destroy();
       return;
@@ -106,24 +126,28 @@ export class IrcGateway {
       return;
     }
     this.perAddress.set(address, count);
-    const client = new IrcClient(this, socket, tls);
+    const client = new IrcClient(this, socket, tls, release);
     this.clients.add(client);
     this.metrics.connections.inc({ protocol: "irc" });
     this.metrics.connectionsTotal.inc({ protocol: "irc" });
-    socket.once("close", () => {
-      release();
-      this.clients.delete(client);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-      this.metrics.connections.dec({ protocol: "irc" });
-      client.closed();
-    });
+    socket.once("close", onSocketClose);
+  }
+
+  /** A client's socket closed: everything the gateway counted for it is given back. */
+  disconnected(client: IrcClient): void {
+    if (!this.clients.delete(client)) return;
+    client.release();
+    const left = (this.perAddress.get(client.address) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(client.address);
+    else this.perAddress.set(client.address, left);
+    this.metrics.connections.dec({ protocol: "irc" });
+    client.closed();
   }
 
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
+    this.stopPresence();
     const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     await Promise.all([...this.clients].map((c) => c.shutdown()));
     await Promise.all(closed);
@@ -146,18 +170,42 @@ export class IrcGateway {
   // ---- IRC connections by account (this process only) ----
 
   addAccountClient(accountId: Id, c: IrcClient): void {
-    let set = this.byAccount.get(accountId);
-    if (!set) {
-      set = new Set();
-      this.byAccount.set(accountId, set);
-    }
-    set.add(c);
+    const list = this.byAccount.get(accountId);
+    if (list?.includes(c)) return;
+    if (list) list.push(c);
+    else this.byAccount.set(accountId, [c]);
+    this.registeredClients++;
   }
 
   removeAccountClient(accountId: Id, c: IrcClient): void {
-    const set = this.byAccount.get(accountId);
-    if (!set?.delete(c)) return;
-    if (set.size === 0) this.byAccount.delete(accountId);
+    const list = this.byAccount.get(accountId);
+    const i = list?.indexOf(c) ?? -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    this.registeredClients--;
+    if (list.length === 0) this.byAccount.delete(accountId);
+  }
+
+  /** How many clients here are registered. */
+  get localUsers(): number {
+    return this.registeredClients;
+  }
+
+  /**
+   * How many public rooms there are, for a welcome burst's LUSERS. Read at most once a second:
+   * the store counts every room's members to list them, and a crowd connecting at once would
+   * have it do so for each of them.
+   */
+  publicRoomCount(): Promise<number> {
+    const now = Date.now();
+    if (this.roomCount === null || now - this.roomCount.at > 1000) {
+      const count = this.chat.listRooms().then(
+        (rooms) => rooms.length,
+        () => 0,
+      );
+      this.roomCount = { at: now, count };
+    }
+    return this.roomCount.count;
   }
 
   clientsOf(accountId: Id): IrcClient[] {
@@ -166,10 +214,10 @@ export class IrcGateway {
 
   /** The away message an account set over IRC here, if every one of its IRC connections is away. */
   awayOf(accountId: Id): string | null {
-    const set = this.byAccount.get(accountId);
-    if (!set || set.size === 0) return null;
+    const list = this.byAccount.get(accountId);
+    if (!list || list.length === 0) return null;
     let message: string | null = null;
-    for (const c of set) {
+    for (const c of list) {
       if (c.away === null) return null;
       message = c.away;
     }
@@ -192,32 +240,46 @@ export class IrcGateway {
   }
 
   opersOnline(): number {
-    let n = 0;
-    for (const c of this.clients) if (c.oper) n++;
-    return n;
+    return this.opers.size;
   }
 
-  // ---- channel members ----
+  // ---- who is online ----
 
-  /**
-   * A channel member entry. Every IRC client keeps the member list of each of its channels, so a
-   * room of n IRC clients holds n² entries: plain members (most of them) share one object per
-   * account instead of one per client. Entries are replaced, never changed, except a guest's
-   * name, which changes for every client at once.
-   */
-  member(accountId: Id, name: string, role: Role, muted: boolean): ChanMember {
-    if (role !== "member" || muted) return { accountId, name, role, muted };
-    let m = this.plainMembers.get(accountId);
-    if (m === undefined) {
-      m = { accountId, name, role, muted };
-      // Every guest is a new account: start over now and then rather than keep them all. Entries
-      // handed out stay valid; later ones are shared anew.
-      if (this.plainMembers.size >= MAX_SHARED_MEMBERS) this.plainMembers.clear();
-      this.plainMembers.set(accountId, m);
-    } else if (m.name !== name) {
-      m.name = name;
-    }
-    return m;
+  isOnline(accountId: Id): boolean {
+    return this.chat.hub.presence.isOnline(accountId);
+  }
+
+  get onlineCount(): number {
+    return this.chat.hub.presence.size;
+  }
+
+  /** Every online account as [id, name], with the names guests took here. */
+  *onlineAccounts(): IterableIterator<[Id, string]> {
+    for (const [accountId, name] of this.chat.hub.presence.entries()) yield [accountId, this.renamed.get(accountId) ?? name];
+  }
+
+  /** The online account with this name (any case), if any. */
+  onlineByName(nick: string): { accountId: Id; name: string } | null {
+    const key = nameKey(nick);
+    for (const [accountId, name] of this.onlineAccounts()) if (nameKey(name) === key) return { accountId, name };
+    return null;
+  }
+
+  /** An online guest took another name here. */
+  renameOnline(accountId: Id, name: string): void {
+    if (this.isOnline(accountId)) this.renamed.set(accountId, name);
+  }
+
+  /** Follows the client's interest in presence (away-notify, MONITOR): call after either changes, and once it closed. */
+  notePresenceInterest(c: IrcClient, closed = false): void {
+    if (!closed && (c.caps.has("away-notify") || (c.monitor?.size ?? 0) > 0)) this.presenceClients.add(c);
+    else this.presenceClients.delete(c);
+  }
+
+  private onPresence(p: PresenceChange): void {
+    const name = this.renamed.get(p.accountId) ?? p.name;
+    if (!p.online) this.renamed.delete(p.accountId);
+    for (const c of this.presenceClients) renderPresence(c, p.accountId, name, p.online);
   }
 
   // ---- guests ----
@@ -259,4 +321,13 @@ export class IrcGateway {
     }
     return pending;
   }
+}
+
+/** Socket errors end in "close", which does the cleaning up; one shared listener for every socket. */
+function ignore(): void {}
+
+/** The one "close" listener of every client socket (no closure per connection). */
+function onSocketClose(this: Socket): void {
+  const client = clientOf(this);
+  if (client) client.gw.disconnected(client);
 }

@@ -63,7 +63,7 @@ export function sendWelcome(c: IrcClient, sink: Sink, counts: { channels: number
 }
 
 export function sendLusers(c: IrcClient, sink: Sink, counts: { channels: number; users: number }): void {
-  const local = [...c.gw.clients].filter((x) => x.registered).length;
+  const local = c.gw.localUsers;
   sink.add(c.numeric(N.RPL_LUSERCLIENT, `There are ${counts.users} users and 0 invisible on 1 servers`));
   sink.add(c.numeric(N.RPL_LUSEROP, String(c.gw.opersOnline()), "operator(s) online"));
   sink.add(c.numeric(N.RPL_LUSERCHANNELS, String(counts.channels), "channels formed"));

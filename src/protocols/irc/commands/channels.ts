@@ -2,12 +2,13 @@
 
 import { toChatError } from "../../../core/errors.ts";
 import { checkRoomName, nameKey } from "../../../core/names.ts";
-import type { Room } from "../../../core/types.ts";
+import type { Membership } from "../../../core/types.ts";
 import type { IrcClient } from "../client.ts";
 import { truncateUtf8 } from "../message.ts";
 import * as N from "../numerics.ts";
 import { chatErrorReply, NumericReply } from "../replies.ts";
 import type { Sink } from "../response.ts";
+import { entry } from "../rooms.ts";
 import type { CommandTable } from "./types.ts";
 
 export const channels: CommandTable = {
@@ -94,9 +95,8 @@ export const channels: CommandTable = {
             topic: room.topic,
             createdAt: room.createdAt,
             held: null,
-            members: new Map(
-              members.map((m) => [m.accountId, { accountId: m.accountId, name: m.name, role: m.role, muted: m.muted }]),
-            ),
+            shownSeq: 0,
+            members: new Map(members.map((m) => [m.accountId, entry(m.accountId, m.name, m.role, m.muted)])),
           },
           rb,
         );
@@ -199,20 +199,20 @@ async function join(c: IrcClient, name: string, sink: Sink): Promise<void> {
   const existing = c.channelByName(name);
   if (existing) return; // already on it: joining again does nothing
   const conn = c.conn();
-  let room: Room;
+  let joined: Membership;
   try {
-    room = (await conn.join(name)).room;
+    joined = await conn.join(name);
   } catch (err) {
     if (toChatError(err).code !== "NO_SUCH_ROOM") throw err;
     try {
       checkRoomName(name);
-      room = (await conn.createRoom(name, "public")).room;
+      joined = await conn.createRoom(name, "public");
     } catch (e) {
       if (toChatError(e).code !== "ROOM_EXISTS") throw e;
-      room = (await conn.join(name)).room; // someone created it a moment ago
+      joined = await conn.join(name); // someone created it a moment ago
     }
   }
-  await c.openChannel(room, sink);
+  await c.openChannel(joined, sink);
 }
 
 /** A room's name and topic, if this account may read it (public rooms, or its own). */

@@ -118,14 +118,15 @@ export const history: CommandTable = {
         seq = await c.conn().seqAt(target.roomId, ref.at);
       }
       // The core tells every connection of the account, this one too: this reply stands for that.
+      c.readInFlight ??= new Map();
       c.readInFlight.set(target.roomId, 0);
       let later = 0;
       let stored: number;
       try {
         stored = await c.conn().markRead(target.roomId, seq);
       } finally {
-        later = c.readInFlight.get(target.roomId) ?? 0;
-        c.readInFlight.delete(target.roomId);
+        later = c.readInFlight?.get(target.roomId) ?? 0;
+        c.readInFlight?.delete(target.roomId);
       }
       c.noteRead(target.roomId, stored);
       rb.add(c.serverMessage("MARKREAD", [target.name, `timestamp=${await c.readTimestamp(target.roomId, stored)}`]));

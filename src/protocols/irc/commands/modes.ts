@@ -192,7 +192,7 @@ function userMode(c: IrcClient, target: string, modestring: string | undefined, 
     }
     if (m === "B" && c.bot !== adding) c.bot = adding;
     else if (m === "w" && c.wallops !== adding) c.wallops = adding;
-    else if (m === "o" && !adding && c.oper) c.oper = false;
+    else if (m === "o" && !adding && c.oper) c.setOper(false);
     else if (m === "i" || m === "B" || m === "w" || m === "o") continue;
     else {
       unknown = true;

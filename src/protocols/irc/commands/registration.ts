@@ -52,6 +52,7 @@ export const registration: CommandTable = {
             if (ch.startsWith("-")) c.caps.delete(ch.slice(1));
             else c.caps.add(ch);
           }
+          c.gw.notePresenceInterest(c);
           rb.add(c.serverMessage("CAP", [c.nick, "ACK", requested]));
           return;
         }
@@ -92,19 +93,16 @@ export const registration: CommandTable = {
       c.nick = nick;
       rb.add(line);
       // IRC clients here that see this guest learn the new nick; the core has no rename event,
-      // so web clients show it once they reload the member list.
+      // so web clients show it once they reload the member list. The gateway's member lists and
+      // online list hold the name once for every client here.
+      const renamed = new Set<unknown>();
+      for (const table of c.gw.rooms.all()) if (table.rename(account.id, nick)) renamed.add(table.members);
+      c.gw.renameOnline(account.id, nick);
       for (const other of c.gw.clients) {
-        if (!other.registered) continue;
-        let sees = other !== c && other.accountId === account.id;
-        for (const ch of other.channels.values()) {
-          const m = ch.members.get(account.id);
-          if (m) {
-            m.name = nick;
-            sees = true;
-          }
-        }
-        if (other.online.has(account.id)) other.online.set(account.id, nick);
-        if (sees && other !== c) other.direct.add(line);
+        if (!other.registered || other === c) continue;
+        let sees = other.accountId === account.id;
+        for (const ch of other.channels.values()) if (renamed.has(ch.members)) sees = true;
+        if (sees) other.direct.add(line);
       }
     },
   },
@@ -114,8 +112,10 @@ export const registration: CommandTable = {
     needsRegistration: false,
     run({ client: c, msg, rb }) {
       if (c.registered || c.user !== "") throw new NumericReply(N.ERR_ALREADYREGISTERED, ["You may not reregister"]);
-      c.user = msg.params[0]!.slice(0, 32) || "user";
-      c.realname = msg.params[3]!.slice(0, 200);
+      // Often both are the nick: then the client keeps one string, not three.
+      const same = (s: string) => (s === c.nick ? c.nick : s);
+      c.user = same(msg.params[0]!.slice(0, 32) || "user");
+      c.realname = same(msg.params[3]!.slice(0, 200));
       return c.tryRegister(rb);
     },
   },

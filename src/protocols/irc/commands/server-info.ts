@@ -23,7 +23,7 @@ export const serverInfo: CommandTable = {
     needsRegistration: true,
     async run({ client: c, rb }) {
       const rooms = await c.conn().listRooms();
-      sendLusers(c, rb, { channels: rooms.length, users: Math.max(c.online.size, 1) });
+      sendLusers(c, rb, { channels: rooms.length, users: Math.max(c.gw.onlineCount, 1) });
     },
   },
 
@@ -69,7 +69,7 @@ export const serverInfo: CommandTable = {
         c.gw.log.warn("failed OPER attempt", { name, address: c.address });
         throw new NumericReply(N.ERR_PASSWDMISMATCH, ["Password incorrect"]);
       }
-      c.oper = true;
+      c.setOper(true);
       rb.add(c.numeric(N.RPL_YOUREOPER, "You are now an IRC operator"));
       rb.add({ tags: {}, source: c.source, command: "MODE", params: [c.nick, "+o"] });
     },

@@ -6,11 +6,12 @@
 
 import { nameKey } from "../../../core/names.ts";
 import type { Id, Member } from "../../../core/types.ts";
-import type { ChanMember, IrcClient } from "../client.ts";
+import type { IrcClient } from "../client.ts";
 import { USER_HOST } from "../client.ts";
 import * as N from "../numerics.ts";
 import { FailReply, NumericReply } from "../replies.ts";
 import type { Sink } from "../response.ts";
+import type { ChanMember } from "../rooms.ts";
 import { globRegExp } from "./channels.ts";
 import type { CommandTable } from "./types.ts";
 
@@ -49,7 +50,7 @@ export const users: CommandTable = {
       } else {
         const re = globRegExp(mask);
         const everyone = mask === "*" || mask === "0";
-        for (const [accountId, name] of c.online) {
+        for (const [accountId, name] of c.gw.onlineAccounts()) {
           if (everyone ? c.sharedChannels(accountId).length > 0 || accountId === c.accountId : re.test(name)) {
             people.push({ accountId, name, prefix: "", channel: "*" });
           }
@@ -100,8 +101,7 @@ export const users: CommandTable = {
     needsRegistration: true,
     run({ client: c, msg, rb }) {
       const wanted = msg.params.flatMap((p) => p.split(" ")).filter((n) => n !== "");
-      const online = new Map([...c.online.values()].map((n) => [nameKey(n), n]));
-      const on = wanted.map((n) => online.get(nameKey(n))).filter((n): n is string => n !== undefined);
+      const on = wanted.map((n) => c.gw.onlineByName(n)?.name).filter((n): n is string => n !== undefined);
       rb.add(c.numeric(N.RPL_ISON, on.join(" ")));
     },
   },
@@ -112,9 +112,9 @@ export const users: CommandTable = {
     run({ client: c, msg, rb }) {
       const replies: string[] = [];
       for (const nick of msg.params.slice(0, 5)) {
-        const entry = [...c.online].find(([, n]) => nameKey(n) === nameKey(nick));
-        if (!entry) continue;
-        const [accountId, name] = entry;
+        const found = c.gw.onlineByName(nick);
+        if (!found) continue;
+        const { accountId, name } = found;
         const oper = c.gw.isOper(accountId) ? "*" : "";
         const away = c.awayMessage(accountId) !== null ? "-" : "+";
         replies.push(`${name}${oper}=${away}${name}@${USER_HOST}`);
@@ -127,48 +127,10 @@ export const users: CommandTable = {
     minParams: 1,
     needsRegistration: true,
     run({ client: c, msg, rb }) {
-      const sub = msg.params[0]!;
-      const targets = (msg.params[1] ?? "").split(",").filter((t) => t !== "");
-      switch (sub) {
-        case "+": {
-          const on: string[] = [];
-          const off: string[] = [];
-          for (const t of targets) {
-            if (c.monitor.size >= MONITOR_MAX && !c.monitor.has(nameKey(t))) {
-              rb.add(c.numeric(N.ERR_MONLISTFULL, String(MONITOR_MAX), targets.join(","), "Monitor list is full"));
-              break;
-            }
-            c.monitor.add(nameKey(t));
-            const name = onlineName(c, t);
-            if (name) on.push(c.mask(name));
-            else off.push(t);
-          }
-          if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.join(",")));
-          if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
-          return;
-        }
-        case "-":
-          for (const t of targets) c.monitor.delete(nameKey(t));
-          return;
-        case "C":
-        case "c":
-          c.monitor.clear();
-          return;
-        case "L":
-        case "l":
-          if (c.monitor.size > 0) rb.add(c.numeric(N.RPL_MONLIST, [...c.monitor].join(",")));
-          rb.add(c.numeric(N.RPL_ENDOFMONLIST, "End of MONITOR list"));
-          return;
-        case "S":
-        case "s": {
-          const on = [...c.monitor].map((t) => onlineName(c, t)).filter((n): n is string => n !== null);
-          const off = [...c.monitor].filter((t) => onlineName(c, t) === null);
-          if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.map((n) => c.mask(n)).join(",")));
-          if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
-          return;
-        }
-        default:
-          throw new NumericReply(N.ERR_UNKNOWNCOMMAND, ["MONITOR", "Unknown MONITOR subcommand"]);
+      try {
+        monitor(c, msg.params[0]!, msg.params[1] ?? "", rb);
+      } finally {
+        c.gw.notePresenceInterest(c);
       }
     },
   },
@@ -212,10 +174,57 @@ export const users: CommandTable = {
   },
 };
 
+/** MONITOR + - C L S. */
+function monitor(c: IrcClient, sub: string, list: string, rb: Sink): void {
+  const targets = list.split(",").filter((t) => t !== "");
+  switch (sub) {
+    case "+": {
+      c.monitor ??= new Set();
+      const on: string[] = [];
+      const off: string[] = [];
+      for (const t of targets) {
+        if (c.monitor.size >= MONITOR_MAX && !c.monitor.has(nameKey(t))) {
+          rb.add(c.numeric(N.ERR_MONLISTFULL, String(MONITOR_MAX), targets.join(","), "Monitor list is full"));
+          break;
+        }
+        c.monitor.add(nameKey(t));
+        const name = onlineName(c, t);
+        if (name) on.push(c.mask(name));
+        else off.push(t);
+      }
+      if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.join(",")));
+      if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
+      return;
+    }
+    case "-":
+      for (const t of targets) c.monitor?.delete(nameKey(t));
+      return;
+    case "C":
+    case "c":
+      c.monitor = null;
+      return;
+    case "L":
+    case "l":
+      if (c.monitor && c.monitor.size > 0) rb.add(c.numeric(N.RPL_MONLIST, [...c.monitor].join(",")));
+      rb.add(c.numeric(N.RPL_ENDOFMONLIST, "End of MONITOR list"));
+      return;
+    case "S":
+    case "s": {
+      const monitored = [...(c.monitor ?? [])];
+      const on = monitored.map((t) => onlineName(c, t)).filter((n): n is string => n !== null);
+      const off = monitored.filter((t) => onlineName(c, t) === null);
+      if (on.length > 0) rb.add(c.numeric(N.RPL_MONONLINE, on.map((n) => c.mask(n)).join(",")));
+      if (off.length > 0) rb.add(c.numeric(N.RPL_MONOFFLINE, off.join(",")));
+      return;
+    }
+    default:
+      throw new NumericReply(N.ERR_UNKNOWNCOMMAND, ["MONITOR", "Unknown MONITOR subcommand"]);
+  }
+}
+
 function onlineName(c: IrcClient, nick: string): string | null {
-  const key = nameKey(nick);
-  for (const name of c.online.values()) if (nameKey(name) === key) return name;
-  return null;
+  if (nameKey(nick) === nameKey(c.nick) && c.account) return c.nick;
+  return c.gw.onlineByName(nick)?.name ?? null;
 }
 
 async function findPerson(
@@ -224,11 +233,8 @@ async function findPerson(
 ): Promise<{ accountId: Id; name: string; guest: boolean; admin: boolean } | null> {
   const registered = await c.gw.chat.findAccount(nick).catch(() => null);
   if (registered) return { accountId: registered.id, name: registered.name, guest: false, admin: registered.admin };
-  const key = nameKey(nick);
-  for (const [accountId, name] of c.online) {
-    if (nameKey(name) === key) return { accountId, name, guest: true, admin: false };
-  }
-  return null;
+  const online = c.gw.onlineByName(nick);
+  return online ? { ...online, guest: true, admin: false } : null;
 }
 
 /** The fields a WHOX request asks for (`%tcuhnf,token`), or null for a plain WHO. */
