@@ -4,10 +4,10 @@
 // Lines are handled one at a time, in order, each held back by fakelag first. A command's
 // replies go into its ResponseBuffer; events the command itself caused (this account is the
 // actor) while it runs join that buffer, so they carry its label. Everything else is written at
-// once. The socket is corked at its first write of an event-loop turn and uncorked with every
-// other socket corked since once the turn's callback and promise jobs are done
-// (`process.nextTick`, as the WebSocket gateway does): all lines of one store commit leave in one
-// TCP write. Channel content is encoded once per capability set (fanout.ts).
+// once. Output is queued per client during an event-loop turn and written when the turn's
+// callback and promise jobs are done (`process.nextTick`): all lines of one store commit leave in
+// one socket write, one Buffer per client (fanout.ts encodes channel content once per
+// capability set, so most turns hand the socket a Buffer it shares with other clients).
 
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
@@ -17,6 +17,7 @@ import { ChatError, toChatError } from "../../core/errors.ts";
 import { checkAccountName, nameKey } from "../../core/names.ts";
 import type { Account, Ephemeral, Id, Member, Membership, Role, Room, RoomEvent } from "../../core/types.ts";
 import { whenDrained } from "../backpressure.ts";
+import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
@@ -71,15 +72,20 @@ interface InboundBatch {
 /** Lines longer than this (tags plus body) are not even buffered: the rest of the line is skipped. */
 const MAX_RAW_LINE = defaultLineLimits.maxTagBytes + defaultLineLimits.maxBodyBytes;
 const MAX_ORPHANS = 1000;
+/**
+ * Pipelined messages in flight per client; past this the next line waits for them. Reading stops
+ * meanwhile (maxQueuedLines), so a client cannot have more sends pending than this.
+ */
+const MAX_PIPELINED = 32;
 /** Host part of every user's mask; Parley has no addresses to show. */
 export const USER_HOST = "parley";
 
-/** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
-let corked: IrcClient[] = [];
-function uncorkAll(): void {
-  const batch = corked;
-  corked = [];
-  for (const c of batch) c.uncork();
+/** Clients with output queued during this event-loop turn; written together after it. */
+let pending: IrcClient[] = [];
+function flushAll(): void {
+  const batch = pending;
+  pending = [];
+  for (const c of batch) c.flush();
 }
 
 export class IrcClient implements Peer, Writer {
@@ -90,7 +96,7 @@ export class IrcClient implements Peer, Writer {
   account: Account | null = null;
   connection: Connection | null = null;
   registered = false;
-  readonly caps = new Set<string>();
+  readonly caps = new CapSet();
   capNegotiating = false;
   capVersion = 0;
   pass: string | null = null;
@@ -119,7 +125,9 @@ export class IrcClient implements Peer, Writer {
   // ---- io ----
   readonly direct: DirectSink;
   current: ResponseBuffer | null = null;
-  private isCorked = false;
+  /** This turn's output, written by flush(); null when there is none. */
+  private out: Buffer[] | null = null;
+  private outBytes = 0;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private discarding = false;
@@ -136,6 +144,9 @@ export class IrcClient implements Peer, Writer {
   /** Starts the client id of every send from this connection (with its "-"), to know the echo. */
   readonly clientPrefix = `${randomBytes(6).toString("base64url")}-`;
   private sent = 0;
+  /** The last pipelined command's answer (see pipeline()), and how many are in flight. */
+  private inFlight: Promise<void> | null = null;
+  private pipelined = 0;
   private linesBeforeRegistration = 0;
   readonly address: string;
 
@@ -177,34 +188,46 @@ export class IrcClient implements Peer, Writer {
 
   write(m: IrcMessage): void {
     if (this.closing && m.command !== "ERROR") return;
-    this.send(encodeLine(m));
+    this.send(Buffer.from(encodeLine(m), "utf8"));
   }
 
   /**
-   * Queues bytes on the (corked) socket. A client whose unsent output passes maxBufferedBytes has
-   * stopped reading: it is dropped rather than buffered without bound, and can fetch what it
-   * missed with CHATHISTORY when it comes back.
+   * Queues bytes for the end of the turn. A client whose unsent output (the socket's and this
+   * turn's) passes maxBufferedBytes has stopped reading: it is dropped rather than buffered
+   * without bound, and can fetch what it missed with CHATHISTORY when it comes back.
    */
-  private send(data: string | Buffer): void {
+  private send(data: Buffer): void {
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return;
-    if (socket.writableLength > this.opts.maxBufferedBytes) {
+    if (socket.writableLength + this.outBytes > this.opts.maxBufferedBytes) {
       this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
+      this.out = null;
+      this.outBytes = 0;
       socket.destroy();
       return;
     }
-    if (!this.isCorked) {
-      this.isCorked = true;
-      socket.cork();
-      if (corked.push(this) === 1) process.nextTick(uncorkAll);
+    if (this.out === null) {
+      this.out = [data];
+      if (pending.push(this) === 1) process.nextTick(flushAll);
+    } else {
+      this.out.push(data);
     }
-    socket.write(data);
+    this.outBytes += data.length;
   }
 
-  uncork(): void {
-    if (!this.isCorked) return;
-    this.isCorked = false;
-    this.socket.uncork();
+  /**
+   * Writes this turn's output in one socket write. Several lines are copied into one Buffer:
+   * a copy of a few hundred bytes costs less than the stream's bookkeeping for each chunk of a
+   * corked write, and the kernel gets one contiguous write either way.
+   */
+  flush(): void {
+    const out = this.out;
+    if (out === null) return;
+    const bytes = this.outBytes;
+    this.out = null;
+    this.outBytes = 0;
+    if (this.socket.destroyed) return;
+    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
   }
 
   // ---- message helpers ----
@@ -614,6 +637,7 @@ export class IrcClient implements Peer, Writer {
           this.socket.resume();
         }
         await this.handleLine(raw);
+        if (this.pipelined >= MAX_PIPELINED) await this.settled();
       }
     } finally {
       this.pumping = false;
@@ -623,6 +647,18 @@ export class IrcClient implements Peer, Writer {
   private async handleLine(raw: Buffer): Promise<void> {
     const parsed = parseLine(raw);
     if (parsed === null) return;
+    if (!(parsed instanceof ParseError) && this.canPipeline(parsed)) {
+      if (!this.oper) {
+        const wait = this.fakelag.touch(Date.now());
+        if (wait > 0) await sleep(wait);
+        if (this.closing || this.socket.destroyed) return;
+      }
+      this.pipeline(parsed);
+      return;
+    }
+    // Anything else is answered after the messages sent before it, and runs alone.
+    await this.settled();
+    if (this.closing || this.socket.destroyed) return;
     if (parsed instanceof ParseError) {
       switch (parsed.code) {
         case "INPUT_TOO_LONG":
@@ -661,24 +697,84 @@ export class IrcClient implements Peer, Writer {
 
   /** Runs one command: shared checks first (registration, parameter count), then its handler. */
   async dispatch(msg: IrcMessage): Promise<void> {
-    const label = this.caps.has("labeled-response") && Object.hasOwn(msg.tags, "label") ? msg.tags.label! : null;
-    const rb = new ResponseBuffer(this, label);
-    const cmd = Object.hasOwn(commands, msg.command) ? commands[msg.command] : undefined;
+    const rb = this.responseFor(msg);
     this.current = rb;
     try {
-      if (!cmd) {
-        if (!this.registered) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
-        throw new NumericReply(N.ERR_UNKNOWNCOMMAND, [msg.command, "Unknown command"]);
-      }
-      if (cmd.needsRegistration && !this.registered) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
-      if (msg.params.length < cmd.minParams) throw new NumericReply(N.ERR_NEEDMOREPARAMS, [msg.command, "Not enough parameters"]);
-      await cmd.run({ client: this, msg, rb });
+      await this.run(msg, rb);
     } catch (err) {
       this.replyError(rb, msg.command, err, msg.params[0] ?? "*");
     } finally {
       this.current = null;
       rb.flush();
     }
+  }
+
+  private responseFor(msg: IrcMessage): ResponseBuffer {
+    const label = this.caps.has("labeled-response") && Object.hasOwn(msg.tags, "label") ? msg.tags.label! : null;
+    return new ResponseBuffer(this, label);
+  }
+
+  private async run(msg: IrcMessage, rb: ResponseBuffer): Promise<void> {
+    const cmd = Object.hasOwn(commands, msg.command) ? commands[msg.command] : undefined;
+    if (!cmd) {
+      if (!this.registered) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
+      throw new NumericReply(N.ERR_UNKNOWNCOMMAND, [msg.command, "Unknown command"]);
+    }
+    if (cmd.needsRegistration && !this.registered) throw new NumericReply(N.ERR_NOTREGISTERED, ["You have not registered"]);
+    if (msg.params.length < cmd.minParams) throw new NumericReply(N.ERR_NEEDMOREPARAMS, [msg.command, "Not enough parameters"]);
+    await cmd.run({ client: this, msg, rb });
+  }
+
+  // ---- pipelined messages ----
+  //
+  // A PRIVMSG or NOTICE to one channel or conversation this client already shows does not wait
+  // for the one before it to commit: it starts at once, so a client that sends several messages in
+  // a row gets them into the same store commit instead of one commit round trip each. Sends to one
+  // room take the same path (the same awaits) and so reach the core in line order: the room keeps
+  // the client's order. Each command's replies (echo, errors, label) are written only after those
+  // of the command before it, and any other line waits until every pipelined command is answered
+  // (settled()), so replies stay in line order too.
+
+  /** True for a line that may run while the messages before it are still in flight. */
+  private canPipeline(msg: IrcMessage): boolean {
+    if (!this.registered || (msg.command !== "PRIVMSG" && msg.command !== "NOTICE")) return false;
+    const tags = msg.tags;
+    // A batch line is collected, not run; a reply reads its parent first (an await more than others).
+    if (tags.batch !== undefined || tags["+reply"] !== undefined || tags["+draft/reply"] !== undefined) return false;
+    const target = msg.params[0] ?? "";
+    if (target.includes(",")) return false; // several targets are sent one after the other
+    // A target not shown yet is looked up (or a conversation opened) first: it runs alone.
+    return this.isChannelName(target) ? this.channelByName(target) !== undefined : this.directByPeer(target) !== undefined;
+  }
+
+  private pipeline(msg: IrcMessage): void {
+    const rb = this.responseFor(msg);
+    const before = this.inFlight;
+    const ran = this.run(msg, rb).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    const answered = ran.then(async (failed) => {
+      if (before) await before;
+      try {
+        if (failed) this.replyError(rb, msg.command, failed.err, msg.params[0] ?? "*");
+        rb.flush();
+      } catch (err) {
+        // Never rejects: the next command's answer and settled() wait on this one.
+        this.gw.log.error("irc reply failed", { command: msg.command, err });
+      }
+    });
+    this.inFlight = answered;
+    this.pipelined++;
+    void answered.finally(() => {
+      this.pipelined--;
+      if (this.inFlight === answered) this.inFlight = null;
+    });
+  }
+
+  /** Resolves once every pipelined command has been answered. */
+  private async settled(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
   }
 
   /** Turns anything a handler threw into its reply. Unexpected errors are logged, never fatal to the server. */
@@ -898,7 +994,7 @@ export class IrcClient implements Peer, Writer {
     if (this.closing) return;
     this.write({ tags: {}, source: null, command: "ERROR", params: [`Closing Link: ${this.address} (${reason})`] });
     this.closing = true;
-    this.uncork();
+    this.flush();
     this.socket.end();
     // A client that does not close its side is cut off.
     setTimeout(() => this.socket.destroy(), 2000).unref();
