@@ -182,7 +182,12 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
     assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
     await new Promise((resolve) => setImmediate(resolve));
-    for (const { socket } of members) assert.deepEqual(socket.writes.map((w) => w.length), [1], "one Buffer in one write");
+    for (const { socket } of members)
+      assert.deepEqual(
+        socket.writes.map((w) => w.length),
+        [1],
+        "one Buffer in one write",
+      );
     assert.equal(
       members[0]!.socket.text(),
       ":mei!mei@parley PRIVMSG #lobby first\r\n:mei!mei@parley PRIVMSG #lobby second\r\n:mei!mei@parley PRIVMSG #lobby mine\r\n",
@@ -230,5 +235,37 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(socket.destroyed, true);
     assert.deepEqual(disconnects, ["slow_consumer"]);
     assert.ok(socket.writableLength <= 2000 + 100, `buffered ${socket.writableLength}`);
+  });
+
+  it("after a long flush, output waits a few times that long and then leaves together", async () => {
+    const slow = client([]);
+    const other = client([]);
+    for (const { c } of [slow, other]) c.channels.set("r1", channel());
+    // A write that takes 2 ms stands for a flush to many sockets.
+    const write = slow.socket._write.bind(slow.socket);
+    slow.socket._write = (chunk, enc, cb) => {
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+      write(chunk, enc, cb);
+    };
+    slow.c.event(message("one"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(slow.socket.writes.length, 1, "the first output leaves at the end of its turn");
+    other.c.event(message("two"));
+    other.c.event(message("three"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(other.socket.writes.length, 0, "held back for the spacing");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(
+      other.socket.writes.map((w) => w.length),
+      [1],
+      "then one write",
+    );
+    assert.equal(other.socket.text(), ":mei!mei@parley PRIVMSG #lobby two\r\n:mei!mei@parley PRIVMSG #lobby three\r\n");
+    // Short flushes are not spaced: the next output leaves at the end of its turn again.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    other.c.event(message("four"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(other.socket.writes.length, 2);
   });
 });
