@@ -1,13 +1,15 @@
 // One IRC connection: reads lines, registers (CAP, NICK, USER, PASS, SASL), then translates
 // commands to core calls (commands/) and core events to IRC lines (events.ts).
 //
-// Lines are handled one at a time, in order, each held back by fakelag first. A command's
+// Lines are handled in order, each held back by fakelag first. A command's
 // replies go into its ResponseBuffer; events the command itself caused (this account is the
 // actor) while it runs join that buffer, so they carry its label. Everything else is written at
-// once. Output is queued per client during an event-loop turn and written when the turn's
-// callback and promise jobs are done (`process.nextTick`): all lines of one store commit leave in
-// one socket write, one Buffer per client (fanout.ts encodes channel content once per
-// capability set, so most turns hand the socket a Buffer it shares with other clients).
+// once. Output is queued per client and written when the turn's callback and promise jobs are
+// done (`process.nextTick`), or, right after a long flush (a busy room), a little later (see
+// FLUSH_SPACING): all lines of one store commit, or of several, leave in one socket write, one
+// Buffer per client (fanout.ts encodes channel content once per capability set, so a turn with
+// one event hands the socket a Buffer it shares with other clients). PRIVMSG and NOTICE to a
+// shown target are pipelined (see pipeline()); every other line is handled alone, in order.
 
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
