@@ -92,7 +92,7 @@ export const USER_HOST = "parley";
  * not spaced: a quiet or small server writes at the end of every turn, as before.
  */
 const FLUSH_SPACING = 3;
-const MAX_FLUSH_DELAY_MS = 50;
+const MAX_FLUSH_DELAY_MS = 30;
 const MIN_SPACED_FLUSH_MS = 0.5;
 
 /** Clients with output queued; written together by flushAll, at the end of the turn or after the spacing. */
@@ -153,8 +153,9 @@ export class IrcClient implements Peer, Writer {
   // ---- io ----
   readonly direct: DirectSink;
   current: ResponseBuffer | null = null;
-  /** This turn's output, written by flush(); null when there is none. */
+  /** Output queued for the next flush; null when there is none. */
   private out: Buffer[] | null = null;
+  /** While `out` is not null: its bytes plus what the socket had not sent when it was started. */
   private outBytes = 0;
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -220,42 +221,41 @@ export class IrcClient implements Peer, Writer {
   }
 
   /**
-   * Queues bytes for the end of the turn. A client whose unsent output (the socket's and this
-   * turn's) passes maxBufferedBytes has stopped reading: it is dropped rather than buffered
-   * without bound, and can fetch what it missed with CHATHISTORY when it comes back.
+   * Queues bytes for the next flush. A client whose unsent output (the socket's and the queued)
+   * passes maxBufferedBytes has stopped reading: it is dropped rather than buffered without
+   * bound, and can fetch what it missed with CHATHISTORY when it comes back. The socket is looked
+   * at once per flush, not per line: this runs once per recipient of every channel message.
    */
   private send(data: Buffer): void {
-    const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return;
-    if (socket.writableLength + this.outBytes > this.opts.maxBufferedBytes) {
-      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
-      this.out = null;
-      this.outBytes = 0;
-      socket.destroy();
-      return;
-    }
-    if (this.out === null) {
-      this.out = [data];
+    let out = this.out;
+    if (out === null) {
+      const socket = this.socket;
+      if (socket.destroyed || !socket.writable) return;
+      this.outBytes = socket.writableLength;
+      out = this.out = [];
       if (pending.push(this) === 1) scheduleFlush();
-    } else {
-      this.out.push(data);
     }
     this.outBytes += data.length;
+    if (this.outBytes > this.gw.opts.maxBufferedBytes) {
+      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
+      this.out = null;
+      this.socket.destroy();
+      return;
+    }
+    out.push(data);
   }
 
   /**
-   * Writes this turn's output in one socket write. Several lines are copied into one Buffer:
-   * a copy of a few hundred bytes costs less than the stream's bookkeeping for each chunk of a
-   * corked write, and the kernel gets one contiguous write either way.
+   * Writes the queued output in one socket write: one Buffer (the lines copied together when
+   * there are several), so the stream keeps no per-line bookkeeping and the kernel gets one
+   * contiguous write.
    */
   flush(): void {
     const out = this.out;
     if (out === null) return;
-    const bytes = this.outBytes;
     this.out = null;
-    this.outBytes = 0;
-    if (this.socket.destroyed) return;
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    if (this.socket.destroyed || out.length === 0) return;
+    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
   // ---- message helpers ----
@@ -557,14 +557,14 @@ export class IrcClient implements Peer, Writer {
   // ---- Peer ----
 
   event(e: RoomEvent): void {
-    const d = this.directs.get(e.roomId);
-    if (d) {
-      if (d.held) d.held.push(e);
-      else renderDirectEvent(this, d, e, this.sinkFor(e));
-      return;
-    }
     const ch = this.channels.get(e.roomId);
     if (!ch) {
+      const d = this.directs.get(e.roomId);
+      if (d) {
+        if (d.held) d.held.push(e);
+        else renderDirectEvent(this, d, e, this.sinkFor(e));
+        return;
+      }
       // A room this connection is joining right now: the command shows it, with these.
       if (this.orphanCount >= MAX_ORPHANS) return;
       const list = this.orphans.get(e.roomId) ?? [];
