@@ -603,6 +603,9 @@ export class IrcClient implements Peer, Writer {
   }
 
   ready(): Promise<void> {
+    // A replay checks the socket's backlog between pages: what is queued for the next flush
+    // must be in it, or pages would pile up in the queue until the slow-consumer bound.
+    this.flush();
     return whenDrained(this.socket, () => this.socket.writableLength, this.opts.maxBufferedBytes / 4);
   }
 

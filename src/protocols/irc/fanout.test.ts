@@ -237,6 +237,20 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.ok(socket.writableLength <= 2000 + 100, `buffered ${socket.writableLength}`);
   });
 
+  it("a replay's backpressure sees queued output: ready() writes it and waits for the reader", async () => {
+    const { c, socket } = client([], gateway({ maxBufferedBytes: 4000 }));
+    socket.stalled = true;
+    c.channels.set("r1", channel());
+    for (let i = 0; i < 30; i++) c.event(message(`replayed ${i} ${"x".repeat(40)}`));
+    let ready = false;
+    void c.ready().then(() => {
+      ready = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(socket.writes.length, 1, "written at once, in one write");
+    assert.equal(ready, false, "waits until the reader drains it");
+  });
+
   it("after a long flush, output waits a few times that long and then leaves together", async () => {
     const slow = client([]);
     const other = client([]);
