@@ -43,6 +43,16 @@ async function join(srv: TestServer, chan: string, caps: string[] = []): Promise
   return c;
 }
 
+/** A sender with `caps` and a plain reader in a new channel; the sender has seen the reader join. */
+async function pair(srv: TestServer, caps: string[]): Promise<{ chan: string; a: IrcTestClient; b: IrcTestClient }> {
+  const chan = `#${uniq("p")}`;
+  const a = await join(srv, chan, caps);
+  const b = await join(srv, chan);
+  // (b's JOIN of #lobby, where every account starts, reaches a too: wait for the one of `chan`.)
+  await a.waitFor((m) => m.command === "JOIN" && m.params[0] === chan && m.source?.startsWith(`${b.nick}!`) === true);
+  return { chan, a, b };
+}
+
 /** Writes all lines in one TCP write, so the server reads them in one go. */
 function burst(c: IrcTestClient, lines: string[]): void {
   c.socket.write(lines.map((l) => `${l}\r\n`).join(""));
@@ -53,10 +63,8 @@ const said = (ms: IrcMessage[], chan: string) =>
 
 describe("pipelined PRIVMSG and NOTICE", () => {
   it("keeps the sender's order in the room, and echoes with labels in line order", async () => {
-    const chan = `#${uniq("p")}`;
     const caps = ["echo-message", "labeled-response", "batch", "message-tags", "server-time"];
-    const a = await join(loose, chan, caps);
-    const b = await join(loose, chan);
+    const { chan, a, b } = await pair(loose, caps);
     const from = { a: a.messages.length, b: b.messages.length };
     const lines = Array.from({ length: 20 }, (_, i) => `@label=L${i} ${i === 7 ? "NOTICE" : "PRIVMSG"} ${chan} :m${i}`);
     burst(a, lines);
@@ -83,9 +91,7 @@ describe("pipelined PRIVMSG and NOTICE", () => {
   });
 
   it("an error in the middle is answered in its place; the lines around it still go through", async () => {
-    const chan = `#${uniq("p")}`;
-    const a = await join(loose, chan, ["echo-message", "labeled-response", "batch"]);
-    const b = await join(loose, chan);
+    const { chan, a, b } = await pair(loose, ["echo-message", "labeled-response", "batch"]);
     const from = { a: a.messages.length, b: b.messages.length };
     burst(a, [
       `@label=1 PRIVMSG ${chan} :first`,
@@ -108,9 +114,7 @@ describe("pipelined PRIVMSG and NOTICE", () => {
   });
 
   it("without echo-message, an error comes back before the answer to a later PING", async () => {
-    const chan = `#${uniq("p")}`;
-    const a = await join(loose, chan);
-    const b = await join(loose, chan);
+    const { chan, a, b } = await pair(loose, []);
     const from = b.messages.length;
     const replies = await a.exchange(`PRIVMSG ${chan} :one`, `PRIVMSG ${chan} :`, `PRIVMSG ${chan} :two`);
     assert.deepEqual(
@@ -122,9 +126,7 @@ describe("pipelined PRIVMSG and NOTICE", () => {
   });
 
   it("rate limits: past the burst each line is refused in its place; the flood verdict closes after the earlier replies", async () => {
-    const chan = `#${uniq("p")}`;
-    const a = await join(strict, chan, ["echo-message", "labeled-response"]);
-    const b = await join(strict, chan);
+    const { chan, a, b } = await pair(strict, ["echo-message", "labeled-response"]);
     const from = { a: a.messages.length, b: b.messages.length };
     burst(
       a,
