@@ -31,6 +31,51 @@ export type Cap = (typeof CAPS)[number];
 
 const KNOWN = new Set<string>(CAPS);
 
+/** The capabilities that change how channel content is written (fanout.ts encodes once per set of these). */
+export const LINE_CAPS = [
+  "server-time",
+  "message-tags",
+  "account-tag",
+  "batch",
+  "draft/multiline",
+  "draft/message-redaction",
+] as const;
+
+/** The line-changing capabilities of a set, as a number: bit i is `LINE_CAPS[i]`. */
+export function lineVariant(caps: ReadonlySet<string>): number {
+  let v = 0;
+  for (let i = 0; i < LINE_CAPS.length; i++) if (caps.has(LINE_CAPS[i]!)) v |= 1 << i;
+  return v;
+}
+
+/**
+ * A client's negotiated capabilities. It keeps its own `lineVariant`, because the fan-out asks
+ * for it once per recipient of every channel message and the set changes only on CAP REQ.
+ */
+export class CapSet extends Set<string> {
+  private variant = -1;
+
+  get lineVariant(): number {
+    if (this.variant < 0) this.variant = lineVariant(this);
+    return this.variant;
+  }
+
+  override add(cap: string): this {
+    this.variant = -1;
+    return super.add(cap);
+  }
+
+  override delete(cap: string): boolean {
+    this.variant = -1;
+    return super.delete(cap);
+  }
+
+  override clear(): void {
+    this.variant = -1;
+    super.clear();
+  }
+}
+
 export function isCap(name: string): name is Cap {
   return KNOWN.has(name);
 }

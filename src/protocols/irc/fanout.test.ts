@@ -171,7 +171,7 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
   });
 });
 
-describe("IRC delivery: corked writes and slow consumers", () => {
+describe("IRC delivery: one write per client per turn, and slow consumers", () => {
   it("delivers an event's Buffer to every member, one socket write per client per turn, no echo to the sender", async () => {
     const members = [client([]), client([]), client(["server-time"])];
     const sender = client([]);
@@ -182,17 +182,45 @@ describe("IRC delivery: corked writes and slow consumers", () => {
     for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
     assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
     await new Promise((resolve) => setImmediate(resolve));
-    for (const { socket } of members) assert.equal(socket.writes.length, 1, "one write per socket");
-    const [a, b] = [members[0]!.socket.writes[0]!, members[1]!.socket.writes[0]!];
-    assert.equal(a.length, 3);
-    assert.equal(a[0], b[0], "the same Buffer object for the same capabilities");
-    assert.equal(a[1], b[1]);
+    for (const { socket } of members)
+      assert.deepEqual(
+        socket.writes.map((w) => w.length),
+        [1],
+        "one Buffer in one write",
+      );
     assert.equal(
       members[0]!.socket.text(),
       ":mei!mei@parley PRIVMSG #lobby first\r\n:mei!mei@parley PRIVMSG #lobby second\r\n:mei!mei@parley PRIVMSG #lobby mine\r\n",
     );
     assert.match(members[2]!.socket.text(), /^@time=2026-11-27T08:00:00\.123Z :mei!mei@parley PRIVMSG #lobby first\r\n/);
     assert.equal(sender.socket.text(), ":mei!mei@parley PRIVMSG #lobby first\r\n:mei!mei@parley PRIVMSG #lobby second\r\n");
+  });
+
+  it("a turn with one event writes the Buffer shared by every client with the same capabilities", async () => {
+    const members = [client([]), client([]), client(["server-time"])];
+    for (const { c } of members) c.channels.set("r1", channel());
+    const e = message("only");
+    for (const { c } of members) c.event(e);
+    await new Promise((resolve) => setImmediate(resolve));
+    const [a, b, timed] = members.map(({ socket }) => socket.writes[0]![0]!);
+    assert.equal(a, b, "the same Buffer object");
+    assert.notEqual(a, timed);
+    assert.equal(a!.toString(), ":mei!mei@parley PRIVMSG #lobby only\r\n");
+  });
+
+  it("lines written by commands and events in one turn leave in order, in one write", async () => {
+    const { c, socket } = client([]);
+    c.channels.set("r1", channel());
+    c.direct.add(c.numeric("NOTICE", "before"));
+    c.event(message("between"));
+    c.direct.add(c.numeric("NOTICE", "after"));
+    assert.equal(socket.writes.length, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(socket.writes.length, 1);
+    assert.equal(
+      socket.text(),
+      ":parley.local NOTICE ana before\r\n:mei!mei@parley PRIVMSG #lobby between\r\n:parley.local NOTICE ana after\r\n",
+    );
   });
 
   it("drops a client that stops reading once its unsent output passes maxBufferedBytes", async () => {
@@ -207,5 +235,51 @@ describe("IRC delivery: corked writes and slow consumers", () => {
     assert.equal(socket.destroyed, true);
     assert.deepEqual(disconnects, ["slow_consumer"]);
     assert.ok(socket.writableLength <= 2000 + 100, `buffered ${socket.writableLength}`);
+  });
+
+  it("a replay's backpressure sees queued output: ready() writes it and waits for the reader", async () => {
+    const { c, socket } = client([], gateway({ maxBufferedBytes: 4000 }));
+    socket.stalled = true;
+    c.channels.set("r1", channel());
+    for (let i = 0; i < 30; i++) c.event(message(`replayed ${i} ${"x".repeat(40)}`));
+    let ready = false;
+    void c.ready().then(() => {
+      ready = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(socket.writes.length, 1, "written at once, in one write");
+    assert.equal(ready, false, "waits until the reader drains it");
+  });
+
+  it("after a long flush, output waits a few times that long and then leaves together", async () => {
+    const slow = client([]);
+    const other = client([]);
+    for (const { c } of [slow, other]) c.channels.set("r1", channel());
+    // A write that takes 2 ms stands for a flush to many sockets.
+    const write = slow.socket._write.bind(slow.socket);
+    slow.socket._write = (chunk, enc, cb) => {
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+      write(chunk, enc, cb);
+    };
+    slow.c.event(message("one"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(slow.socket.writes.length, 1, "the first output leaves at the end of its turn");
+    other.c.event(message("two"));
+    other.c.event(message("three"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(other.socket.writes.length, 0, "held back for the spacing");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(
+      other.socket.writes.map((w) => w.length),
+      [1],
+      "then one write",
+    );
+    assert.equal(other.socket.text(), ":mei!mei@parley PRIVMSG #lobby two\r\n:mei!mei@parley PRIVMSG #lobby three\r\n");
+    // Short flushes are not spaced: the next output leaves at the end of its turn again.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    other.c.event(message("four"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(other.socket.writes.length, 2);
   });
 });

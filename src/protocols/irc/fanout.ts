@@ -13,22 +13,7 @@ import { renderContent } from "./events.ts";
 import { encodeLine, type IrcMessage } from "./message.ts";
 import { batchLines, type Sink } from "./response.ts";
 
-/** The capabilities that change how channel content is written. */
-export const LINE_CAPS = [
-  "server-time",
-  "message-tags",
-  "account-tag",
-  "batch",
-  "draft/multiline",
-  "draft/message-redaction",
-] as const;
-
-/** The capability set, as a number: bit i is `LINE_CAPS[i]`. */
-export function lineVariant(caps: ReadonlySet<string>): number {
-  let v = 0;
-  for (let i = 0; i < LINE_CAPS.length; i++) if (caps.has(LINE_CAPS[i]!)) v |= 1 << i;
-  return v;
-}
+export { LINE_CAPS, lineVariant } from "./caps.ts";
 
 /** Events whose lines are the same for every recipient with the same capabilities (in a channel). */
 export function isContent(e: RoomEvent): boolean {
@@ -56,7 +41,7 @@ export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer
     lastName = name;
     variants = [];
   }
-  const v = lineVariant(c.caps);
+  const v = c.caps.lineVariant;
   let bytes = variants[v];
   if (bytes === undefined) {
     const sink = new LineCollector(c);

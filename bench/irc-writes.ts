@@ -1,0 +1,118 @@
+// What one IRC delivery costs, split into the socket write and the lines in it: N IrcClients on
+// real loopback sockets each get k channel messages (as the hub hands them out) and then one
+// flush, and the CPU (user + system) of that synchronous section is divided per client and per
+// line. The reading ends are drained outside the measured sections. No store, hub or parsing:
+// only the gateway's per-recipient path and the kernel's TCP loopback write.
+//
+//   npx tsx bench/irc-writes.ts [--clients 1000] [--turns 300]
+
+import { once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
+import type { RoomEvent } from "../src/core/types.ts";
+import { IrcClient } from "../src/protocols/irc/client.ts";
+import { defaultIrcOptions } from "../src/protocols/irc/options.ts";
+import type { IrcGateway } from "../src/protocols/irc/server.ts";
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  console.log("npx tsx bench/irc-writes.ts [--clients N (1000)] [--turns T (300)]");
+  process.exit(0);
+}
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const N = flag("--clients", 1000);
+const TURNS = flag("--turns", 300);
+
+const gw = {
+  opts: { ...defaultIrcOptions },
+  metrics: { disconnects: { inc: () => {} }, errors: { inc: () => {} } },
+  isGuest: () => true,
+  nextBatchId: () => "b1",
+} as unknown as IrcGateway;
+
+const server = createServer();
+const accepted: Socket[] = [];
+server.on("connection", (s) => accepted.push(s));
+server.listen(0, "127.0.0.1");
+await once(server, "listening");
+const port = (server.address() as { port: number }).port;
+const readers: Socket[] = [];
+for (let i = 0; i < N; i++) {
+  const r = connect(port, "127.0.0.1");
+  r.on("data", () => {});
+  readers.push(r);
+  if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+while (accepted.length < N) await new Promise((resolve) => setTimeout(resolve, 10));
+const clients = accepted.map((socket, i) => {
+  const c = new IrcClient(gw, socket, false);
+  c.nick = `u${i}`;
+  c.account = { id: `a-u${i}`, name: c.nick } as IrcClient["account"];
+  c.registered = true;
+  c.channels.set("r1", {
+    id: "r1",
+    name: "lobby",
+    kind: "public",
+    topic: "",
+    createdAt: 0,
+    members: new Map(),
+    held: null,
+    shownSeq: 0,
+  });
+  return c;
+});
+
+let seq = 0;
+function message(): RoomEvent {
+  seq++;
+  const at = Date.now();
+  const m = { id: `m${seq}`, roomId: "r1", seq, authorId: "a-sender", author: "sender", clientId: `web-${seq}` };
+  return {
+    roomId: "r1",
+    seq,
+    at,
+    type: "message",
+    actorId: "a-sender",
+    actor: "sender",
+    message: {
+      ...m,
+      body: `${"x".repeat(64)} ${seq}`,
+      replyTo: null,
+      createdAt: at,
+      editedAt: null,
+      deleted: false,
+      reactions: {},
+    },
+  } as RoomEvent;
+}
+
+/** One turn: k events to every client, then every client's flush; returns its CPU µs. */
+function turn(k: number): number {
+  const events = Array.from({ length: k }, message);
+  const start = process.cpuUsage();
+  for (const e of events) for (const c of clients) c.event(e);
+  for (const c of clients) c.flush();
+  const d = process.cpuUsage(start);
+  return d.user + d.system;
+}
+
+const rest = () => new Promise((resolve) => setTimeout(resolve, 5));
+console.log(`${N} clients, ${TURNS} turns per row`);
+console.log("| lines per write | µs per client write | µs per delivery |");
+console.log("|---:|---:|---:|");
+for (const k of [1, 2, 4, 8, 16]) {
+  for (let i = 0; i < 20; i++) {
+    turn(k);
+    await rest();
+  }
+  let cpu = 0;
+  for (let i = 0; i < TURNS; i++) {
+    cpu += turn(k);
+    await rest();
+  }
+  console.log(`| ${k} | ${(cpu / (TURNS * N)).toFixed(2)} | ${(cpu / (TURNS * N * k)).toFixed(2)} |`);
+}
+for (const r of readers) r.destroy();
+server.close();
