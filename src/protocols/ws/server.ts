@@ -1,9 +1,10 @@
 // The WebSocket endpoint (`/ws`): translates frames to core calls and core events to frames.
 //
-// Writes are batched: the first frame written to a socket corks it, and every socket corked
-// since is uncorked together once the current callback and its promise jobs are done
-// (`process.nextTick`) — so all events of one store commit reach each client in one TCP write,
-// in the same event-loop iteration as the commit. Each event is serialized and framed once for
+// Writes are batched: the first frame written to a socket corks it, and the socket joins the
+// shared flush scheduler (../flush.ts), which uncorks every corked socket together — at the end
+// of the current turn, so all events of one store commit reach each client in one TCP write, or,
+// right after a long flush (a busy server), a little later, so several commits' events share it.
+// Each event is serialized and framed once for
 // all its recipients, and that one Buffer is written to every socket (see frame.ts).
 
 import type { IncomingMessage } from "node:http";
@@ -18,6 +19,7 @@ import type { Account, Ephemeral, RoomEvent } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import { whenDrained } from "../backpressure.ts";
+import { type Flushable, FlushScheduler } from "../flush.ts";
 import { decodeFrame, requestIdOf } from "./decode.ts";
 import { textFrame } from "./frame.ts";
 import { handlers } from "./handlers.ts";
@@ -79,13 +81,8 @@ function eventFrame(e: RoomEvent): Buffer {
   return lastEventFrame;
 }
 
-/** Clients whose socket was corked during this event-loop turn; uncorked together after it. */
-let corked: WsClient[] = [];
-function uncorkAll(): void {
-  const batch = corked;
-  corked = [];
-  for (const c of batch) c.uncork();
-}
+/** Uncorks the sockets corked since the last flush, together (see the top of this file). */
+const flushes = new FlushScheduler();
 
 export class WsGateway {
   private readonly wss: WebSocketServer;
@@ -210,7 +207,7 @@ function onSocketClose(this: WebSocket): void {
 }
 function ignore(): void {}
 
-class WsClient implements Peer {
+class WsClient implements Peer, Flushable {
   private connection: Connection | null = null;
   private authenticating = false;
   private strikes = 0;
@@ -428,12 +425,18 @@ class WsClient implements Peer {
       }
       this.isCorked = true;
       this.socket.cork();
-      if (corked.push(this) === 1) process.nextTick(uncorkAll);
+      flushes.add(this);
     }
     this.socket.write(frame);
   }
 
-  uncork(): void {
+  /**
+   * Sends what was written since the last flush in one write. ws's own frames (close, ping)
+   * written meanwhile were queued behind ours in the corked socket, so order is kept; a
+   * terminate() before the flush drops them all, as it drops anything unsent.
+   */
+  flush(): void {
+    if (!this.isCorked) return;
     this.isCorked = false;
     this.socket.uncork();
   }
