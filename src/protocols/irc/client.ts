@@ -6,7 +6,7 @@
 // actor) while it runs join that buffer, so they carry its label. Everything else is written at
 // once. Output is queued per client and written when the turn's callback and promise jobs are
 // done (`process.nextTick`), or, right after a long flush (a busy room), a little later (see
-// FLUSH_SPACING): all lines of one store commit, or of several, leave in one socket write, one
+// ../flush.ts): all lines of one store commit, or of several, leave in one socket write, one
 // Buffer per client (fanout.ts encodes channel content once per capability set, so a turn with
 // one event hands the socket a Buffer it shares with other clients). PRIVMSG and NOTICE to a
 // shown target are pipelined (see pipeline()); every other line is handled alone, in order.
@@ -19,6 +19,7 @@ import { ChatError, toChatError } from "../../core/errors.ts";
 import { checkAccountName, nameKey } from "../../core/names.ts";
 import type { Account, Ephemeral, Id, Membership, Room, RoomEvent } from "../../core/types.ts";
 import { whenDrained } from "../backpressure.ts";
+import { FlushScheduler } from "../flush.ts";
 import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
@@ -94,39 +95,8 @@ export function clientOf(socket: Socket): IrcClient | undefined {
  * meanwhile (maxQueuedLines), so a client cannot have more sends pending than this.
  */
 const MAX_PIPELINED = 32;
-/**
- * Flush spacing. Each socket write costs about 7 µs of server CPU here (mostly the kernel's
- * loopback/TCP path), against about 0.3 µs for each further line in the same write, so the CPU
- * per delivery is set by how many lines share a write. A flush that took `t` ms is followed by
- * the next one no sooner than FLUSH_SPACING × t later (at most MAX_FLUSH_DELAY_MS): writing then
- * takes at most a quarter of the gateway's time however busy a room is, and lines queued
- * meanwhile leave together. Flushes shorter than MIN_SPACED_FLUSH_MS (a few dozen sockets) are
- * not spaced: a quiet or small server writes at the end of every turn, as before.
- */
-const FLUSH_SPACING = 3;
-const MAX_FLUSH_DELAY_MS = 30;
-const MIN_SPACED_FLUSH_MS = 0.5;
-
-/** Clients with output queued; written together by flushAll, at the end of the turn or after the spacing. */
-let pending: IrcClient[] = [];
-/** performance.now() before which the next flush waits (0: none pending). */
-let nextFlushAt = 0;
-
-function scheduleFlush(): void {
-  const wait = nextFlushAt - performance.now();
-  if (wait > 0) setTimeout(flushAll, wait);
-  else process.nextTick(flushAll);
-}
-
-function flushAll(): void {
-  const started = performance.now();
-  const batch = pending;
-  pending = [];
-  for (const c of batch) c.flush();
-  const ended = performance.now();
-  const took = ended - started;
-  nextFlushAt = took < MIN_SPACED_FLUSH_MS ? 0 : ended + Math.min(MAX_FLUSH_DELAY_MS, FLUSH_SPACING * took);
-}
+/** Clients with output queued, written together (../flush.ts says when). */
+const flushes = new FlushScheduler();
 
 export class IrcClient implements Peer, Writer {
   // ---- identity ----
@@ -258,7 +228,7 @@ export class IrcClient implements Peer, Writer {
       if (socket.destroyed || !socket.writable) return;
       this.outBytes = socket.writableLength;
       out = this.out = [];
-      if (pending.push(this) === 1) scheduleFlush();
+      flushes.add(this);
     }
     this.outBytes += data.length;
     if (this.outBytes > this.gw.opts.maxBufferedBytes) {
