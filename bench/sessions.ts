@@ -3,7 +3,8 @@
 // process pinned to another core:
 //
 // - idle memory: N connections per protocol are opened, logged in and left idle; the server's
-//   resident memory after they settled minus before, divided by N. Protocols: Parley over
+//   resident memory after they settled minus before, divided by N; and the marginal cost: the
+//   second half's growth divided by N/2 (the connections open in two halves). Protocols: Parley over
 //   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode and its
 //   IRC gateway (NICK/USER as the same guests, which puts them in #lobby), and the bare `ws`
 //   broadcast peer (bench/peers/ws-broadcast.ts) as reference.
@@ -236,6 +237,8 @@ interface MemoryResult {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   kibPerConnection: number;
+  /** RSS added by the second half of the connections, per connection. */
+  marginalKiB: number;
   connectS: number;
 }
 
@@ -270,17 +273,25 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     await waitHealthy(port, server);
     await sleep(1000);
     const before = rssKiB(server.pid!);
-    const cfg: WorkerConfig = {
+    // Opened in two halves, the RSS read after each: the second half's cost per connection (the
+    // marginal cost at N) leaves out what the server grows once, whatever N (V8's young
+    // generation sized up for the connecting burst, compiled code), which the first figure counts.
+    const half = Math.floor(o.connections / 2);
+    const cfg = (from: number, to: number): WorkerConfig => ({
       kind: target,
       host: HOST,
       port: target === "line" ? linePort : target === "irc" ? ircPort : port,
-      logins: names,
-      count: o.connections,
+      logins: names.slice(from, to),
+      count: to - from,
       concurrency: o.concurrency,
-    };
-    const opened = await openAll([cfg], place.worker);
-    workers = opened.workers;
+    });
+    const first = await openAll([cfg(0, half)], place.worker);
+    workers = first.workers;
     await sleep(3000); // let the logins' garbage be collected and the heap settle
+    const middle = rssKiB(server.pid!);
+    const second = await openAll([cfg(half, o.connections)], place.worker);
+    workers = [...workers, ...second.workers];
+    await sleep(3000);
     const after = rssKiB(server.pid!);
     if (o.heapSnapshot && target !== "bare") await heapSnapshot(server.pid!, o.heapSnapshot);
     return {
@@ -290,7 +301,8 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       rssBeforeMiB: before / 1024,
       rssAfterMiB: after / 1024,
       kibPerConnection: (after - before) / o.connections,
-      connectS: opened.ms / 1000,
+      marginalKiB: (after - middle) / (o.connections - half),
+      connectS: (first.ms + second.ms) / 1000,
     };
   } finally {
     await Promise.all(workers.map(stop));
@@ -532,7 +544,7 @@ async function main(): Promise<void> {
       const r = await measureMemory(o, t, run, place);
       memory.push(r);
       process.stdout.write(
-        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB)/connection (opened in ${r.connectS.toFixed(1)} s)\n`,
+        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB)/connection, second half ${r.marginalKiB.toFixed(2)} KiB (${kb(r.marginalKiB).toFixed(2)} KB) (opened in ${r.connectS.toFixed(1)} s)\n`,
       );
     }
     if (o.sessions > 0) {
@@ -547,8 +559,8 @@ async function main(): Promise<void> {
   if (memory.length > 0) {
     lines.push(`Idle memory, ${o.connections} connections per protocol, ${o.runs} run(s); medians [min–max]:`, "");
     lines.push(
-      "| protocol | KiB per connection | KB per connection | server RSS before → after MiB | connect time s |",
-      "|---|---:|---:|---:|---:|",
+      "| protocol | KiB per connection | KB per connection | marginal: KiB per connection of the second half | KB | server RSS before → after MiB | connect time s |",
+      "|---|---:|---:|---:|---:|---:|---:|",
     );
     for (const t of o.memory) {
       const rs = memory.filter((r) => r.target === t);
@@ -557,7 +569,10 @@ async function main(): Promise<void> {
         `| ${label} | ${spread(
           rs.map((r) => r.kibPerConnection),
           2,
-        )} | ${kb(median(rs.map((r) => r.kibPerConnection))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${spread(
+        )} | ${kb(median(rs.map((r) => r.kibPerConnection))).toFixed(2)} | ${spread(
+          rs.map((r) => r.marginalKiB),
+          2,
+        )} | ${kb(median(rs.map((r) => r.marginalKiB))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${spread(
           rs.map((r) => r.connectS),
           1,
         )} |`,
