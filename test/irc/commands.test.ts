@@ -4,9 +4,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Registered, register, uniq } from "../helpers/http.ts";
+import { register, uniq } from "../helpers/http.ts";
 import { LOOSE_LIMITS, startServer, type TestServer } from "../helpers/server.ts";
-import { IrcTestClient, show } from "./irc-client.ts";
+import { IrcTestClient, type IrcUser, ircUser, show } from "./irc-client.ts";
 
 let srv: TestServer;
 const clients: IrcTestClient[] = [];
@@ -31,22 +31,9 @@ after(async () => {
   await srv.stop();
 });
 
-interface User {
-  reg: Registered;
-  c: IrcTestClient;
-  nick: string;
-}
+type User = IrcUser;
 
-async function user(caps: string[] = []): Promise<User> {
-  const reg = await register(srv, uniq("u"));
-  const c = await IrcTestClient.register(srv.ircPort, {
-    nick: reg.name,
-    sasl: { account: reg.name, password: reg.password },
-    caps,
-  });
-  clients.push(c);
-  return { reg, c, nick: reg.name };
-}
+const user = (caps: string[] = []) => ircUser(srv, clients, caps);
 
 async function guest(nick = uniq("g"), caps: string[] = []): Promise<IrcTestClient> {
   const c = await IrcTestClient.register(srv.ircPort, { nick, caps });

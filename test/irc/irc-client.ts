@@ -3,6 +3,8 @@
 import { type Socket, connect as tcpConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { type IrcMessage, ParseError, parseLine } from "../../src/protocols/irc/message.ts";
+import { type Registered, register, uniq } from "../helpers/http.ts";
+import type { TestServer } from "../helpers/server.ts";
 
 export interface RegisterOptions {
   nick: string;
@@ -169,4 +171,23 @@ export class IrcTestClient {
 /** Short text for a message, for assertions: "COMMAND p1 p2 …". */
 export function show(m: IrcMessage): string {
   return [m.command, ...m.params].join(" ");
+}
+
+/** A registered account logged in over IRC with SASL. */
+export interface IrcUser {
+  reg: Registered;
+  c: IrcTestClient;
+  nick: string;
+}
+
+/** Registers a fresh account and connects it over IRC; the client is added to `clients` for closing. */
+export async function ircUser(srv: TestServer, clients: { close(): void }[], caps: string[] = []): Promise<IrcUser> {
+  const reg = await register(srv, uniq("u"));
+  const c = await IrcTestClient.register(srv.ircPort, {
+    nick: reg.name,
+    sasl: { account: reg.name, password: reg.password },
+    caps,
+  });
+  clients.push(c);
+  return { reg, c, nick: reg.name };
 }

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { IrcMessage } from "../../src/protocols/irc/message.ts";
-import { type Registered, register, uniq } from "../helpers/http.ts";
+import { register, uniq } from "../helpers/http.ts";
 import { LOOSE_LIMITS, startServer, type TestServer } from "../helpers/server.ts";
 import { WsClient } from "../helpers/ws-client.ts";
-import { IrcTestClient } from "./irc-client.ts";
+import { IrcTestClient, ircUser } from "./irc-client.ts";
 
 let srv: TestServer;
 const clients: { close(): void }[] = [];
@@ -23,16 +23,7 @@ after(async () => {
   await srv.stop();
 });
 
-async function user(caps: string[] = []): Promise<{ reg: Registered; c: IrcTestClient; nick: string }> {
-  const reg = await register(srv, uniq("u"));
-  const c = await IrcTestClient.register(srv.ircPort, {
-    nick: reg.name,
-    sasl: { account: reg.name, password: reg.password },
-    caps,
-  });
-  clients.push(c);
-  return { reg, c, nick: reg.name };
-}
+const user = (caps: string[] = []) => ircUser(srv, clients, caps);
 
 async function guest(): Promise<IrcTestClient> {
   const c = await IrcTestClient.register(srv.ircPort, { nick: uniq("g") });
