@@ -712,7 +712,9 @@ describe("modes", () => {
     // The ban list is the room's bans, whoever set them (here: the web), readable by members.
     const c = await user();
     await c.c.exchange(`JOIN ${name}`);
+    const kicked = b.c.messages.length;
     await a.c.exchange(`MODE ${name} +b ${c.nick}`, `MODE ${name} +b ${b.nick}`);
+    await b.c.waitFor((m) => m.command === "KICK", { from: kicked });
     assert.deepEqual(codes(await b.c.exchange(`JOIN ${name}`)), ["474"]);
     const byKey = [b.nick, c.nick].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1));
     assert.deepEqual((await a.c.exchange(`MODE ${name} +b`)).map(show), [
