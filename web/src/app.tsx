@@ -1,6 +1,6 @@
 // The application shell: login or chat, global shortcuts, dialogs, title and notifications.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { logout } from "./api.ts";
 import { ChatClient, type Incoming } from "./client.ts";
 import { CreateRoom, Directory, Invite, Switcher, Topic } from "./components/dialogs.tsx";
@@ -122,13 +122,17 @@ function Chat({ session, onEnd }: { session: Session; onEnd: (s: null, why?: str
     document.title = unread > 0 ? `(${unread >= 1000 ? "1000+" : unread}) Parley` : "Parley";
   }, [unread]);
 
-  // Global shortcuts: Ctrl/Cmd+K quick switcher, Alt+Up/Down previous/next room.
+  // Global shortcuts: Ctrl/Cmd+K quick switcher, Alt+Up/Down previous/next room. The handler
+  // reads the open dialog through a ref: effects run after paint, so a handler re-registered per
+  // dialog change could still see a dialog that is already closed on screen and drop a key.
+  const openRef = useRef<Open>(open);
+  openRef.current = open;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
         e.preventDefault();
         setOpen("switcher");
-      } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown") && !open) {
+      } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown") && !openRef.current) {
         e.preventDefault();
         const rooms = client.sortedRooms();
         const i = rooms.findIndex((r) => r.id === client.activeId);
@@ -138,7 +142,7 @@ function Chat({ session, onEnd }: { session: Session; onEnd: (s: null, why?: str
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
-  }, [client, open]);
+  }, [client]);
 
   const room = client.active;
   const close = () => setOpen(null);
