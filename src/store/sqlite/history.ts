@@ -163,19 +163,22 @@ export class HistoryReader {
         reactions: {},
       };
     }
-    const reactions = this.reactions.all(JSON.stringify(out.map((m) => m.id))) as [Id, string, string][];
-    if (reactions.length > 0) addReactions(out, reactions);
-    return out;
+    return this.withReactions(out);
   }
-}
 
-function addReactions(messages: Message[], rows: [messageId: Id, emoji: string, name: string][]): void {
-  const byId = new Map(messages.map((m) => [m.id, m]));
-  for (const [messageId, emoji, name] of rows) {
-    const m = byId.get(messageId);
-    if (!m) continue;
-    const names = m.reactions[emoji];
-    if (names) names.push(name);
-    else m.reactions[emoji] = [name];
+  /** Fills in the reactions of these messages (read with empty `reactions`); returns them. */
+  withReactions(messages: Message[]): Message[] {
+    if (messages.length === 0) return messages;
+    const rows = this.reactions.all(JSON.stringify(messages.map((m) => m.id))) as [Id, string, string][];
+    if (rows.length === 0) return messages;
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    for (const [messageId, emoji, name] of rows) {
+      const m = byId.get(messageId);
+      if (!m) continue;
+      const names = m.reactions[emoji];
+      if (names) names.push(name);
+      else m.reactions[emoji] = [name];
+    }
+    return messages;
   }
 }

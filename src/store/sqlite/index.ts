@@ -305,7 +305,7 @@ export class SqliteStore implements Store {
 
   async getMessage(id: Id): Promise<Message | null> {
     const r = this.s.messageById.get(id) as Row | undefined;
-    return r ? this.withReactions([toMessage(r)])[0]! : null;
+    return r ? this.reader.withReactions([toMessage(r)])[0]! : null;
   }
 
   async history(roomId: Id, q: { before?: number; after?: number; limit: number }): Promise<HistoryPage> {
@@ -336,7 +336,7 @@ export class SqliteStore implements Store {
     ) as Row[];
     const more = rows.length > q.limit;
     if (more) rows.pop();
-    return { messages: this.withReactions(rows.map(toMessage)), more };
+    return { messages: this.reader.withReactions(rows.map(toMessage)), more };
   }
 
   async eventsAfter(roomId: Id, afterSeq: number, limit: number): Promise<RoomEvent[]> {
@@ -458,7 +458,7 @@ export class SqliteStore implements Store {
   private applyDraft(roomId: Id, d: EventDraft, at: number): Appended {
     if (d.type === "message" && d.clientId !== null) {
       const dup = this.s.messageByClient.get(d.actorId, d.clientId) as Row | undefined;
-      if (dup) return { event: messageEvent(this.withReactions([toMessage(dup)])[0]!), duplicate: true };
+      if (dup) return { event: messageEvent(this.reader.withReactions([toMessage(dup)])[0]!), duplicate: true };
     }
     if (d.type === "message" && d.replyTo !== null && this.s.messageInRoom.get(d.replyTo, roomId) === undefined) {
       throw new ChatError("NO_SUCH_MESSAGE", "the message replied to is not in this room");
@@ -567,20 +567,6 @@ export class SqliteStore implements Store {
     return (this.s.accountName.get(id) as { name: string } | undefined)?.name ?? "";
   }
 
-  private withReactions(messages: Message[]): Message[] {
-    if (messages.length === 0) return messages;
-    const byId = new Map(messages.map((m) => [m.id, m]));
-    const rows = this.s.reactionsOf.all(JSON.stringify([...byId.keys()])) as Row[];
-    for (const r of rows) {
-      const m = byId.get(r.message_id as Id);
-      if (!m) continue;
-      const names = m.reactions[r.emoji as string];
-      if (names) names.push(r.name as string);
-      else m.reactions[r.emoji as string] = [r.name as string];
-    }
-    return messages;
-  }
-
   /** Runs a write, turning disk and lock failures into StoreUnavailableError. */
   private write<T>(fn: () => T): T {
     try {
@@ -681,8 +667,6 @@ function prepare(db: Database.Database) {
     insertReaction: q("INSERT INTO reactions (message_id, emoji, account_id, created_at) VALUES (?, ?, ?, ?)"),
     deleteReaction: q("DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND account_id = ?"),
     deleteReactions: q("DELETE FROM reactions WHERE message_id = ?"),
-    reactionsOf: q(`SELECT r.message_id, r.emoji, a.name FROM reactions r JOIN accounts a ON a.id = r.account_id
-      WHERE r.message_id IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, a.name_key`),
   };
 }
 
