@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
 import type { IrcMessage } from "../../src/protocols/irc/message.ts";
-import { type Json, type Registered, register, uniq } from "../helpers/http.ts";
+import { type Json, register, uniq } from "../helpers/http.ts";
 import { eventually, LOOSE_LIMITS, sleep, startServer, type TestServer } from "../helpers/server.ts";
 import { WsClient } from "../helpers/ws-client.ts";
-import { IrcTestClient, show } from "./irc-client.ts";
+import { IrcTestClient, type IrcUser, ircUser, show } from "./irc-client.ts";
 
 /** The part of irc-framework's (untyped, CommonJS) API this test uses. */
 interface IrcFrameworkClient {
@@ -55,25 +55,16 @@ const ALL = [
   "draft/multiline",
 ];
 
-interface Pair {
-  reg: Registered;
-  c: IrcTestClient;
-  nick: string;
+interface Pair extends IrcUser {
   /** The same account on the web. */
   w: WsClient;
 }
 
 async function account(caps: string[] = ALL): Promise<Pair> {
-  const reg = await register(srv, uniq("u"));
-  const c = await IrcTestClient.register(srv.ircPort, {
-    nick: reg.name,
-    sasl: { account: reg.name, password: reg.password },
-    caps,
-  });
-  irc.push(c);
-  const { client: w } = await WsClient.open(srv.wsUrl, { token: reg.token });
+  const user = await ircUser(srv, irc, caps);
+  const { client: w } = await WsClient.open(srv.wsUrl, { token: user.reg.token });
   web.push(w);
-  return { reg, c, nick: reg.name, w };
+  return { ...user, w };
 }
 
 /** A room made by `owner` on IRC and joined by the others on IRC; returns its name and id. */
