@@ -4,8 +4,8 @@
 // shared flush scheduler (../flush.ts), which uncorks every corked socket together — at the end
 // of the current turn, so all events of one store commit reach each client in one TCP write, or,
 // right after a long flush (a busy server), a little later, so several commits' events share it.
-// Each event is serialized and framed once for
-// all its recipients, and that one Buffer is written to every socket (see frame.ts).
+// Each event is serialized and framed once for all its recipients, and that one Buffer is written
+// to every socket (see frame.ts).
 
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
