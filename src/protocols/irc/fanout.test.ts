@@ -251,17 +251,22 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(ready, false, "waits until the reader drains it");
   });
 
-  it("after a long flush, output waits a few times that long and then leaves together", async () => {
+  /** Two clients in #lobby, the first one's socket taking 2 ms per write (a flush to many sockets). */
+  function slowAndOther() {
     const slow = client([]);
     const other = client([]);
     for (const { c } of [slow, other]) c.channels.set("r1", channel());
-    // A write that takes 2 ms stands for a flush to many sockets.
     const write = slow.socket._write.bind(slow.socket);
     slow.socket._write = (chunk, enc, cb) => {
-      const until = performance.now() + 2;
-      while (performance.now() < until);
+      spin(2);
       write(chunk, enc, cb);
     };
+    return { slow, other };
+  }
+
+  it("on a busy server, after a long flush, output waits a few times that long and then leaves together", async () => {
+    const { slow, other } = slowAndOther();
+    spin(600); // the event loop has been working without a break (flush.ts spaces by its load)
     slow.c.event(message("one"));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(slow.socket.writes.length, 1, "the first output leaves at the end of its turn");
@@ -282,4 +287,21 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(other.socket.writes.length, 2);
   });
+
+  it("on a mostly idle server, output after a long flush leaves at the end of its turn", async () => {
+    const { slow, other } = slowAndOther();
+    await new Promise((resolve) => setTimeout(resolve, 600)); // idle
+    slow.c.event(message("one"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(slow.socket.writes.length, 1);
+    other.c.event(message("two"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(other.socket.writes.length, 1, "not held back");
+  });
 });
+
+/** Keeps the thread busy for `ms` milliseconds. */
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
