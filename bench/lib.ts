@@ -103,29 +103,35 @@ const MARK = Buffer.from('"b~');
  */
 export function readBody(frame: Buffer, out: { step: number; sentAt: number }, mark: Buffer = MARK): boolean {
   const at = frame.indexOf(mark);
-  if (at < 0) return false;
-  let i = at + mark.length;
+  return at >= 0 && readBodyAt(frame, at + mark.length, out);
+}
+
+/**
+ * Reads `<step>~<sent at>` starting at `buf[i]` (just after the body's `b~`), or returns false.
+ * Works in place: a reader that knows where the body starts needs no sub-buffer per line.
+ */
+export function readBodyAt(buf: Buffer, i: number, out: { step: number; sentAt: number }): boolean {
   let step = 0;
-  let c = frame[i]!;
+  let c = buf[i]!;
   while (c >= 0x30 && c <= 0x39) {
     step = step * 10 + (c - 0x30);
-    c = frame[++i]!;
+    c = buf[++i]!;
   }
   if (c !== 0x7e) return false; // '~'
-  c = frame[++i]!;
+  c = buf[++i]!;
   let whole = 0;
   while (c >= 0x30 && c <= 0x39) {
     whole = whole * 10 + (c - 0x30);
-    c = frame[++i]!;
+    c = buf[++i]!;
   }
   let frac = 0;
   let scale = 1;
   if (c === 0x2e) {
-    c = frame[++i]!;
+    c = buf[++i]!;
     while (c >= 0x30 && c <= 0x39) {
       frac = frac * 10 + (c - 0x30);
       scale *= 10;
-      c = frame[++i]!;
+      c = buf[++i]!;
     }
   }
   out.step = step;

@@ -4,7 +4,7 @@
 // message back to its sender, so run.ts expects each message at every member but one.
 
 import { connect as netConnect, type Socket } from "node:net";
-import { benchRoom, mono, readBody } from "../lib.ts";
+import { benchRoom, mono, readBodyAt } from "../lib.ts";
 import { IRC_CHANNEL } from "../peers/irc-servers.ts";
 import { type Codec, type Deliveries, parsed, type Session } from "./codec.ts";
 
@@ -18,7 +18,11 @@ const ERROR = Buffer.from("ERROR ");
 /** The channel client `i` is in. */
 export const ircChannel = (i: number, rooms: number) => (rooms > 1 ? `#${benchRoom(i, rooms)}` : IRC_CHANNEL);
 
-/** One client's line reader: reads are scanned in place, only complete lines, no per-line objects once registered. */
+/**
+ * One client's line reader: reads are scanned in place, only complete lines, no per-line objects
+ * once registered (no sub-buffers either: this runs for every delivery, and the generator's core
+ * bounds how fast any server can be measured).
+ */
 class IrcConn {
   private rest: Buffer | null = null;
   closed = false;
@@ -51,17 +55,26 @@ class IrcConn {
     let at = 0;
     while (at < end) {
       const nl = buf.indexOf(NL, at);
-      const line = buf.subarray(at, nl);
-      at = nl + 1;
-      if (this.onLine) this.onLine(line.toString("utf8").replace(/\r$/, ""));
-      else if (readBody(line.subarray(Math.max(0, line.indexOf(PRIVMSG))), parsed, BODY_MARK)) {
-        this.out.message(parsed.step, parsed.sentAt, now);
-      } else if (line.subarray(0, PING.length).equals(PING)) {
-        this.write(`PONG ${line.toString("utf8", PING.length).trim()}`);
-      } else if (line.subarray(0, ERROR.length).equals(ERROR)) {
-        this.out.error(line.toString("utf8", 0, Math.min(line.length, 300)));
+      if (this.onLine) this.onLine(buf.toString("utf8", at, nl).replace(/\r$/, ""));
+      else if (!this.delivery(buf, at, nl, now)) {
+        if (buf.compare(PING, 0, PING.length, at, Math.min(nl, at + PING.length)) === 0) {
+          this.write(`PONG ${buf.toString("utf8", at + PING.length, nl).trim()}`);
+        } else if (buf.compare(ERROR, 0, ERROR.length, at, Math.min(nl, at + ERROR.length)) === 0) {
+          this.out.error(buf.toString("utf8", at, Math.min(nl, at + 300)));
+        }
       }
+      at = nl + 1;
     }
+  }
+
+  /** Counts the line buf[at, nl) if it is a PRIVMSG carrying a benchmark body. */
+  private delivery(buf: Buffer, at: number, nl: number, now: number): boolean {
+    const cmd = buf.indexOf(PRIVMSG, at);
+    if (cmd < 0 || cmd > nl) return false;
+    const body = buf.indexOf(BODY_MARK, cmd + PRIVMSG.length);
+    if (body < 0 || body > nl || !readBodyAt(buf, body + BODY_MARK.length, parsed)) return false;
+    this.out.message(parsed.step, parsed.sentAt, now);
+    return true;
   }
 }
 
