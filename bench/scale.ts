@@ -357,6 +357,40 @@ async function runDeployment(o: Options, d: Deployment, run: number): Promise<Re
   return result;
 }
 
+/**
+ * pg-2 against pg-1 at the same load per worker: pg-2's step at twice pg-1's rate gives each of
+ * its workers as many deliveries per second as pg-1's one worker (every event, half the sockets).
+ * The flush spacing grows with a worker's load (src/protocols/flush.ts), so CPU per delivery
+ * depends on it, and the capacity column above compares pg-1 at a higher load per worker than
+ * pg-2; this compares like with like. Ratio: 2 × pg-1's µs per delivery / pg-2's, per passing pair.
+ */
+function equalLoadLines(results: Result[]): string[] {
+  const factor = WORKERS["pg-2"] / WORKERS["pg-1"];
+  const pairs: { rate: number; one: number; two: number; ratio: number }[] = [];
+  for (const two of results.filter((r) => r.deployment === "pg-2")) {
+    const one = results.find((r) => r.deployment === "pg-1" && r.run === two.run);
+    for (const s2 of two.steps) {
+      const s1 = one?.steps.find((s) => s.rate * factor === s2.rate);
+      if (!s1 || s1.received < s1.expected || s2.received < s2.expected) continue;
+      const us1 = (s1.cpuS / s1.expected) * 1e6;
+      const us2 = (s2.cpuS / s2.expected) * 1e6;
+      pairs.push({ rate: s1.rate, one: us1, two: us2, ratio: (factor * us1) / us2 });
+    }
+  }
+  if (pairs.length === 0) return [];
+  return [
+    "",
+    `capacity pg-2 vs pg-1 at equal load per worker (pg-2 at ${factor}× pg-1's rate, both steps passed):`,
+    "",
+    "| pg-1 msg/s | pg-1 µs/delivery | pg-2 msg/s | pg-2 µs/delivery | capacity ratio |",
+    "| ---: | ---: | ---: | ---: | ---: |",
+    ...pairs.map(
+      (p) => `| ${p.rate} | ${p.one.toFixed(2)} | ${p.rate * factor} | ${p.two.toFixed(2)} | ${p.ratio.toFixed(2)}× |`,
+    ),
+    `median ${median(pairs.map((p) => p.ratio)).toFixed(2)}×`,
+  ];
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)]!;
@@ -401,6 +435,7 @@ export async function main(argv: string[]): Promise<number> {
     `capacity: deliveries per server CPU-second × the cores the deployment can use (its workers, at most the machine's ${cores}),`,
     "a load-independent ceiling that ignores PostgreSQL's, Redis's and the generators' share of the cores",
   ];
+  lines.push(...equalLoadLines(results));
   process.stdout.write(`\n${lines.join("\n")}\n`);
   const out = join(ROOT, "bench", "results");
   try {
