@@ -251,14 +251,14 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(ready, false, "waits until the reader drains it");
   });
 
-  /** Two clients in #lobby, the first one's socket taking 2 ms per write (a flush to many sockets). */
+  /** Two clients in #lobby, the first one's socket taking 10 ms per write (a flush to many sockets). */
   function slowAndOther() {
     const slow = client([]);
     const other = client([]);
     for (const { c } of [slow, other]) c.channels.set("r1", channel());
     const write = slow.socket._write.bind(slow.socket);
     slow.socket._write = (chunk, enc, cb) => {
-      spin(2);
+      spin(10);
       write(chunk, enc, cb);
     };
     return { slow, other };
@@ -266,7 +266,12 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("on a busy server, after a long flush, output waits a few times that long and then leaves together", async () => {
     const { slow, other } = slowAndOther();
-    spin(600); // the event loop has been working without a break (flush.ts spaces by its load)
+    // A flush samples the load (flush.ts spaces by it); then the event loop works without a break.
+    const primer = client([]);
+    primer.c.channels.set("r1", channel());
+    primer.c.event(message("zero"));
+    await new Promise((resolve) => setImmediate(resolve));
+    spin(600);
     slow.c.event(message("one"));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(slow.socket.writes.length, 1, "the first output leaves at the end of its turn");
