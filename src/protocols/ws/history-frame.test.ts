@@ -9,7 +9,9 @@ import { decodeServerFrame, messageToWire, type RequestIdValue, type WireServerF
 
 /** How every other `ok` reply is encoded, and how the history reply was before. */
 const generic = (id: RequestIdValue | undefined, page: HistoryPage) =>
-  textFrame(JSON.stringify({ type: "ok", id, result: { messages: page.messages.map((m) => messageToWire(m)), more: page.more } }));
+  textFrame(
+    JSON.stringify({ type: "ok", id, result: { messages: page.messages.map((m) => messageToWire(m)), more: page.more } }),
+  );
 
 const base: Message = {
   id: "01m8e9n16h68t7r3pe8h",
@@ -50,7 +52,11 @@ describe("history reply frame", () => {
       for (const more of [true, false]) {
         for (const messages of [[], [base], variants]) {
           const page = { messages, more };
-          assert.deepEqual(historyReplyFrame(id, page), generic(id, page), `id ${String(id)}, more ${more}, ${messages.length} messages`);
+          assert.deepEqual(
+            historyReplyFrame(id, page),
+            generic(id, page),
+            `id ${String(id)}, more ${more}, ${messages.length} messages`,
+          );
         }
       }
     }
