@@ -251,7 +251,8 @@ class Client {
  */
 async function serverScavenges(port: number): Promise<{ count: number; seconds: number }> {
   const text = await (await fetch(`http://${HOST}:${port}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}\\{kind="minor"\\} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  // The series appears at the first collection of its kind.
+  const value = (name: string) => Number(new RegExp(`^${name}\\{kind="minor"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
   return { count: value("parley_nodejs_gc_duration_seconds_count"), seconds: value("parley_nodejs_gc_duration_seconds_sum") };
 }
 
@@ -353,7 +354,7 @@ async function main(): Promise<void> {
     const scavengesAfter = await serverScavenges(port);
     const scavenges = {
       per1000: ((scavengesAfter.count - scavengesBefore.count) / (2 * o.requests)) * 1000,
-      meanMs: ((scavengesAfter.seconds - scavengesBefore.seconds) / (scavengesAfter.count - scavengesBefore.count)) * 1000,
+      meanMs: ((scavengesAfter.seconds - scavengesBefore.seconds) / Math.max(1, scavengesAfter.count - scavengesBefore.count)) * 1000,
     };
     const gcInSpans = { latest: clientGc.inside(spans.latest), older: clientGc.inside(spans.older) };
     const us = (s: number) => ((s / o.requests) * 1e6).toFixed(0);
