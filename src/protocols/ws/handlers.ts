@@ -7,7 +7,7 @@ import { type ClientFrame, type ClientFrameType, messageToWire, type WireResults
 
 type RequestType = Exclude<ClientFrameType, "hello">;
 /** Each handler's `ok` result as it is sent, except history's: its page is encoded by historyReplyFrame. */
-export type HandlerResults = Omit<WireResults, "history"> & { history: HistoryPage };
+type HandlerResults = Omit<WireResults, "history"> & { history: HistoryPage };
 type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<HandlerResults[T]>;
 
 const empty = {} as Record<string, never>;

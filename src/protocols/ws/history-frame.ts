@@ -20,6 +20,7 @@ import type { RequestIdValue } from "./wire.ts";
 /** Room for the longest frame header before the JSON. */
 const HEADER_ROOM = 10;
 
+/** Grows to the longest reply so far (a page is at most historyPageMax messages of at most maxMessageBytes). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
 /** Where the next byte goes in `scratch`. */
 let at = 0;
