@@ -354,7 +354,8 @@ async function main(): Promise<void> {
     const scavengesAfter = await serverScavenges(port);
     const scavenges = {
       per1000: ((scavengesAfter.count - scavengesBefore.count) / (2 * o.requests)) * 1000,
-      meanMs: ((scavengesAfter.seconds - scavengesBefore.seconds) / Math.max(1, scavengesAfter.count - scavengesBefore.count)) * 1000,
+      meanMs:
+        ((scavengesAfter.seconds - scavengesBefore.seconds) / Math.max(1, scavengesAfter.count - scavengesBefore.count)) * 1000,
     };
     const gcInSpans = { latest: clientGc.inside(spans.latest), older: clientGc.inside(spans.older) };
     const us = (s: number) => ((s / o.requests) * 1e6).toFixed(0);
