@@ -245,6 +245,17 @@ class Client {
   }
 }
 
+/**
+ * The server's young-generation collections so far, from its /metrics (prom-client's GC
+ * histogram, kind "minor"): how many, and their total seconds. Read outside the measured loop.
+ */
+async function serverScavenges(port: number): Promise<{ count: number; seconds: number }> {
+  const text = await (await fetch(`http://${HOST}:${port}/metrics`)).text();
+  // The series appears at the first collection of its kind.
+  const value = (name: string) => Number(new RegExp(`^${name}\\{kind="minor"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return { count: value("parley_nodejs_gc_duration_seconds_count"), seconds: value("parley_nodejs_gc_duration_seconds_sum") };
+}
+
 /** A page of `want` messages with consecutive seqs, ending at `last` when given. */
 function check(reply: Record<string, unknown>, want: number, last?: number): void {
   const result = reply.result as { messages?: { seq: number }[] } | undefined;
@@ -333,12 +344,19 @@ async function main(): Promise<void> {
     // Warm up the JIT and SQLite's page cache the way a running server would be.
     for (let i = 0; i < 200; i++) check(await client.request({ type: "history", room: room.id, limit: 50 }), 50);
     serverCpu = cpuSeconds(serverPid);
+    const scavengesBefore = await serverScavenges(port);
     for (let i = 0; i < o.requests; i++) {
       check(await timed(latest, "latest", { type: "history", room: room.id, limit: 50 }), 50, seeded.lastSeq);
       // Any position with at least 100 messages before it (the room's seqs start with the author's join).
       const before = 102 + Math.floor(Math.random() * (room.lastSeq - 101));
       check(await timed(older, "older", { type: "history", room: room.id, before, limit: 100 }), 100, before - 1);
     }
+    const scavengesAfter = await serverScavenges(port);
+    const scavenges = {
+      per1000: ((scavengesAfter.count - scavengesBefore.count) / (2 * o.requests)) * 1000,
+      meanMs:
+        ((scavengesAfter.seconds - scavengesBefore.seconds) / Math.max(1, scavengesAfter.count - scavengesBefore.count)) * 1000,
+    };
     const gcInSpans = { latest: clientGc.inside(spans.latest), older: clientGc.inside(spans.older) };
     const us = (s: number) => ((s / o.requests) * 1e6).toFixed(0);
     const row = (name: string, h: Histogram, kind: keyof typeof cpu) =>
@@ -351,6 +369,7 @@ async function main(): Promise<void> {
       row("latest 50", latest, "latest"),
       row("100 before a random seq", older, "older"),
       "",
+      `Server scavenges (young-generation collections) per 1,000 requests of either kind: ${scavenges.per1000.toFixed(1)}, ${scavenges.meanMs.toFixed(2)} ms each on average.`,
       `Requests during which the client collected garbage: latest ${gcInSpans.latest}, older ${gcInSpans.older} (${o.clientGc ? "it collects its young generation between requests" : "--no-client-gc"}).`,
     ].join("\n");
     process.stdout.write(`\n${text}\n`);
@@ -359,7 +378,7 @@ async function main(): Promise<void> {
     const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
     writeFileSync(
       file,
-      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), clientGcInSpans: gcInSpans, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), clientGcInSpans: gcInSpans, serverScavenges: scavenges, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   } finally {

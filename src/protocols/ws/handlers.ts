@@ -2,10 +2,13 @@
 // Shape checks happened in decode.ts; authorization happens in the core.
 
 import type { Connection } from "../../core/connection.ts";
+import type { HistoryPage } from "../../core/types.ts";
 import { type ClientFrame, type ClientFrameType, messageToWire, type WireResults } from "./wire.ts";
 
 type RequestType = Exclude<ClientFrameType, "hello">;
-type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<WireResults[T]>;
+/** Each handler's `ok` result as it is sent, except history's: its page is encoded by historyReplyFrame. */
+type HandlerResults = Omit<WireResults, "history"> & { history: HistoryPage };
+type Handler<T extends RequestType> = (c: Connection, f: Extract<ClientFrame, { type: T }>) => Promise<HandlerResults[T]>;
 
 const empty = {} as Record<string, never>;
 
@@ -37,10 +40,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   members: async (c, f) => ({ members: await c.members(f.room) }),
   online: async (c) => ({ accounts: c.online() }),
   rooms: async (c) => ({ rooms: await c.listRooms() }),
-  history: async (c, f) => {
-    const page = await c.history(f.room, { before: f.before, after: f.after, limit: f.limit });
-    return { messages: page.messages.map((m) => messageToWire(m)), more: page.more };
-  },
+  history: (c, f) => c.history(f.room, { before: f.before, after: f.after, limit: f.limit }),
   search: async (c, f) => c.search({ query: f.query, room: f.room, before: f.before, limit: f.limit }),
   read: async (c, f) => ({ readSeq: await c.markRead(f.room, f.seq) }),
   typing: async (c, f) => {

@@ -15,7 +15,7 @@ import type { Chat } from "../../core/chat.ts";
 import type { Connection, Peer } from "../../core/connection.ts";
 import { ChatError, type ErrorCode, toChatError } from "../../core/errors.ts";
 import { Bucket } from "../../core/rate-limit.ts";
-import type { Account, Ephemeral, RoomEvent } from "../../core/types.ts";
+import type { Account, Ephemeral, HistoryPage, RoomEvent } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import { whenDrained } from "../backpressure.ts";
@@ -23,6 +23,7 @@ import { type Flushable, FlushScheduler } from "../flush.ts";
 import { decodeFrame, requestIdOf } from "./decode.ts";
 import { textFrame } from "./frame.ts";
 import { handlers } from "./handlers.ts";
+import { historyReplyFrame } from "./history-frame.ts";
 import { type ClientFrame, CloseCodes, eventToWire, type RequestIdValue, type WireServerFrame } from "./wire.ts";
 
 export interface WsOptions {
@@ -341,7 +342,10 @@ class WsClient implements Peer, Flushable {
           if (frame.type === "send" && !(result as { duplicate: boolean }).duplicate) {
             this.gw.metrics.messages.inc({ protocol: "ws" });
           }
-          this.reply({ type: "ok", id, result } as WireServerFrame);
+          // A page of messages is written straight into its frame (history-frame.ts: the same
+          // bytes, without the wire objects and the JSON string on the way).
+          if (frame.type === "history") this.write(historyReplyFrame(id, result as HistoryPage));
+          else this.reply({ type: "ok", id, result } as WireServerFrame);
         },
         (err) => this.fail(id, err),
       ),

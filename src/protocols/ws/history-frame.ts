@@ -1,0 +1,155 @@
+// The `ok` reply to a `history` request, written as JSON straight into its WebSocket frame.
+//
+// It is the same bytes as textFrame(JSON.stringify({ type: "ok", id, result: { messages:
+// page.messages.map(messageToWire), more } })) (history-frame.test.ts checks it), without the
+// objects on the way: a page of 100 older messages made ~100 compact wire objects (17 KB of JS
+// heap) and JSON.stringify ~35 KB more for a 24 KB reply, per request. Those allocations were
+// what set the server's scavenges, the tail of history latency (docs/benchmarks.md, "Session 6,
+// branch `hist2`"). Here the bytes go into one scratch buffer, reused, and are copied once
+// into the frame.
+//
+// Strings are written byte for byte when they are printable ASCII without `"` or `\` (ids,
+// names and most bodies); any other string goes through JSON.stringify, so escapes, non-ASCII
+// text and lone surrogates come out exactly as they did. Fields follow messageToWire: those at
+// their default are left out, in the same order.
+
+import type { HistoryPage, Message } from "../../core/types.ts";
+import { headerLength, writeHeader } from "./frame.ts";
+import type { RequestIdValue } from "./wire.ts";
+
+/** Room for the longest frame header before the JSON. */
+const HEADER_ROOM = 10;
+
+/** Grows to the longest reply so far (a page is at most historyPageMax messages of at most maxMessageBytes). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+/** Where the next byte goes in `scratch`. */
+let at = 0;
+
+function reserve(bytes: number): void {
+  if (at + bytes <= scratch.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(2 * scratch.length, at + bytes));
+  scratch.copy(bigger, 0, 0, at);
+  scratch = bigger;
+}
+
+/** Text known to need no escaping (the JSON punctuation and keys below). */
+function ascii(s: string): void {
+  reserve(s.length);
+  const b = scratch;
+  let p = at;
+  for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+  at = p;
+}
+
+/** Any JSON text: UTF-8 is at most 3 bytes per UTF-16 unit. */
+function json(s: string): void {
+  reserve(3 * s.length);
+  at += scratch.write(s, at, "utf8");
+}
+
+function string(s: string): void {
+  reserve(s.length + 2);
+  // Locals, not the module's variables, in the loop that runs once per byte of the reply.
+  const b = scratch;
+  let p = at;
+  b[p++] = 0x22;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      json(JSON.stringify(s));
+      return;
+    }
+    b[p++] = c;
+  }
+  b[p++] = 0x22;
+  at = p;
+}
+
+function number(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    json(JSON.stringify(n));
+    return;
+  }
+  // A timestamp is above 2^31: its digits come in two parts that each fit small-integer
+  // arithmetic, the low eight zero-padded.
+  const high = Math.floor(n / 1e8);
+  if (high === 0) {
+    digits(n, 0);
+  } else {
+    digits(high, 0);
+    digits(n - high * 1e8, 8);
+  }
+}
+
+/** The decimal digits of `n` (below 2^31), at least `width` of them. */
+function digits(n: number, width: number): void {
+  let count = 1;
+  for (let x = n; x >= 10; x = (x / 10) | 0) count++;
+  if (count < width) count = width;
+  reserve(count);
+  const b = scratch;
+  for (let p = at + count - 1; p >= at; p--) {
+    b[p] = 0x30 + (n % 10);
+    n = (n / 10) | 0;
+  }
+  at += count;
+}
+
+/** messageToWire(m) as JSON (a history page has no enclosing event, so only defaults are left out). */
+function message(m: Message): void {
+  ascii('{"id":');
+  string(m.id);
+  ascii(',"body":');
+  string(m.body);
+  ascii(',"roomId":');
+  string(m.roomId);
+  ascii(',"seq":');
+  number(m.seq);
+  ascii(',"authorId":');
+  string(m.authorId);
+  ascii(',"author":');
+  string(m.author);
+  ascii(',"createdAt":');
+  number(m.createdAt);
+  if (m.clientId !== null) {
+    ascii(',"clientId":');
+    string(m.clientId);
+  }
+  if (m.replyTo !== null) {
+    ascii(',"replyTo":');
+    string(m.replyTo);
+  }
+  if (m.editedAt !== null) {
+    ascii(',"editedAt":');
+    number(m.editedAt);
+  }
+  if (m.deleted) ascii(',"deleted":true');
+  for (const _ in m.reactions) {
+    ascii(',"reactions":');
+    json(JSON.stringify(m.reactions));
+    break;
+  }
+  ascii("}");
+}
+
+/** The framed `ok` reply to history request `id` with this page. */
+export function historyReplyFrame(id: RequestIdValue | undefined, page: HistoryPage): Buffer {
+  at = HEADER_ROOM;
+  ascii('{"type":"ok",');
+  if (id !== undefined) {
+    ascii('"id":');
+    json(JSON.stringify(id));
+    ascii(",");
+  }
+  ascii('"result":{"messages":[');
+  for (let i = 0; i < page.messages.length; i++) {
+    if (i > 0) ascii(",");
+    message(page.messages[i]!);
+  }
+  ascii(page.more ? '],"more":true}}' : '],"more":false}}');
+  const length = at - HEADER_ROOM;
+  const start = HEADER_ROOM - headerLength(length);
+  writeHeader(scratch, start, length);
+  // The frame waits in the socket's queue until the next flush: it must not share `scratch`.
+  return Buffer.from(scratch.subarray(start, at));
+}
