@@ -113,6 +113,7 @@ export class SqliteStore implements Store {
   private indexTimer: NodeJS.Timeout | null = null;
   private readonly indexInTransaction: () => void;
   private readonly checkpointer: Checkpointer | null = null;
+  private readonly names: AccountNames;
 
   constructor(opts: SqliteOptions) {
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
@@ -125,6 +126,7 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.s = prepare(this.db);
     this.reader = new HistoryReader(this.db);
+    this.names = new AccountNames(this.s);
     this.appendOne = this.db.transaction((p: Pending, seqs: RoomSeqs) => this.applyDraft(p.roomId, p.draft, p.at, seqs));
     this.indexDelayMs = opts.indexDelayMs ?? 100;
     this.indexInTransaction = this.db.transaction(() => this.indexPending());
@@ -179,6 +181,7 @@ export class SqliteStore implements Store {
       if (taken && taken.id !== id) return false;
       if (this.s.renameGuest.run(name, nameKey(name), id).changes === 0) return false;
       this.reader.renamed(); // history pages show authors' current names
+      this.names.forget(id);
       return true;
     });
   }
@@ -225,6 +228,7 @@ export class SqliteStore implements Store {
           return null;
         }
         const seqs = new RoomSeqs(this.s);
+        this.names.check();
         const events = members.map((m) =>
           this.applyDraft(
             r.id,
@@ -420,6 +424,7 @@ export class SqliteStore implements Store {
     const results: Result[] = [];
     this.db.transaction(() => {
       const seqs = new RoomSeqs(this.s);
+      this.names.check();
       for (const p of batch) {
         // Edits and deletions change the index through a trigger that expects the message in it.
         if (p.draft.type === "edit" || p.draft.type === "delete") this.indexPending();
@@ -468,7 +473,7 @@ export class SqliteStore implements Store {
       throw new ChatError("NO_SUCH_MESSAGE", "the message replied to is not in this room");
     }
     const seq = seqs.next(roomId);
-    const actor = this.actorName(d.actorId);
+    const actor = this.names.get(d.actorId);
     const base = { roomId, seq, at, actorId: d.actorId, actor };
     const appended = this.applyEvent(base, d);
     if (!appended.duplicate) seqs.take(roomId, seq);
@@ -524,7 +529,7 @@ export class SqliteStore implements Store {
         return this.logged(base, { type: "settings", kind: d.kind });
       case "member": {
         const role = this.applyMemberChange(roomId, d.accountId, d.change, d.role ?? null, seq, at);
-        const name = d.accountId === d.actorId ? actor : this.actorName(d.accountId);
+        const name = d.accountId === d.actorId ? actor : this.names.get(d.accountId);
         const reason = d.reason ? { reason: d.reason } : {};
         return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role, ...reason });
       }
@@ -578,10 +583,6 @@ export class SqliteStore implements Store {
     if (r.changes === 0) throw new ChatError("NO_SUCH_MESSAGE");
   }
 
-  private actorName(id: Id): string {
-    return (this.s.accountName.get(id) as { name: string } | undefined)?.name ?? "";
-  }
-
   /** Runs a write, turning disk and lock failures into StoreUnavailableError. */
   private write<T>(fn: () => T): T {
     try {
@@ -628,6 +629,45 @@ class RoomSeqs {
   }
 }
 
+/** Names kept by AccountNames; past this many they are all dropped (a bound, not a working set). */
+const NAMES_MAX = 10_000;
+
+/**
+ * Account names for the `actor` of events, kept across commits so that an author's name is read
+ * once rather than per message. Here a name changes only through renameGuest, which forgets it;
+ * another process writing to the file (the admin command) changes PRAGMA data_version, checked
+ * at the start of each transaction, which drops them all.
+ */
+class AccountNames {
+  private readonly byId = new Map<Id, string>();
+  private dataVersion = -1;
+
+  constructor(private readonly s: Statements) {}
+
+  /** At the start of a transaction that reads names. */
+  check(): void {
+    const version = this.s.dataVersion.get() as number;
+    if (version === this.dataVersion && this.byId.size < NAMES_MAX) return;
+    this.byId.clear();
+    this.dataVersion = version;
+  }
+
+  /** The account's name; "" for an unknown account (not kept). */
+  get(id: Id): string {
+    let name = this.byId.get(id);
+    if (name === undefined) {
+      name = this.s.accountName.get(id) as string | undefined;
+      if (name === undefined) return "";
+      this.byId.set(id, name);
+    }
+    return name;
+  }
+
+  forget(id: Id): void {
+    this.byId.delete(id);
+  }
+}
+
 function migrate(db: Database.Database): void {
   const version = db.pragma("user_version", { simple: true }) as number;
   for (let v = version; v < migrations.length; v++) {
@@ -646,7 +686,8 @@ function prepare(db: Database.Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     accountById: q("SELECT * FROM accounts WHERE id = ?"),
     accountByName: q("SELECT * FROM accounts WHERE name_key = ? AND guest = ?"),
-    accountName: q("SELECT name FROM accounts WHERE id = ?"),
+    accountName: q("SELECT name FROM accounts WHERE id = ?").pluck(true),
+    dataVersion: q("PRAGMA data_version").pluck(true),
     renameGuest: q("UPDATE accounts SET name = ?, name_key = ? WHERE id = ? AND guest = 1"),
     setPassword: q("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?"),
     countAccounts: q("SELECT COUNT(*) AS n FROM accounts WHERE guest = 0"),
