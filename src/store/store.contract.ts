@@ -981,6 +981,37 @@ export function storeContract(name: string, makeStore: StoreFactory, opts: Store
           ["good 1", "good 2", "good 3"],
         );
       });
+
+      test("a batch over several rooms with a duplicate and a failure leaves each room's lastSeq at its last event", async (store) => {
+        const alice = await account(store, "alice");
+        const bob = await account(store, "bob");
+        const a = await room(store, "a", alice); // seq 1
+        const b = await room(store, "b", bob); // seq 1
+        await store.append(a.id, messageDraft(alice.id, "earlier", "dup"), T0); // a: 2
+        // The first batch commits at once; the second, with a failing edit, again with a savepoint per append.
+        const batches = [
+          { failing: false, expected: [3, 2, "dup 2", 4, 3] },
+          { failing: true, expected: [5, 4, "dup 2", "NO_SUCH_MESSAGE", 6, 5] },
+        ];
+        for (const { failing, expected } of batches) {
+          const settled = await Promise.allSettled([
+            store.append(a.id, messageDraft(alice.id, "a1"), T0),
+            store.append(b.id, messageDraft(bob.id, "b1"), T0),
+            store.append(a.id, messageDraft(alice.id, "again", "dup"), T0),
+            ...(failing ? [store.append(b.id, { type: "edit", actorId: bob.id, messageId: newId(), body: "x" }, T0)] : []),
+            store.append(a.id, messageDraft(alice.id, "a2"), T0),
+            store.append(b.id, messageDraft(bob.id, "b2"), T0),
+          ]);
+          const got = settled.map((x) => {
+            if (x.status === "rejected") return x.reason instanceof ChatError ? x.reason.code : "?";
+            return x.value.duplicate ? `dup ${x.value.event.seq}` : x.value.event.seq;
+          });
+          assert.deepEqual(got, expected);
+        }
+        assert.equal((await store.getRoom(a.id))?.lastSeq, 6);
+        assert.equal((await store.getRoom(b.id))?.lastSeq, 5);
+        assert.equal((await store.append(b.id, messageDraft(bob.id, "after"), T0)).event.seq, 6);
+      });
     });
 
     describe("reading", () => {

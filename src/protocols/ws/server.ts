@@ -1,11 +1,13 @@
 // The WebSocket endpoint (`/ws`): translates frames to core calls and core events to frames.
 //
-// Writes are batched: the first frame written to a socket corks it, and the socket joins the
-// shared flush scheduler (../flush.ts), which uncorks every corked socket together — at the end
-// of the current turn, so all events of one store commit reach each client in one TCP write, or,
-// right after a long flush (a busy server), a little later, so several commits' events share it.
-// Each event is serialized and framed once for all its recipients, and that one Buffer is written
-// to every socket (see frame.ts).
+// Writes are batched: frames for a client are queued in the client, and the first one queued
+// makes it join the shared flush scheduler (../flush.ts), which writes every client's queue
+// together — at the end of the current turn, so all events of one store commit reach each client
+// in one TCP write, or, right after a long flush (a busy server), a little later, so several
+// commits' events share it. A queue leaves as one Buffer in one socket.write: cheaper than a
+// corked socket's stream entry per frame and the writev they become. Each event is serialized
+// and framed once for all its recipients, and that one Buffer is queued for every socket (see
+// frame.ts).
 
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
@@ -220,7 +222,8 @@ class WsClient implements Peer, Flushable {
   private readonly openedAt = Date.now();
   private lastPing = Date.now();
   private alive = true;
-  private isCorked = false;
+  /** Frames written since the last flush, in order (see the top of this file). */
+  private queued: Buffer[] = [];
   /** Made at the first request it limits: a bucket made later starts as full as an untouched one would be. */
   private requests: Bucket | null = null;
 
@@ -251,6 +254,9 @@ class WsClient implements Peer, Flushable {
   }
 
   ready(): Promise<void> {
+    // A replay queues a page between calls: it goes to the socket now, so that the socket's
+    // buffer, which 'drain' follows, holds it.
+    this.flush();
     return whenDrained(this.socket, () => this.ws.bufferedAmount, this.gw.opts.maxBufferedBytes / 4);
   }
 
@@ -264,6 +270,8 @@ class WsClient implements Peer, Flushable {
   }
 
   close(code: number, reason: string): void {
+    // ws writes its close frame to the socket at once: what is queued (acks) must go before it.
+    this.flush();
     this.ws.close(code, reason);
     // ws waits 30 s for the peer's closing frame; a peer that never sends one (a half-open
     // socket, slowloris) is cut off sooner.
@@ -418,8 +426,8 @@ class WsClient implements Peer, Flushable {
 
   private write(frame: Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (!this.isCorked) {
-      // What is still unsent from earlier turns is what the client failed to read; this turn's
+    if (this.queued.length === 0) {
+      // What is still unsent from earlier flushes is what the client failed to read; this turn's
       // own writes do not count. Past the bound it is dropped rather than let its buffer grow;
       // it resumes on reconnect.
       if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) {
@@ -427,21 +435,22 @@ class WsClient implements Peer, Flushable {
         this.terminate();
         return;
       }
-      this.isCorked = true;
-      this.socket.cork();
       flushes.add(this);
     }
-    this.socket.write(frame);
+    this.queued.push(frame);
   }
 
   /**
-   * Sends what was written since the last flush in one write. ws's own frames (close, ping)
-   * written meanwhile were queued behind ours in the corked socket, so order is kept; a
-   * terminate() before the flush drops them all, as it drops anything unsent.
+   * Sends the frames queued since the last flush in one write. ws writes its own frames (ping,
+   * pong, close) straight to the socket; close() flushes first so the close frame comes last.
+   * A connection that closed or was terminated meanwhile drops what is queued, as a terminated
+   * socket drops anything unsent.
    */
   flush(): void {
-    if (!this.isCorked) return;
-    this.isCorked = false;
-    this.socket.uncork();
+    const queued = this.queued;
+    if (queued.length === 0) return;
+    this.queued = [];
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.socket.write(queued.length === 1 ? queued[0]! : Buffer.concat(queued));
   }
 }

@@ -107,12 +107,13 @@ export class SqliteStore implements Store {
   private readonly flushNow = () => this.flush();
   private readonly s: ReturnType<typeof prepare>;
   private readonly reader: HistoryReader;
-  private readonly appendOne: (p: Pending) => Appended;
+  private readonly appendOne: (p: Pending, seqs: RoomSeqs) => Appended;
   private readonly indexDelayMs: number;
   /** Set while committed messages wait to be indexed for search. */
   private indexTimer: NodeJS.Timeout | null = null;
   private readonly indexInTransaction: () => void;
   private readonly checkpointer: Checkpointer | null = null;
+  private readonly names: AccountNames;
 
   constructor(opts: SqliteOptions) {
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
@@ -125,7 +126,8 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.s = prepare(this.db);
     this.reader = new HistoryReader(this.db);
-    this.appendOne = this.db.transaction((p: Pending) => this.applyDraft(p.roomId, p.draft, p.at));
+    this.names = new AccountNames(this.s);
+    this.appendOne = this.db.transaction((p: Pending, seqs: RoomSeqs) => this.applyDraft(p.roomId, p.draft, p.at, seqs));
     this.indexDelayMs = opts.indexDelayMs ?? 100;
     this.indexInTransaction = this.db.transaction(() => this.indexPending());
     // Messages committed by a process that died before indexing them.
@@ -179,6 +181,7 @@ export class SqliteStore implements Store {
       if (taken && taken.id !== id) return false;
       if (this.s.renameGuest.run(name, nameKey(name), id).changes === 0) return false;
       this.reader.renamed(); // history pages show authors' current names
+      this.names.forget(id);
       return true;
     });
   }
@@ -224,13 +227,17 @@ export class SqliteStore implements Store {
         if (this.s.insertRoom.run(r.id, r.name, nameKey(r.name), r.kind, r.topic, r.createdBy, r.createdAt).changes === 0) {
           return null;
         }
+        const seqs = new RoomSeqs(this.s);
+        this.names.check();
         const events = members.map((m) =>
           this.applyDraft(
             r.id,
             { type: "member", actorId: r.createdBy, accountId: m.accountId, change: "join", role: m.role },
             r.createdAt,
+            seqs,
           ),
         );
+        seqs.save();
         return { room: toRoom(this.s.roomById.get(r.id) as Row), events: events.map((e) => e.event) };
       })(),
     );
@@ -416,20 +423,23 @@ export class SqliteStore implements Store {
   private commitBatch(batch: Pending[], isolated: boolean): Result[] {
     const results: Result[] = [];
     this.db.transaction(() => {
+      const seqs = new RoomSeqs(this.s);
+      this.names.check();
       for (const p of batch) {
         // Edits and deletions change the index through a trigger that expects the message in it.
         if (p.draft.type === "edit" || p.draft.type === "delete") this.indexPending();
         if (!isolated) {
-          results.push({ ok: true, value: this.applyDraft(p.roomId, p.draft, p.at) });
+          results.push({ ok: true, value: this.applyDraft(p.roomId, p.draft, p.at, seqs) });
           continue;
         }
         try {
-          results.push({ ok: true, value: this.appendOne(p) });
+          results.push({ ok: true, value: this.appendOne(p, seqs) });
         } catch (error) {
           if (isUnavailable(error)) throw error;
           results.push({ ok: false, error });
         }
       }
+      seqs.save();
     })();
     return results;
   }
@@ -454,23 +464,33 @@ export class SqliteStore implements Store {
     this.s.setIndexedDoc.run(last);
   }
 
-  /** Inside a transaction: assigns the room's next sequence number and applies the event. */
-  private applyDraft(roomId: Id, d: EventDraft, at: number): Appended {
-    if (d.type === "message" && d.clientId !== null) {
-      const dup = this.s.messageByClient.get(d.actorId, d.clientId) as Row | undefined;
-      if (dup) return { event: messageEvent(this.reader.withReactions([toMessage(dup)])[0]!), duplicate: true };
-    }
+  /**
+   * Inside a transaction: assigns the room's next sequence number (taken from `seqs` once the
+   * event is applied, so one that throws or is a duplicate consumes none) and applies the event.
+   */
+  private applyDraft(roomId: Id, d: EventDraft, at: number, seqs: RoomSeqs): Appended {
     if (d.type === "message" && d.replyTo !== null && this.s.messageInRoom.get(d.replyTo, roomId) === undefined) {
       throw new ChatError("NO_SUCH_MESSAGE", "the message replied to is not in this room");
     }
-    const next = this.s.nextSeq.get(roomId) as { last_seq: number } | undefined;
-    if (!next) throw new ChatError("NO_SUCH_ROOM");
-    const seq = next.last_seq;
-    const actor = this.actorName(d.actorId);
+    const seq = seqs.next(roomId);
+    const actor = this.names.get(d.actorId);
     const base = { roomId, seq, at, actorId: d.actorId, actor };
+    const appended = this.applyEvent(base, d);
+    if (!appended.duplicate) seqs.take(roomId, seq);
+    return appended;
+  }
+
+  private applyEvent(base: Omit<RoomEvent, "type">, d: EventDraft): Appended {
+    const { roomId, seq, at, actor } = base;
     switch (d.type) {
       case "message": {
-        this.s.insertMessage.run(roomId, seq, d.id, d.actorId, d.clientId, d.body, d.replyTo, at);
+        // The unique (author, client id) index is the duplicate check: a send retried with the
+        // same client id inserts nothing, and the message already stored is the answer.
+        const inserted = this.s.insertMessage.run(roomId, seq, d.id, d.actorId, d.clientId, d.body, d.replyTo, at);
+        if (inserted.changes === 0) {
+          const dup = this.s.messageByClient.get(d.actorId, d.clientId) as Row;
+          return { event: messageEvent(this.reader.withReactions([toMessage(dup)])[0]!), duplicate: true };
+        }
         const message: Message = {
           id: d.id,
           roomId,
@@ -509,7 +529,7 @@ export class SqliteStore implements Store {
         return this.logged(base, { type: "settings", kind: d.kind });
       case "member": {
         const role = this.applyMemberChange(roomId, d.accountId, d.change, d.role ?? null, seq, at);
-        const name = d.accountId === d.actorId ? actor : this.actorName(d.accountId);
+        const name = d.accountId === d.actorId ? actor : this.names.get(d.accountId);
         const reason = d.reason ? { reason: d.reason } : {};
         return this.logged(base, { type: "member", accountId: d.accountId, name, change: d.change, role, ...reason });
       }
@@ -563,10 +583,6 @@ export class SqliteStore implements Store {
     if (r.changes === 0) throw new ChatError("NO_SUCH_MESSAGE");
   }
 
-  private actorName(id: Id): string {
-    return (this.s.accountName.get(id) as { name: string } | undefined)?.name ?? "";
-  }
-
   /** Runs a write, turning disk and lock failures into StoreUnavailableError. */
   private write<T>(fn: () => T): T {
     try {
@@ -575,6 +591,80 @@ export class SqliteStore implements Store {
       if (isUnavailable(error)) throw new StoreUnavailableError(error);
       throw error;
     }
+  }
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * The rooms' sequence numbers handed out in one transaction: each room's `last_seq` is read at
+ * its first event and written back once by `save()` before the commit, instead of an UPDATE per
+ * event (a group commit often holds several events of a room).
+ */
+class RoomSeqs {
+  private readonly last = new Map<Id, number>();
+  private readonly changed = new Set<Id>();
+
+  constructor(private readonly s: Statements) {}
+
+  /** The room's next sequence number, not yet taken. */
+  next(roomId: Id): number {
+    let last = this.last.get(roomId);
+    if (last === undefined) {
+      last = this.s.lastSeq.get(roomId) as number | undefined;
+      if (last === undefined) throw new ChatError("NO_SUCH_ROOM");
+      this.last.set(roomId, last);
+    }
+    return last + 1;
+  }
+
+  /** `seq` (from next()) is used by an applied event. */
+  take(roomId: Id, seq: number): void {
+    this.last.set(roomId, seq);
+    this.changed.add(roomId);
+  }
+
+  save(): void {
+    for (const roomId of this.changed) this.s.setLastSeq.run(this.last.get(roomId), roomId);
+  }
+}
+
+/** Names kept by AccountNames; past this many they are all dropped (a bound, not a working set). */
+const NAMES_MAX = 10_000;
+
+/**
+ * Account names for the `actor` of events, kept across commits so that an author's name is read
+ * once rather than per message. Here a name changes only through renameGuest, which forgets it;
+ * another process writing to the file (the admin command) changes PRAGMA data_version, checked
+ * at the start of each transaction, which drops them all.
+ */
+class AccountNames {
+  private readonly byId = new Map<Id, string>();
+  private dataVersion = -1;
+
+  constructor(private readonly s: Statements) {}
+
+  /** At the start of a transaction that reads names. */
+  check(): void {
+    const version = this.s.dataVersion.get() as number;
+    if (version === this.dataVersion && this.byId.size < NAMES_MAX) return;
+    this.byId.clear();
+    this.dataVersion = version;
+  }
+
+  /** The account's name; "" for an unknown account (not kept). */
+  get(id: Id): string {
+    let name = this.byId.get(id);
+    if (name === undefined) {
+      name = this.s.accountName.get(id) as string | undefined;
+      if (name === undefined) return "";
+      this.byId.set(id, name);
+    }
+    return name;
+  }
+
+  forget(id: Id): void {
+    this.byId.delete(id);
   }
 }
 
@@ -596,7 +686,8 @@ function prepare(db: Database.Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     accountById: q("SELECT * FROM accounts WHERE id = ?"),
     accountByName: q("SELECT * FROM accounts WHERE name_key = ? AND guest = ?"),
-    accountName: q("SELECT name FROM accounts WHERE id = ?"),
+    accountName: q("SELECT name FROM accounts WHERE id = ?").pluck(true),
+    dataVersion: q("PRAGMA data_version").pluck(true),
     renameGuest: q("UPDATE accounts SET name = ?, name_key = ? WHERE id = ? AND guest = 1"),
     setPassword: q("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?"),
     countAccounts: q("SELECT COUNT(*) AS n FROM accounts WHERE guest = 0"),
@@ -610,7 +701,8 @@ function prepare(db: Database.Database) {
     roomByName: q(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE name_key = ?`),
     publicRooms: q(`SELECT ${ROOM_COLUMNS}, (SELECT COUNT(*) FROM members WHERE room_id = rooms.id) AS members
       FROM rooms WHERE kind = 'public' ORDER BY name_key`),
-    nextSeq: q("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"),
+    lastSeq: q("SELECT last_seq FROM rooms WHERE id = ?").pluck(true),
+    setLastSeq: q("UPDATE rooms SET last_seq = ? WHERE id = ?"),
     setTopic: q("UPDATE rooms SET topic = ? WHERE id = ?"),
     setKind: q("UPDATE rooms SET kind = ? WHERE id = ? AND kind <> 'direct'"),
     member: q(`SELECT m.*, a.name FROM members m JOIN accounts a ON a.id = m.account_id
@@ -644,7 +736,8 @@ function prepare(db: Database.Database) {
     setIndexedDoc: q("UPDATE search_state SET indexed_doc = ? WHERE id = 1"),
     indexMessages: q("INSERT INTO message_search (rowid, body) SELECT doc, body FROM messages WHERE doc > ?"),
     insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at, doc)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(doc), 0) + 1 FROM messages))`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(doc), 0) + 1 FROM messages))
+      ON CONFLICT (author_id, client_id) WHERE client_id IS NOT NULL DO NOTHING`),
     messageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ?"),
     liveMessageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ? AND deleted = 0"),
     messageById: q(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN accounts a ON a.id = m.author_id WHERE m.id = ?`),

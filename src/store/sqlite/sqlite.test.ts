@@ -172,6 +172,35 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("events carry the author's current name after a rename here or by another connection (PRAGMA data_version)", async () => {
+    const dir = tempDir();
+    const path = join(dir, "parley.db");
+    const store = new SqliteStore({ path });
+    const other = new SqliteStore({ path });
+    try {
+      const guest = await store.createAccount({ id: newId(), name: "anna", guest: true, passwordHash: null, createdAt: 1 });
+      assert.ok(guest);
+      const created = await store.createRoom(
+        { id: newId(), name: "general", kind: "public", topic: "", createdBy: guest.id, createdAt: 1 },
+        [],
+      );
+      assert.ok(created);
+      const say = async (body: string) => {
+        const draft = { type: "message" as const, id: newId(), actorId: guest.id, clientId: null, body, replyTo: null };
+        return (await store.append(created.room.id, draft, 2)).event.actor;
+      };
+      assert.equal(await say("one"), "anna");
+      assert.equal(await store.renameGuest(guest.id, "anne"), true);
+      assert.equal(await say("two"), "anne");
+      assert.equal(await other.renameGuest(guest.id, "annie"), true);
+      assert.equal(await say("three"), "annie");
+    } finally {
+      await other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps every appended message across close and reopen", async () => {
     const dir = tempDir();
     const path = join(dir, "parley.db");
