@@ -97,6 +97,14 @@ export function clientOf(socket: Socket): IrcClient | undefined {
 const MAX_PIPELINED = 32;
 /** Clients with output queued, written together (../flush.ts says when). */
 const flushes = new FlushScheduler();
+/**
+ * A client's queued text past this many UTF-16 units (~16 KB) is written at once, not at the next
+ * flush: under load flushes are spaced (up to 30 ms), and a burst's lines held that long outlived
+ * scavenges and were promoted — 10,000 JOIN bursts of a 10,000-member channel grew the old
+ * generation to 115-220 MB (from ~60). A write this size costs ~9 µs plus its bytes, so writing
+ * sooner costs little; channel content is queued as shared Buffers and does not count here.
+ */
+const EAGER_WRITE_CHARS = 16_384;
 
 export class IrcClient implements Peer, Writer {
   // ---- identity ----
@@ -137,16 +145,15 @@ export class IrcClient implements Peer, Writer {
   /** Output queued for the next flush; null when there is none. */
   private out: Buffer[] | null = null;
   /**
-   * Lines queued after the last Buffer in `out`, kept as text: a burst of lines (a JOIN burst's
-   * NAMES, a history page) reaches the socket as one string, which node copies into memory it
-   * frees as soon as the write completes. As Buffers, each line and their concatenation would
-   * be memory outside the JS heap that is freed only by a later garbage collection: thousands of
-   * clients connecting at once (NAMES of a large channel, ~100 KB each) left the process's malloc
-   * heap grown for good. An array joined at the flush, not a string grown with `+=`: a rope that
-   * lived through two scavenges (a burst spans several turns) would be flattened in the old
-   * generation, and each burst's copy would be garbage there.
+   * Lines queued after the last Buffer in `out`, kept as text and joined at the flush: a burst of
+   * lines (a JOIN burst's NAMES, a history page) reaches the socket as one string, which node
+   * copies into memory it frees as soon as the write completes. As Buffers, each line and their
+   * concatenation were memory outside the JS heap that only a later garbage collection frees:
+   * thousands of clients connecting at once (the ~100 KB NAMES of a large channel each) left the
+   * process's malloc heap grown for good.
    */
   private outText: string[] = [];
+  /** The UTF-16 length of `outText`: past EAGER_WRITE_CHARS the queue is written at once. */
   private outTextChars = 0;
   /** While `out` is not null: its bytes plus what the socket had not sent when it was started. */
   private outBytes = 0;
@@ -250,18 +257,20 @@ export class IrcClient implements Peer, Writer {
       this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
       this.out = null;
       this.outText = [];
+      this.outTextChars = 0;
       this.socket.destroy();
       return;
     }
     if (typeof data === "string") {
       this.outText.push(data);
       this.outTextChars += data.length;
-      if (this.outTextChars > 16384) this.flush();
+      if (this.outTextChars > EAGER_WRITE_CHARS) this.flush();
       return;
     }
     if (this.outText.length > 0) {
       out.push(Buffer.from(this.outText.join(""), "utf8"));
       this.outText = [];
+      this.outTextChars = 0;
     }
     out.push(data);
   }
