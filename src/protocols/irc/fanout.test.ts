@@ -223,6 +223,26 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     );
   });
 
+  it("a client's queued lines past ~16 KB are written at once, in order, not held for the next flush", async () => {
+    const { c, socket } = client([]);
+    c.channels.set("r1", channel());
+    const long = "n".repeat(400);
+    c.event(message("first"));
+    for (let i = 0; i < 40; i++) c.direct.add(c.numeric("353", "=", "#lobby", `${i} ${long}`));
+    assert.equal(socket.writes.length, 1, "written in the turn that queued them (a JOIN burst's NAMES)");
+    c.direct.add(c.numeric("366", "#lobby", "End of /NAMES list"));
+    assert.equal(socket.writes.length, 1, "a short queue waits for the flush");
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(socket.writes.length, 2);
+    const lines = socket.text().split("\r\n");
+    assert.equal(lines[0], ":mei!mei@parley PRIVMSG #lobby first");
+    assert.deepEqual(
+      lines.slice(1, 41).map((l) => l.split(" ")[5]),
+      Array.from({ length: 40 }, (_, i) => `:${i}`),
+    );
+    assert.equal(lines[41], ":parley.local 366 ana #lobby :End of /NAMES list");
+  });
+
   it("drops a client that stops reading once its unsent output passes maxBufferedBytes", async () => {
     const { c, socket } = client([], gateway({ maxBufferedBytes: 2000 }));
     socket.stalled = true;
