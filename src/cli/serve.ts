@@ -23,7 +23,7 @@ export const serveOptions = {
   data: { kind: "string", default: "./data", value: "DIR", help: "data directory (SQLite database)" },
   "commit-window-ms": {
     kind: "int",
-    default: 20,
+    default: 5,
     value: "MS",
     help: "SQLite: least time between two group commits; under load a commit holds more messages (acks wait up to this long)",
   },
