@@ -5,10 +5,10 @@
 // - raw rows (arrays), not one object per row with a property per column: better-sqlite3 spent
 //   about as long building those objects as SQLite spent finding the rows;
 // - only the columns a Message needs (room_id is the argument);
-// - author names looked up once per distinct author of the page, not joined per row (a page
-//   usually has a few authors; the join cost an index probe and a string per row). They are
-//   read now, so a renamed guest shows under the current name as the join did (accounts are
-//   never deleted; a missing one would give an empty name, where the join dropped the row);
+// - author names from AccountNames (names.ts), not joined per row (a page usually has a few
+//   authors; the join cost an index probe and a string per row). They are current names, so a
+//   renamed guest shows under the current name as the join did (accounts are never deleted; a
+//   missing one would give an empty name, where the join dropped the row);
 // - reactions fetched for the page's ids in one statement (most pages have none).
 //
 // The newest page of a room is what every client asks for when it opens the room, so the
@@ -22,6 +22,7 @@
 
 import type Database from "better-sqlite3";
 import type { HistoryPage, Id, Message } from "../../core/types.ts";
+import type { AccountNames } from "./names.ts";
 
 /** Columns of a raw history row, in order. */
 const COLUMNS = "seq, id, author_id, client_id, body, reply_to, created_at, edited_at, deleted";
@@ -53,18 +54,17 @@ export class HistoryReader {
   /** Newest pages by room id, in order of last use (a Map iterates in insertion order). */
   private readonly newest = new Map<Id, Newest>();
   private readonly lastSeq: Database.Statement;
-  private readonly dataVersion: Database.Statement;
   private readonly before: Database.Statement;
   private readonly after: Database.Statement;
-  private readonly authorName: Database.Statement;
   private readonly reactions: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly names: AccountNames,
+  ) {
     this.lastSeq = db.prepare("SELECT last_seq FROM rooms WHERE id = ?").pluck(true);
-    this.dataVersion = db.prepare("PRAGMA data_version").pluck(true);
     this.before = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).raw(true);
     this.after = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`).raw(true);
-    this.authorName = db.prepare("SELECT name FROM accounts WHERE id = ?").pluck(true);
     // The page's reactions, probed by message id (a JSON array: one statement for any page
     // size), in the order they were given, which is the order Message.reactions lists names in.
     this.reactions = db
@@ -77,8 +77,9 @@ export class HistoryReader {
 
   /** The page the Store's `history` returns: oldest first, `more` when the scan found a row beyond `limit`. */
   page(roomId: Id, q: { before?: number; after?: number; limit: number }): HistoryPage {
+    const dataVersion = this.names.check();
     if (q.before === undefined && q.after === undefined && q.limit <= NEWEST && !this.db.inTransaction) {
-      const { messages, more } = this.newestPage(roomId);
+      const { messages, more } = this.newestPage(roomId, dataVersion);
       if (messages.length <= q.limit) return { messages: messages.slice(), more };
       return { messages: messages.slice(messages.length - q.limit), more: true };
     }
@@ -91,8 +92,7 @@ export class HistoryReader {
   }
 
   /** The room's newest NEWEST messages, from the cache when still current. */
-  private newestPage(roomId: Id): HistoryPage {
-    const dataVersion = this.dataVersion.get() as number;
+  private newestPage(roomId: Id, dataVersion: number): HistoryPage {
     const lastSeq = this.lastSeq.get(roomId) as number | undefined;
     if (lastSeq === undefined) return this.scan(roomId, { limit: NEWEST }); // no such room: nothing to keep
     const hit = this.newest.get(roomId);
@@ -132,22 +132,18 @@ export class HistoryReader {
 
   /** Messages with seq > afterSeq, oldest first, at most `limit`, in their current state. */
   afterSeq(roomId: Id, afterSeq: number, limit: number): Message[] {
+    this.names.check();
     return this.messages(roomId, this.after.all(roomId, afterSeq, limit) as RawRow[]);
   }
 
   /** Rows in ascending seq order → Messages with their authors' names and reactions. */
   private messages(roomId: Id, rows: RawRow[]): Message[] {
     if (rows.length === 0) return [];
-    const names = new Map<string, string>();
     const out: Message[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
       const authorId = r[2];
-      let author = names.get(authorId);
-      if (author === undefined) {
-        author = (this.authorName.get(authorId) as string | undefined) ?? "";
-        names.set(authorId, author);
-      }
+      const author = this.names.get(authorId);
       out[i] = {
         id: r[1],
         roomId,

@@ -52,6 +52,7 @@ import type {
 import { Checkpointer } from "./checkpointer.ts";
 import { HistoryReader } from "./history.ts";
 import { migrations } from "./migrations.ts";
+import { AccountNames } from "./names.ts";
 
 type Row = Record<string, unknown>;
 
@@ -125,8 +126,8 @@ export class SqliteStore implements Store {
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     migrate(this.db);
     this.s = prepare(this.db);
-    this.reader = new HistoryReader(this.db);
-    this.names = new AccountNames(this.s);
+    this.names = new AccountNames(this.db);
+    this.reader = new HistoryReader(this.db, this.names);
     this.appendOne = this.db.transaction((p: Pending, seqs: RoomSeqs) => this.applyDraft(p.roomId, p.draft, p.at, seqs));
     this.indexDelayMs = opts.indexDelayMs ?? 100;
     this.indexInTransaction = this.db.transaction(() => this.indexPending());
@@ -629,45 +630,6 @@ class RoomSeqs {
   }
 }
 
-/** Names kept by AccountNames; past this many they are all dropped (a bound, not a working set). */
-const NAMES_MAX = 10_000;
-
-/**
- * Account names for the `actor` of events, kept across commits so that an author's name is read
- * once rather than per message. Here a name changes only through renameGuest, which forgets it;
- * another process writing to the file (the admin command) changes PRAGMA data_version, checked
- * at the start of each transaction, which drops them all.
- */
-class AccountNames {
-  private readonly byId = new Map<Id, string>();
-  private dataVersion = -1;
-
-  constructor(private readonly s: Statements) {}
-
-  /** At the start of a transaction that reads names. */
-  check(): void {
-    const version = this.s.dataVersion.get() as number;
-    if (version === this.dataVersion && this.byId.size < NAMES_MAX) return;
-    this.byId.clear();
-    this.dataVersion = version;
-  }
-
-  /** The account's name; "" for an unknown account (not kept). */
-  get(id: Id): string {
-    let name = this.byId.get(id);
-    if (name === undefined) {
-      name = this.s.accountName.get(id) as string | undefined;
-      if (name === undefined) return "";
-      this.byId.set(id, name);
-    }
-    return name;
-  }
-
-  forget(id: Id): void {
-    this.byId.delete(id);
-  }
-}
-
 function migrate(db: Database.Database): void {
   const version = db.pragma("user_version", { simple: true }) as number;
   for (let v = version; v < migrations.length; v++) {
@@ -686,8 +648,6 @@ function prepare(db: Database.Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     accountById: q("SELECT * FROM accounts WHERE id = ?"),
     accountByName: q("SELECT * FROM accounts WHERE name_key = ? AND guest = ?"),
-    accountName: q("SELECT name FROM accounts WHERE id = ?").pluck(true),
-    dataVersion: q("PRAGMA data_version").pluck(true),
     renameGuest: q("UPDATE accounts SET name = ?, name_key = ? WHERE id = ? AND guest = 1"),
     setPassword: q("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?"),
     countAccounts: q("SELECT COUNT(*) AS n FROM accounts WHERE guest = 0"),
