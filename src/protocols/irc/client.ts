@@ -256,8 +256,7 @@ export class IrcClient implements Peer, Writer {
     if (this.outBytes > this.gw.opts.maxBufferedBytes) {
       this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
       this.out = null;
-      this.outText = [];
-      this.outTextChars = 0;
+      this.takeText();
       this.socket.destroy();
       return;
     }
@@ -267,12 +266,18 @@ export class IrcClient implements Peer, Writer {
       if (this.outTextChars > EAGER_WRITE_CHARS) this.flush();
       return;
     }
-    if (this.outText.length > 0) {
-      out.push(Buffer.from(this.outText.join(""), "utf8"));
-      this.outText = [];
-      this.outTextChars = 0;
-    }
+    const text = this.takeText();
+    if (text !== "") out.push(Buffer.from(text, "utf8"));
     out.push(data);
+  }
+
+  /** The queued text as one string ("" when none), the text queue emptied. */
+  private takeText(): string {
+    const text = this.outText;
+    if (text.length === 0) return "";
+    this.outText = [];
+    this.outTextChars = 0;
+    return text.length === 1 ? text[0]! : text.join("");
   }
 
   /**
@@ -283,16 +288,14 @@ export class IrcClient implements Peer, Writer {
   flush(): void {
     const out = this.out;
     if (out === null) return;
-    const text = this.outText;
     this.out = null;
-    this.outText = [];
-    this.outTextChars = 0;
+    const text = this.takeText();
     if (this.socket.destroyed) return;
     if (out.length === 0) {
-      if (text.length > 0) this.socket.write(text.length === 1 ? text[0]! : text.join(""), "utf8");
+      if (text !== "") this.socket.write(text, "utf8");
       return;
     }
-    if (text.length > 0) out.push(Buffer.from(text.join(""), "utf8"));
+    if (text !== "") out.push(Buffer.from(text, "utf8"));
     this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
