@@ -72,7 +72,10 @@ export async function keysLeft(prefix: string, url = REDIS_URL): Promise<string[
   try {
     const left: string[] = [];
     for (const key of await r.keys(`${prefix}*`)) {
-      if (key.startsWith(`${prefix}rl:`) && (await r.pttl(key)) > 0) await r.del(key);
+      const ttl = await r.pttl(key);
+      // -2: the key expired between KEYS and PTTL (a rate-limit bucket refilling), so it is gone.
+      if (ttl === -2) continue;
+      if (key.startsWith(`${prefix}rl:`) && ttl > 0) await r.del(key);
       else left.push(key);
     }
     return left;
