@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import type { RoomEvent } from "../../core/types.ts";
+import { defaultFlushPolicy } from "../flush.ts";
 import { type Channel, IrcClient } from "./client.ts";
 import { renderChannelEvent } from "./events.ts";
 import { encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
@@ -55,6 +56,13 @@ function client(caps: readonly string[], gw = gateway()): { c: IrcClient; socket
   c.registered = true;
   return { c, socket };
 }
+
+/**
+ * Waits until the shared scheduler has flushed what this turn queued: at the end of the turn on
+ * an idle process, up to `maxDelayMs` later when the test process itself was busy (flush.ts
+ * spaces flushes by load), which would make a one-turn wait flaky on a loaded machine.
+ */
+const flushed = () => new Promise((resolve) => setTimeout(resolve, defaultFlushPolicy.maxDelayMs + 20));
 
 function channel(): Channel {
   return { id: "r1", name: "lobby", kind: "public", topic: "", createdAt: 0, members: new Map(), held: null, shownSeq: 0 };
@@ -181,7 +189,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     own.message.clientId = `${sender.c.clientPrefix}1`;
     for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
     assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
-    await new Promise((resolve) => setImmediate(resolve));
+    await flushed();
     for (const { socket } of members)
       assert.deepEqual(
         socket.writes.map((w) => w.length),
@@ -201,7 +209,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     for (const { c } of members) c.channels.set("r1", channel());
     const e = message("only");
     for (const { c } of members) c.event(e);
-    await new Promise((resolve) => setImmediate(resolve));
+    await flushed();
     const [a, b, timed] = members.map(({ socket }) => socket.writes[0]![0]!);
     assert.equal(a, b, "the same Buffer object");
     assert.notEqual(a, timed);
@@ -215,7 +223,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     c.event(message("between"));
     c.direct.add(c.numeric("NOTICE", "after"));
     assert.equal(socket.writes.length, 0);
-    await new Promise((resolve) => setImmediate(resolve));
+    await flushed();
     assert.equal(socket.writes.length, 1);
     assert.equal(
       socket.text(),
@@ -232,7 +240,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(socket.writes.length, 1, "written in the turn that queued them (a JOIN burst's NAMES)");
     c.direct.add(c.numeric("366", "#lobby", "End of /NAMES list"));
     assert.equal(socket.writes.length, 1, "a short queue waits for the flush");
-    await new Promise((resolve) => setImmediate(resolve));
+    await flushed();
     assert.equal(socket.writes.length, 2);
     const lines = socket.text().split("\r\n");
     assert.equal(lines[0], ":mei!mei@parley PRIVMSG #lobby first");
