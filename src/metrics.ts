@@ -4,11 +4,20 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 export type Protocol = "ws" | "line" | "irc" | "http";
 
+/** A gateway's output flush counts (protocols/flush.ts), read when /metrics is scraped. */
+export interface FlushCounts {
+  readonly flushes: number;
+  readonly writes: number;
+}
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "parley_" });
+  /** Each gateway's flush scheduler, by protocol: the gateways register theirs when they start. */
+  const flushers = new Map<Protocol, FlushCounts>();
   return {
     registry,
+    flushers,
     connections: new Gauge({
       name: "parley_connections",
       help: "Open client connections",
@@ -38,6 +47,28 @@ export function createMetrics() {
       help: "Connections closed by the server, by reason",
       labelNames: ["protocol", "reason"] as const,
       registers: [registry],
+    }),
+    // Socket writes are most of the CPU per delivery (protocols/flush.ts): with the messages
+    // counter these give writes per message and frames per write, for benchmarks and operators.
+    flushes: new Counter({
+      name: "parley_flushes_total",
+      help: "Output flushes: each writes every client that has output queued",
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [protocol, f] of flushers) this.inc({ protocol }, f.flushes);
+      },
+    }),
+    flushWrites: new Counter({
+      name: "parley_flush_writes_total",
+      help: "Clients written by output flushes, each in one socket write",
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [protocol, f] of flushers) this.inc({ protocol }, f.writes);
+      },
     }),
     commitSeconds: new Histogram({
       name: "parley_commit_seconds",
