@@ -15,6 +15,18 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: "parley_" });
   /** Each gateway's flush scheduler, by protocol: the gateways register theirs when they start. */
   const flushers = new Map<Protocol, FlushCounts>();
+  /** A counter of one of the schedulers' counts, read from them when /metrics is scraped. */
+  const flushCounter = (name: string, help: string, count: keyof FlushCounts) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [protocol, f] of flushers) this.inc({ protocol }, f[count]);
+      },
+    });
   return {
     registry,
     flushers,
@@ -50,26 +62,12 @@ export function createMetrics() {
     }),
     // Socket writes are most of the CPU per delivery (protocols/flush.ts): with the messages
     // counter these give writes per message and frames per write, for benchmarks and operators.
-    flushes: new Counter({
-      name: "parley_flushes_total",
-      help: "Output flushes: each writes every client that has output queued",
-      labelNames: ["protocol"] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [protocol, f] of flushers) this.inc({ protocol }, f.flushes);
-      },
-    }),
-    flushWrites: new Counter({
-      name: "parley_flush_writes_total",
-      help: "Clients written by output flushes, each in one socket write",
-      labelNames: ["protocol"] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [protocol, f] of flushers) this.inc({ protocol }, f.writes);
-      },
-    }),
+    flushes: flushCounter("parley_flushes_total", "Output flushes: each writes every client that has output queued", "flushes"),
+    flushWrites: flushCounter(
+      "parley_flush_writes_total",
+      "Clients written by output flushes, each in one socket write",
+      "writes",
+    ),
     commitSeconds: new Histogram({
       name: "parley_commit_seconds",
       help: "Time from append request to durable commit",
