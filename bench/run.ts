@@ -390,6 +390,21 @@ function httpGet(port: number, path: string): Promise<number> {
   });
 }
 
+/**
+ * Parley's output flushes and socket writes so far (its /metrics counters for `protocol`), or
+ * null for the peers and when it does not answer: per step they give writes per message.
+ */
+async function flushCounts(port: number, protocol: "ws" | "irc"): Promise<{ flushes: number; writes: number } | null> {
+  try {
+    const text = await (await fetch(`http://${HOST}:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const read = (name: string) => Number(new RegExp(`^${name}\\{protocol="${protocol}"\\} (\\d+)$`, "m").exec(text)?.[1]);
+    const counts = { flushes: read("parley_flushes_total"), writes: read("parley_flush_writes_total") };
+    return Number.isFinite(counts.flushes) && Number.isFinite(counts.writes) ? counts : null;
+  } catch {
+    return null;
+  }
+}
+
 /** For servers without an HTTP health check (the IRC peers): until the port accepts a connection. */
 async function waitListening(port: number, child: ChildProcess, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -562,6 +577,9 @@ interface StepResult {
   genLateMs: number;
   /** CPU cores used by everything else on the machine during the step (noise). */
   otherCores: number;
+  /** Parley only (NaN for the peers): output flushes per second, and socket writes per message sent. */
+  flushesPerS: number;
+  writesPerMsg: number;
   errors: number;
   openClients: number;
   pass: boolean;
@@ -745,6 +763,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
     let errorsBefore = 0;
     const doStep = async (step: number, rate: number, durationMs: number): Promise<StepResult> => {
       if (Date.now() > deadline) throw new Error("--max-minutes reached");
+      // Scraped outside the CPU window: a scrape costs the server a few ms of its own.
+      const flush0 = t === "parley" || t === "parley-irc" ? await flushCounts(httpPort, isIrc(t) ? "irc" : "ws") : null;
       const cpu0 = cpuSeconds(server.pid!);
       const gcpu0 = gens.map((g) => cpuSeconds(g.child.pid!));
       const m0 = machineCpuSeconds();
@@ -794,6 +814,7 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       const cpu1 = cpuSeconds(server.pid!);
       const gcpu1 = gens.map((g) => cpuSeconds(g.child.pid!));
       const m1 = machineCpuSeconds();
+      const flush1 = flush0 ? await flushCounts(httpPort, isIrc(t) ? "irc" : "ws") : null;
       const hist = new Histogram();
       for (const s of stats) hist.merge(Histogram.fromSparse(s.hist));
       received = stats.reduce((s, x) => s + x.received, 0);
@@ -828,6 +849,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         genCpuPct: (100 * genCpuS) / wallS,
         genLateMs: Math.max(...sent.map((s) => s.lateMs)),
         otherCores: Math.max(0, (m1.busy - m0.busy - serverCpuS - genCpuS) / wallS),
+        flushesPerS: flush0 && flush1 ? (flush1.flushes - flush0.flushes) / wallS : Number.NaN,
+        writesPerMsg: flush0 && flush1 && totalSent > 0 ? (flush1.writes - flush0.writes) / totalSent : Number.NaN,
         errors,
         openClients: stats.reduce((s, x) => s + x.open, 0),
         pass: loss <= 0 && errors === 0 && p99 < o.p99Ms,
@@ -856,7 +879,9 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       process.stdout.write(
         `  ${t} run ${run} step ${fmt(r.rate)} msg/s: ${fmtK(r.achievedDps)} deliveries/s, loss ${fmt(r.loss)}, ` +
           `p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, server CPU ${fmt(r.serverCpuPct)}% (${fmt(r.serverUsPerDelivery, 2)} µs/delivery), ` +
-          `generator CPU ${fmt(r.genCpuPct)}%, others ${fmt(r.otherCores, 2)} cores${r.pass ? "" : "  ✗"}\n`,
+          `generator CPU ${fmt(r.genCpuPct)}%, others ${fmt(r.otherCores, 2)} cores` +
+          (Number.isNaN(r.writesPerMsg) ? "" : `, ${fmt(r.flushesPerS)} flushes/s, ${fmt(r.writesPerMsg, 2)} writes/message`) +
+          `${r.pass ? "" : "  ✗"}\n`,
       );
       if (r.pass && result.steps.every((s) => s.pass)) {
         result.sustainedRate = r.rate;

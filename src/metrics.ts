@@ -4,11 +4,32 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 export type Protocol = "ws" | "line" | "irc" | "http";
 
+/** A gateway's output flush counts (protocols/flush.ts), read when /metrics is scraped. */
+export interface FlushCounts {
+  readonly flushes: number;
+  readonly writes: number;
+}
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "parley_" });
+  /** Each gateway's flush scheduler, by protocol: the gateways register theirs when they start. */
+  const flushers = new Map<Protocol, FlushCounts>();
+  /** A counter of one of the schedulers' counts, read from them when /metrics is scraped. */
+  const flushCounter = (name: string, help: string, count: keyof FlushCounts) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["protocol"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [protocol, f] of flushers) this.inc({ protocol }, f[count]);
+      },
+    });
   return {
     registry,
+    flushers,
     connections: new Gauge({
       name: "parley_connections",
       help: "Open client connections",
@@ -39,6 +60,14 @@ export function createMetrics() {
       labelNames: ["protocol", "reason"] as const,
       registers: [registry],
     }),
+    // Socket writes are most of the CPU per delivery (protocols/flush.ts): with the messages
+    // counter these give writes per message and frames per write, for benchmarks and operators.
+    flushes: flushCounter("parley_flushes_total", "Output flushes: each writes every client that has output queued", "flushes"),
+    flushWrites: flushCounter(
+      "parley_flush_writes_total",
+      "Clients written by output flushes, each in one socket write",
+      "writes",
+    ),
     commitSeconds: new Histogram({
       name: "parley_commit_seconds",
       help: "Time from append request to durable commit",

@@ -131,7 +131,7 @@ describe("a server started with flags", () => {
     assert.equal(lobby.kind, "public");
   });
 
-  it("GET /metrics is Prometheus text with parley_connections, parley_messages_total and parley_commit_seconds", async () => {
+  it("GET /metrics is Prometheus text with parley_connections, parley_messages_total, parley_commit_seconds and the flush counts", async () => {
     const a = await register(srv);
     const { client, welcome } = await WsClient.open(srv.wsUrl, { token: a.token });
     const lobby = welcome.rooms.find((m: { room: { name: string } }) => m.room.name === "lobby").room.id as string;
@@ -149,6 +149,11 @@ describe("a server started with flags", () => {
     assert.match(text, /^# TYPE parley_commit_seconds histogram$/m);
     assert.match(text, /^parley_commit_seconds_bucket\{le="\+Inf",type="message"\} \d+$/m);
     assert.match(text, /^parley_commit_seconds_count\{type="message"\} [1-9]\d*$/m);
+    // The welcome, the ack and the event went out in at least one flush and one socket write.
+    const flushes = /^parley_flushes_total\{protocol="ws"\} (\d+)$/m.exec(text);
+    const writes = /^parley_flush_writes_total\{protocol="ws"\} (\d+)$/m.exec(text);
+    assert.ok(flushes && Number(flushes[1]) >= 1, "parley_flushes_total counts the flushes");
+    assert.ok(writes && Number(writes[1]) >= Number(flushes[1]), "each flush wrote at least one client");
     // Every sample line is `name{labels} value` or `name value`.
     for (const line of text.split("\n")) {
       if (line === "" || line.startsWith("#")) continue;

@@ -230,4 +230,23 @@ describe("flush scheduling", () => {
     t.runNext();
     assert.deepEqual(log, ["a", "c"]);
   });
+
+  it("counts its flushes and the writers flushed in them, not a writer that threw", () => {
+    const t = new FakeTimers();
+    const s = new FlushScheduler(loadNow, t);
+    const log: string[] = [];
+    s.add(writer("a", t, log));
+    s.add(writer("b", t, log));
+    t.runNext();
+    assert.deepEqual([s.flushes, s.writes], [1, 2]);
+    s.add({
+      flush() {
+        throw new Error("boom");
+      },
+    });
+    s.add(writer("c", t, log));
+    assert.throws(() => t.runNext(), /boom/);
+    t.runNext();
+    assert.deepEqual([s.flushes, s.writes], [3, 3]);
+  });
 });

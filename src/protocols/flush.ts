@@ -76,6 +76,12 @@ export function flushDelay(took: number, load: number, policy: FlushPolicy): num
 }
 
 export class FlushScheduler {
+  /**
+   * Flushes run since the start, and writers flushed in them: each writer flushed is at most one
+   * socket write, the cost this scheduler exists to bound (exported at /metrics).
+   */
+  flushes = 0;
+  writes = 0;
   private pending: Flushable[] = [];
   /** Clock time before which the next flush waits (0: none). */
   private nextFlushAt = 0;
@@ -144,6 +150,8 @@ export class FlushScheduler {
       for (; i < batch.length; i++) batch[i]!.flush();
     } finally {
       this.flushing = false;
+      this.flushes++;
+      this.writes += i;
       // A writer that threw: the ones after it still go out, in the next flush, before newer ones.
       if (i < batch.length) this.pending = batch.slice(i + 1).concat(this.pending);
       const ended = this.timers.now();

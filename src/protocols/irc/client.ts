@@ -96,7 +96,7 @@ export function clientOf(socket: Socket): IrcClient | undefined {
  */
 const MAX_PIPELINED = 32;
 /** Clients with output queued, written together (../flush.ts says when). */
-const flushes = new FlushScheduler();
+export const flushes = new FlushScheduler();
 /**
  * A client's queued text past this many UTF-16 units (~16 KB) is written at once, not at the next
  * flush: under load flushes are spaced (up to 30 ms), and a burst's lines held that long outlived

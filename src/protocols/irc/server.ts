@@ -16,7 +16,7 @@ import { KeyedBuckets } from "../../core/rate-limit.ts";
 import type { Id } from "../../core/types.ts";
 import type { Logger } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
-import { clientOf, IrcClient } from "./client.ts";
+import { clientOf, flushes, IrcClient } from "./client.ts";
 import { renderPresence } from "./events.ts";
 import type { IrcOptions } from "./options.ts";
 import { RoomTables } from "./rooms.ts";
@@ -74,6 +74,7 @@ export class IrcGateway {
       for (const c of this.clients) c.tick(now);
     }, 1000);
     this.sweeper.unref();
+    metrics.flushers.set("irc", flushes);
     this.stopPresence = chat.hub.onPresence((p) => this.onPresence(p));
   }
 

@@ -84,7 +84,7 @@ function eventFrame(e: RoomEvent): Buffer {
   return lastEventFrame;
 }
 
-/** Uncorks the sockets corked since the last flush, together (see the top of this file). */
+/** Clients with output queued, written together (see the top of this file). */
 const flushes = new FlushScheduler();
 
 export class WsGateway {
@@ -113,6 +113,7 @@ export class WsGateway {
     });
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
+    metrics.flushers.set("ws", flushes);
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
