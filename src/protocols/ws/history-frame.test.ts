@@ -70,6 +70,24 @@ describe("history reply frame", () => {
     }
   });
 
+  it("is the generic encoding's bytes when room ids, author ids and names repeat, escaped or not", () => {
+    const ann = { ...base, authorId: "ann-id", author: "ann" };
+    const quoted = { ...base, authorId: 'q"id', author: 'back\\slash "q"', roomId: "r\\oom" };
+    const messages = [ann, ann, quoted, quoted, { ...ann, body: "x".repeat(70_000) }, ann, quoted, ann];
+    for (const page of [
+      { messages, more: true },
+      { messages: messages.slice(2), more: false },
+    ]) {
+      assert.deepEqual(historyReplyFrame(7, page), generic(7, page));
+    }
+  });
+
+  it("writes a string repeated from the previous reply again, not from where that reply had it", () => {
+    historyReplyFrame(1234567, { messages: [base], more: false });
+    const page = { messages: [base, base], more: false };
+    assert.deepEqual(historyReplyFrame(1, page), generic(1, page));
+  });
+
   it("gives each reply its own memory: a frame waiting to be sent is not overwritten by the next", () => {
     const first = historyReplyFrame(1, { messages: [base], more: false });
     const copy = Buffer.from(first);
