@@ -88,6 +88,27 @@ describe("history reply frame", () => {
     assert.deepEqual(historyReplyFrame(1, page), generic(1, page));
   });
 
+  it("reuses a frozen page's bytes only for the same frozen messages", () => {
+    const frozen = variants.map((m) => Object.freeze({ ...m, reactions: Object.freeze({ ...m.reactions }) }));
+    const pages = [
+      { messages: frozen, more: true },
+      { messages: frozen.slice(), more: false },
+      { messages: frozen.slice(1), more: true },
+      { messages: [...frozen.slice(0, -1), Object.freeze({ ...frozen.at(-1)!, body: "other" })], more: true },
+      { messages: frozen.slice(), more: true },
+    ];
+    for (const [i, page] of pages.entries()) assert.deepEqual(historyReplyFrame(i, page), generic(i, page), `page ${i}`);
+    // Messages that can still change are encoded every time, even when they are the same objects.
+    const open = variants.map((m) => ({ ...m, reactions: { ...m.reactions } }));
+    const unfrozenReactions = variants.map((m) => Object.freeze({ ...m, reactions: { ...m.reactions } }));
+    for (const list of [open, unfrozenReactions]) {
+      historyReplyFrame(1, { messages: list, more: true });
+      if (list === open) open[0]!.body = "edited";
+      list[1]!.reactions.new = ["ann"];
+      assert.deepEqual(historyReplyFrame(1, { messages: list, more: true }), generic(1, { messages: list, more: true }));
+    }
+  });
+
   it("gives each reply its own memory: a frame waiting to be sent is not overwritten by the next", () => {
     const first = historyReplyFrame(1, { messages: [base], more: false });
     const copy = Buffer.from(first);

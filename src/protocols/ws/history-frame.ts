@@ -184,6 +184,38 @@ function message(m: Message): void {
   ascii("}");
 }
 
+/**
+ * The last page of frozen messages encoded, and its messages' JSON. A frozen message (with its
+ * reactions) cannot change, so the same messages give the same bytes: this is the SQLite
+ * store's newest page of a room (frozen, shared by every reader until the room changes), the page
+ * every client asks for when it opens the room.
+ */
+let frozen: readonly Message[] = [];
+let frozenJson: Buffer = Buffer.alloc(0);
+
+function isFrozenPage(messages: readonly Message[]): boolean {
+  if (messages.length !== frozen.length) return false;
+  for (let i = 0; i < messages.length; i++) if (messages[i] !== frozen[i]) return false;
+  return true;
+}
+
+function messages(list: readonly Message[]): void {
+  if (list.length > 0 && isFrozenPage(list)) {
+    reserve(frozenJson.length);
+    at += frozenJson.copy(scratch, at);
+    return;
+  }
+  const first = at;
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) ascii(",");
+    message(list[i]!);
+  }
+  if (list.length > 0 && list.every((m) => Object.isFrozen(m) && Object.isFrozen(m.reactions))) {
+    frozen = list.slice();
+    frozenJson = Buffer.from(scratch.subarray(first, at));
+  }
+}
+
 /** The framed `ok` reply to history request `id` with this page. */
 export function historyReplyFrame(id: RequestIdValue | undefined, page: HistoryPage): Buffer {
   at = HEADER_ROOM;
@@ -196,10 +228,7 @@ export function historyReplyFrame(id: RequestIdValue | undefined, page: HistoryP
     ascii(",");
   }
   ascii('"result":{"messages":[');
-  for (let i = 0; i < page.messages.length; i++) {
-    if (i > 0) ascii(",");
-    message(page.messages[i]!);
-  }
+  messages(page.messages);
   ascii(page.more ? '],"more":true}}' : '],"more":false}}');
   const length = at - HEADER_ROOM;
   const start = HEADER_ROOM - headerLength(length);
