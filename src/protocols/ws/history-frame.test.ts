@@ -101,10 +101,17 @@ describe("history reply frame", () => {
     // Messages that can still change are encoded every time, even when they are the same objects.
     const open = variants.map((m) => ({ ...m, reactions: { ...m.reactions } }));
     const unfrozenReactions = variants.map((m) => Object.freeze({ ...m, reactions: { ...m.reactions } }));
-    for (const list of [open, unfrozenReactions]) {
+    const unfrozenNames = variants.map((m) =>
+      Object.freeze({
+        ...m,
+        reactions: Object.freeze(Object.fromEntries(Object.entries(m.reactions).map(([e, n]) => [e, [...n]]))),
+      }),
+    );
+    for (const list of [open, unfrozenReactions, unfrozenNames]) {
       historyReplyFrame(1, { messages: list, more: true });
       if (list === open) open[0]!.body = "edited";
-      list[1]!.reactions.new = ["ann"];
+      if (list === unfrozenNames) list.find((m) => Object.keys(m.reactions).length > 0)!.reactions["👍"]!.push("cy");
+      else list[1]!.reactions.new = ["ann"];
       assert.deepEqual(historyReplyFrame(1, { messages: list, more: true }), generic(1, { messages: list, more: true }));
     }
   });

@@ -186,12 +186,19 @@ function message(m: Message): void {
 
 /**
  * The last page of frozen messages encoded, and its messages' JSON. A frozen message (with its
- * reactions) cannot change, so the same messages give the same bytes: this is the SQLite
+ * reactions, as the store freezes them) cannot change, so the same messages give the same bytes: this is the SQLite
  * store's newest page of a room (frozen, shared by every reader until the room changes), the page
  * every client asks for when it opens the room.
  */
 let frozen: readonly Message[] = [];
 let frozenJson: Buffer = Buffer.alloc(0);
+
+/** The message, its reactions and their lists of names are all frozen. */
+function isFrozenMessage(m: Message): boolean {
+  if (!Object.isFrozen(m) || !Object.isFrozen(m.reactions)) return false;
+  for (const emoji in m.reactions) if (!Object.isFrozen(m.reactions[emoji])) return false;
+  return true;
+}
 
 function isFrozenPage(messages: readonly Message[]): boolean {
   if (messages.length !== frozen.length) return false;
@@ -210,7 +217,7 @@ function messages(list: readonly Message[]): void {
     if (i > 0) ascii(",");
     message(list[i]!);
   }
-  if (list.length > 0 && list.every((m) => Object.isFrozen(m) && Object.isFrozen(m.reactions))) {
+  if (list.length > 0 && list.every(isFrozenMessage)) {
     frozen = list.slice();
     frozenJson = Buffer.from(scratch.subarray(first, at));
   }
