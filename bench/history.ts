@@ -6,8 +6,19 @@
 //
 // Run with --help for the flags; docs/benchmarks.md has the method and the figures.
 
-import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
@@ -24,8 +35,8 @@ Seeds a room with N messages through the SQLite store, starts Parley on it (${HO
 CPU 0 when taskset works) and measures, over one WebSocket, the round trip of
   latest   history {room, limit: 50}                      (the newest 50 messages)
   older    history {room, before: <random seq>, limit: 100} (a page of 100 older messages)
-one request at a time; reports p50/p90/p99/max per kind, and the server's and the client's CPU
-time per request.
+one request at a time; reports p50/p90/p99/max per kind, the server's and the client's CPU
+time per request, and how often the client ran on the server's CPU.
 
 Flags:
   --quick              100,000 messages, 2,000 requests of each kind
@@ -36,6 +47,8 @@ Flags:
   --keep DIR           keep the seeded data dir in DIR and reuse it when it exists (saves the
                        generation on later runs)
   --no-pin             do not pin the server with taskset
+  --pin-client         pin this process (the client) to the other CPU (by default it goes where
+                       the kernel puts it, which on a busy machine is often the server's CPU)
   --no-client-gc       let the client collect garbage whenever V8 decides, inside measured round trips too
   --cold               do not read the database file once before the server starts (see below)
   --profile DIR        run the server under node --cpu-prof, writing its .cpuprofile to DIR
@@ -53,6 +66,7 @@ interface Options {
   bodyBytes: number;
   keep: string | null;
   pin: boolean;
+  pinClient: boolean;
   cold: boolean;
   clientGc: boolean;
   profile: string | null;
@@ -67,6 +81,7 @@ function parseFlags(argv: string[]): Options | null {
     bodyBytes: 64,
     keep: null,
     pin: true,
+    pinClient: false,
     cold: false,
     clientGc: true,
     profile: null,
@@ -95,6 +110,9 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--no-pin":
         o.pin = false;
+        break;
+      case "--pin-client":
+        o.pinClient = true;
         break;
       case "--no-client-gc":
         o.clientGc = false;
@@ -195,6 +213,17 @@ class ClientGc {
   }
 }
 
+/** The CPU this process's main thread last ran on (field 39 of /proc/self/stat), -1 when unknown. */
+function clientCpu(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // Fields after the command name (which may contain spaces) start after the last ')', at field 3.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[36]);
+  } catch {
+    return -1;
+  }
+}
+
 /** Reads a file from start to end (into the OS page cache); returns the seconds it took. */
 function readThrough(file: string): number {
   const started = performance.now();
@@ -285,6 +314,11 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(" ")}; server on CPU ${place.server ?? "any"}\n`,
   );
+  // A client sharing the server's CPU takes turns with it: its JSON.parse and the server's work
+  // after the write (a scavenge, say) then add up inside a round trip.
+  if (o.pinClient && place.worker !== null) {
+    spawnSync("taskset", ["-a", "-p", "-c", String(place.worker), String(process.pid)], { stdio: "ignore" });
+  }
   const dir = o.keep ?? mkdtempSync(join(tmpdir(), "parley-bench-history-"));
   mkdirSync(dir, { recursive: true });
   let server: ChildProcess | null = null;
@@ -326,6 +360,7 @@ async function main(): Promise<void> {
     const cpu = { latest: { server: 0, client: 0 }, older: { server: 0, client: 0 } };
     let serverCpu = cpuSeconds(serverPid);
     const spans: Record<keyof typeof cpu, [number, number][]> = { latest: [], older: [] };
+    const onServerCpu = { latest: 0, older: 0 };
     const timed = async (h: Histogram, kind: keyof typeof cpu, frame: Record<string, unknown>) => {
       clientGc.between();
       const c = process.cpuUsage();
@@ -339,6 +374,7 @@ async function main(): Promise<void> {
       const now = cpuSeconds(serverPid);
       cpu[kind].server += now - serverCpu;
       serverCpu = now;
+      if (place.server !== null && clientCpu() === place.server) onServerCpu[kind]++;
       return reply;
     };
     // Warm up the JIT and SQLite's page cache the way a running server would be.
@@ -371,6 +407,9 @@ async function main(): Promise<void> {
       "",
       `Server scavenges (young-generation collections) per 1,000 requests of either kind: ${scavenges.per1000.toFixed(1)}, ${scavenges.meanMs.toFixed(2)} ms each on average.`,
       `Requests during which the client collected garbage: latest ${gcInSpans.latest}, older ${gcInSpans.older} (${o.clientGc ? "it collects its young generation between requests" : "--no-client-gc"}).`,
+      place.server === null
+        ? "The server was not pinned."
+        : `Requests after which the client was on the server's CPU ${place.server}: latest ${onServerCpu.latest}, older ${onServerCpu.older}${o.pinClient ? ` (client pinned to CPU ${place.worker})` : ""}.`,
     ].join("\n");
     process.stdout.write(`\n${text}\n`);
     mkdirSync(o.out, { recursive: true });
@@ -378,7 +417,7 @@ async function main(): Promise<void> {
     const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
     writeFileSync(
       file,
-      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), clientGcInSpans: gcInSpans, serverScavenges: scavenges, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), clientGcInSpans: gcInSpans, clientOnServerCpu: onServerCpu, serverScavenges: scavenges, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   } finally {

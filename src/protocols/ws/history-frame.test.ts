@@ -70,6 +70,52 @@ describe("history reply frame", () => {
     }
   });
 
+  it("is the generic encoding's bytes when room ids, author ids and names repeat, escaped or not", () => {
+    const ann = { ...base, authorId: "ann-id", author: "ann" };
+    const quoted = { ...base, authorId: 'q"id', author: 'back\\slash "q"', roomId: "r\\oom" };
+    const messages = [ann, ann, quoted, quoted, { ...ann, body: "x".repeat(70_000) }, ann, quoted, ann];
+    for (const page of [
+      { messages, more: true },
+      { messages: messages.slice(2), more: false },
+    ]) {
+      assert.deepEqual(historyReplyFrame(7, page), generic(7, page));
+    }
+  });
+
+  it("writes a string repeated from the previous reply again, not from where that reply had it", () => {
+    historyReplyFrame(1234567, { messages: [base], more: false });
+    const page = { messages: [base, base], more: false };
+    assert.deepEqual(historyReplyFrame(1, page), generic(1, page));
+  });
+
+  it("reuses a frozen page's bytes only for the same frozen messages", () => {
+    const frozen = variants.map((m) => Object.freeze({ ...m, reactions: Object.freeze({ ...m.reactions }) }));
+    const pages = [
+      { messages: frozen, more: true },
+      { messages: frozen.slice(), more: false },
+      { messages: frozen.slice(1), more: true },
+      { messages: [...frozen.slice(0, -1), Object.freeze({ ...frozen.at(-1)!, body: "other" })], more: true },
+      { messages: frozen.slice(), more: true },
+    ];
+    for (const [i, page] of pages.entries()) assert.deepEqual(historyReplyFrame(i, page), generic(i, page), `page ${i}`);
+    // Messages that can still change are encoded every time, even when they are the same objects.
+    const open = variants.map((m) => ({ ...m, reactions: { ...m.reactions } }));
+    const unfrozenReactions = variants.map((m) => Object.freeze({ ...m, reactions: { ...m.reactions } }));
+    const unfrozenNames = variants.map((m) =>
+      Object.freeze({
+        ...m,
+        reactions: Object.freeze(Object.fromEntries(Object.entries(m.reactions).map(([e, n]) => [e, [...n]]))),
+      }),
+    );
+    for (const list of [open, unfrozenReactions, unfrozenNames]) {
+      historyReplyFrame(1, { messages: list, more: true });
+      if (list === open) open[0]!.body = "edited";
+      if (list === unfrozenNames) list.find((m) => Object.keys(m.reactions).length > 0)!.reactions["👍"]!.push("cy");
+      else list[1]!.reactions.new = ["ann"];
+      assert.deepEqual(historyReplyFrame(1, { messages: list, more: true }), generic(1, { messages: list, more: true }));
+    }
+  });
+
   it("gives each reply its own memory: a frame waiting to be sent is not overwritten by the next", () => {
     const first = historyReplyFrame(1, { messages: [base], more: false });
     const copy = Buffer.from(first);
