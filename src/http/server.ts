@@ -264,9 +264,11 @@ export function createHttpServer(deps: HttpDeps): Server {
   }
 
   // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
+  // A socket emits 'close' once, so `on`: `once` would keep a bound wrapper and its state
+  // object (~150 B) per connection for as long as it is open.
   server.on("connection", (socket: Socket) => {
     try {
-      socket.once("close", chat.admission.admit(socket.remoteAddress ?? ""));
+      socket.on("close", chat.admission.admit(socket.remoteAddress ?? ""));
     } catch (err) {
       metrics.disconnects.inc({ protocol: "http", reason: "too_many_connections" });
       const e = toChatError(err);

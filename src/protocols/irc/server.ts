@@ -130,7 +130,8 @@ export class IrcGateway {
     this.clients.add(client);
     this.metrics.connections.inc({ protocol: "irc" });
     this.metrics.connectionsTotal.inc({ protocol: "irc" });
-    socket.once("close", onSocketClose);
+    // 'close' comes once: `on` keeps no once-wrapper (~150 B) per connection.
+    socket.on("close", onSocketClose);
   }
 
   /** A client's socket closed: everything the gateway counted for it is given back. */
