@@ -184,8 +184,6 @@ export class IrcClient implements Peer, Writer {
     readonly gw: IrcGateway,
     private readonly socket: Socket,
     readonly tls: boolean,
-    /** Gives back the connection's admission (the core's count of connections per address). */
-    readonly release: () => void = () => {},
   ) {
     this.address = socket.remoteAddress ?? "";
     this.direct = new DirectSink(this);
