@@ -15,10 +15,11 @@ export class Admission {
   }
 
   /**
-   * Counts a new connection from `address`, or throws UNAVAILABLE (server full) or LIMIT_REACHED (too many from the address). The returned function
-   * releases it (once; later calls do nothing).
+   * Counts a new connection from `address`, or throws UNAVAILABLE (server full) or LIMIT_REACHED
+   * (too many from the address). The caller releases it once, when it closes: a release function
+   * per connection was a closure and its context (~110 B) kept for as long as it is open.
    */
-  admit(address: string): () => void {
+  admit(address: string): void {
     const { maxConnections, maxConnectionsPerAddress } = this.limits;
     if (maxConnections > 0 && this.total >= maxConnections) {
       throw new ChatError("UNAVAILABLE", `the server is full (at most ${maxConnections} connections)`, {
@@ -31,15 +32,14 @@ export class Admission {
     }
     this.total++;
     this.perAddress.set(address, count + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.total--;
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-    };
+  }
+
+  /** A connection admitted from `address` closed (call once per admit). */
+  release(address: string): void {
+    this.total--;
+    const left = (this.perAddress.get(address) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, left);
   }
 
   isExempt(address: string): boolean {

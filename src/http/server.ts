@@ -264,9 +264,16 @@ export function createHttpServer(deps: HttpDeps): Server {
   }
 
   // Every socket (a WebSocket starts as one) counts toward the per-address and total limits.
+  // One listener function for every socket, added with `on` ('close' comes once): `once` would
+  // keep a wrapper and its state per connection for as long as it is open (~150 B). The address
+  // read at admission is the socket's, cached, when it closes.
+  function released(this: Socket): void {
+    chat.admission.release(this.remoteAddress ?? "");
+  }
   server.on("connection", (socket: Socket) => {
     try {
-      socket.once("close", chat.admission.admit(socket.remoteAddress ?? ""));
+      chat.admission.admit(socket.remoteAddress ?? "");
+      socket.on("close", released);
     } catch (err) {
       metrics.disconnects.inc({ protocol: "http", reason: "too_many_connections" });
       const e = toChatError(err);

@@ -7,8 +7,9 @@ import { defaultFlushPolicy } from "../flush.ts";
 import { type Channel, IrcClient } from "./client.ts";
 import { renderChannelEvent } from "./events.ts";
 import { encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
-import { encodeLine, type IrcMessage } from "./message.ts";
+import { encodeLine, type IrcMessage, parseLine } from "./message.ts";
 import { defaultIrcOptions, type IrcOptions } from "./options.ts";
+import { ResponseBuffer } from "./response.ts";
 import type { IrcGateway } from "./server.ts";
 
 /** A socket that keeps every write it is asked to do (one entry per writev). */
@@ -249,6 +250,38 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
       Array.from({ length: 40 }, (_, i) => `:${i}`),
     );
     assert.equal(lines[41], ":parley.local 366 ana #lobby :End of /NAMES list");
+  });
+
+  it("a direct NAMES burst is the lines a command's NAMES gets, in order", async () => {
+    const gw = { ...gateway(), rooms: { get: () => undefined } } as unknown as IrcGateway;
+    const members = new Map(
+      Array.from({ length: 300 }, (_, i) => [`a${i}`, { accountId: `a${i}`, name: `nick${i}`, role: "member", muted: false }]),
+    );
+    const ch = { ...channel(), members } as Channel;
+    const direct = client([], gw);
+    const command = client([], gw);
+    direct.c.names(ch, direct.c.direct);
+    const rb = new ResponseBuffer(command.c, null);
+    command.c.names(ch, rb);
+    rb.flush();
+    direct.c.flush();
+    command.c.flush();
+    const lines = (s: FakeSocket) =>
+      s
+        .text()
+        .split("\r\n")
+        .filter((l) => l !== "")
+        .map((l) => parseLine(l) as IrcMessage);
+    const got = lines(direct.socket);
+    assert.ok(got.length > 3, "several RPL_NAMREPLY lines");
+    assert.deepEqual(got, lines(command.socket));
+    assert.ok(
+      direct.socket
+        .text()
+        .split("\r\n")
+        .every((l) => Buffer.byteLength(l) <= 510),
+    );
+    assert.equal(got.flatMap((m) => (m.command === "353" ? m.params[3]!.split(" ") : [])).length, 300);
   });
 
   it("drops a client that stops reading once its unsent output passes maxBufferedBytes", async () => {

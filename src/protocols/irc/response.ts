@@ -3,11 +3,12 @@
 // done — the label on the one reply, a labeled-response batch around several, an ACK for none.
 // Events that do not answer a command go through the client's direct sink, written at once.
 
+import type { CapLookup } from "./caps.ts";
 import type { IrcMessage } from "./message.ts";
 
 /** What a sink needs from the client it writes to. */
 export interface Writer {
-  readonly caps: ReadonlySet<string>;
+  readonly caps: CapLookup;
   readonly serverName: string;
   write(m: IrcMessage): void;
   nextBatchId(): string;

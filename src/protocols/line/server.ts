@@ -45,9 +45,9 @@ export class LineServer {
     this.opts = { ...defaultLineOptions, ...opts };
     this.server = createServer((socket) => {
       socket.on("error", ignore); // a reset; 'close' follows
-      let release: () => void;
+      const address = socket.remoteAddress ?? "";
       try {
-        release = chat.admission.admit(socket.remoteAddress ?? "");
+        chat.admission.admit(address);
       } catch (err) {
         metrics.disconnects.inc({ protocol: "line", reason: "too_many_connections" });
         socket.end(`! ${toChatError(err).message}\r\n`);
@@ -59,7 +59,7 @@ export class LineServer {
       metrics.connectionsTotal.inc({ protocol: "line" });
       // One listener ('close' comes once): each `once` would add a wrapper per connection.
       socket.on("close", () => {
-        release();
+        chat.admission.release(address);
         this.clients.delete(client);
         metrics.connections.dec({ protocol: "line" });
         client.closed();

@@ -192,24 +192,32 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
 }
 
 /**
- * ws's WebSocket with a slot for its client: the socket's listeners are the same few functions
- * for every connection (WsClient's statics), not closures made per connection.
+ * ws's WebSocket with a slot for its client. ws tells the WebSocket's owner everything through
+ * its emit(), which is answered here, for every connection the same way: no closures made per
+ * connection, and no listeners either, whose table (~100 B) each connection would keep. So a
+ * listener added to a ClientSocket would never hear message, pong, close or error.
  */
 class ClientSocket extends WebSocket {
   client: WsClient | null = null;
-}
 
-// ws calls its listeners with the WebSocket as `this`: one function serves every socket.
-function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as ClientSocket).client?.onFrame(data, isBinary);
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    switch (event) {
+      case "message":
+        this.client?.onFrame(args[0] as Buffer, args[1] as boolean);
+        return true;
+      case "pong":
+        this.client?.pong();
+        return true;
+      case "close": // once
+        this.client?.closed();
+        return true;
+      case "error": // a reset or a too-large frame; 'close' follows
+        return true;
+      default:
+        return super.emit(event, ...args);
+    }
+  }
 }
-function onSocketPong(this: WebSocket): void {
-  (this as ClientSocket).client?.pong();
-}
-function onSocketClose(this: WebSocket): void {
-  (this as ClientSocket).client?.closed();
-}
-function ignore(): void {}
 
 class WsClient implements Peer, Flushable {
   private connection: Connection | null = null;
@@ -234,10 +242,6 @@ class WsClient implements Peer, Flushable {
     private readonly socket: Duplex,
   ) {
     ws.client = this;
-    ws.on("message", onSocketMessage);
-    ws.on("pong", onSocketPong);
-    ws.on("error", ignore); // a reset or a too-large frame; 'close' follows
-    ws.on("close", onSocketClose);
   }
 
   // ---- Peer ----
