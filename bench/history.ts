@@ -35,7 +35,8 @@ Seeds a room with N messages through the SQLite store, starts Parley on it (${HO
 CPU 0 when taskset works) and measures, over one WebSocket, the round trip of
   latest   history {room, limit: 50}                      (the newest 50 messages)
   older    history {room, before: <random seq>, limit: 100} (a page of 100 older messages)
-one request at a time; reports p50/p90/p99/max per kind, the server's and the client's CPU
+  ping     ping {}                                        (the floor: a round trip that reads nothing)
+one request at a time, the three kinds interleaved; reports p50/p90/p99/max per kind, the server's and the client's CPU
 time per request, and how often the client ran on the server's CPU.
 
 Flags:
@@ -352,15 +353,16 @@ async function main(): Promise<void> {
     await sleep(500);
     const latest = new Histogram();
     const older = new Histogram();
+    const ping = new Histogram();
     const clientGc = new ClientGc(o.clientGc);
     // CPU per request, to tell where a round trip's time goes whatever else the machine runs:
     // the server's from /proc (clock ticks, summed over many requests), the client's own from
     // getrusage (the /proc reads themselves are outside the measured span).
     const serverPid = server.pid!;
-    const cpu = { latest: { server: 0, client: 0 }, older: { server: 0, client: 0 } };
+    const cpu = { latest: { server: 0, client: 0 }, older: { server: 0, client: 0 }, ping: { server: 0, client: 0 } };
     let serverCpu = cpuSeconds(serverPid);
-    const spans: Record<keyof typeof cpu, [number, number][]> = { latest: [], older: [] };
-    const onServerCpu = { latest: 0, older: 0 };
+    const spans: Record<keyof typeof cpu, [number, number][]> = { latest: [], older: [], ping: [] };
+    const onServerCpu = { latest: 0, older: 0, ping: 0 };
     const timed = async (h: Histogram, kind: keyof typeof cpu, frame: Record<string, unknown>) => {
       clientGc.between();
       const c = process.cpuUsage();
@@ -386,6 +388,10 @@ async function main(): Promise<void> {
       // Any position with at least 100 messages before it (the room's seqs start with the author's join).
       const before = 102 + Math.floor(Math.random() * (room.lastSeq - 101));
       check(await timed(older, "older", { type: "history", room: room.id, before, limit: 100 }), 100, before - 1);
+      // What the machine, the socket and the two event loops cost alone: if this row's p99 is near
+      // the others', their tail is not the history read's.
+      const pong = await timed(ping, "ping", { type: "ping" });
+      if (pong.type !== "ok") throw new Error(`unexpected ping reply: ${JSON.stringify(pong).slice(0, 300)}`);
     }
     const scavengesAfter = await serverScavenges(port);
     const scavenges = {
@@ -404,8 +410,9 @@ async function main(): Promise<void> {
       "|---|---:|---:|---:|---:|---:|---:|",
       row("latest 50", latest, "latest"),
       row("100 before a random seq", older, "older"),
+      row("ping (the floor)", ping, "ping"),
       "",
-      `Server scavenges (young-generation collections) per 1,000 requests of either kind: ${scavenges.per1000.toFixed(1)}, ${scavenges.meanMs.toFixed(2)} ms each on average.`,
+      `Server scavenges (young-generation collections) per 1,000 history requests (either kind; the pings between them not counted): ${scavenges.per1000.toFixed(1)}, ${scavenges.meanMs.toFixed(2)} ms each on average.`,
       `Requests during which the client collected garbage: latest ${gcInSpans.latest}, older ${gcInSpans.older} (${o.clientGc ? "it collects its young generation between requests" : "--no-client-gc"}).`,
       place.server === null
         ? "The server was not pinned."
@@ -417,7 +424,7 @@ async function main(): Promise<void> {
     const q = (h: Histogram) => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max });
     writeFileSync(
       file,
-      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), clientGcInSpans: gcInSpans, clientOnServerCpu: onServerCpu, serverScavenges: scavenges, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) } }, table: text }, null, 2)}\n`,
+      `${JSON.stringify({ when: new Date().toISOString(), seconds: (Date.now() - started) / 1000, options: o, loadavg: loadavg(), seedS: seeded.seedS, warmS, dbBytes, latest: q(latest), older: q(older), ping: q(ping), clientGcInSpans: gcInSpans, clientOnServerCpu: onServerCpu, serverScavenges: scavenges, cpuPerRequestUs: { latest: { server: Number(us(cpu.latest.server)), client: Number(us(cpu.latest.client)) }, older: { server: Number(us(cpu.older.server)), client: Number(us(cpu.older.client)) }, ping: { server: Number(us(cpu.ping.server)), client: Number(us(cpu.ping.client)) } }, table: text }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   } finally {
