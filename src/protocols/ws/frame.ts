@@ -1,12 +1,34 @@
-// Server-to-client WebSocket text frames (RFC 6455 §5.2), built once and written as they are.
+// Server-to-client WebSocket frames (RFC 6455 §5.2), built once and written as they are.
 //
 // An event goes to every member of a room: framing it here once gives one Buffer that is
-// written to each socket, instead of `ws.send` framing it again per recipient (a header Buffer,
-// an options object and two stream writes each). Valid because the server never compresses
-// (perMessageDeflate is off) and server frames are not masked; `ws` writes its own frames
-// (ping, pong, close) synchronously, so frames written here stay in order with them.
+// written to each socket. Server frames are never masked nor compressed (no extension is
+// accepted, see handshake.ts).
 
 const FIN_TEXT = 0x81;
+const FIN_CLOSE = 0x88;
+const FIN_PING = 0x89;
+const FIN_PONG = 0x8a;
+
+/** The keepalive ping, the same bytes for every connection. */
+export const PING_FRAME = Buffer.from([FIN_PING, 0]);
+
+/** A pong answering a ping whose payload (≤ 125 bytes) was `payload`. */
+export function pongFrame(payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([FIN_PONG, payload.length]), payload]);
+}
+
+/** A close frame with `code` and a short `reason`, or an empty one when there is no code. */
+export function closeFrame(code: number | undefined, reason: string): Buffer {
+  if (code === undefined) return Buffer.from([FIN_CLOSE, 0]);
+  const length = 2 + Buffer.byteLength(reason);
+  if (length > 125) throw new RangeError("a close reason is at most 123 bytes");
+  const frame = Buffer.allocUnsafe(2 + length);
+  frame[0] = FIN_CLOSE;
+  frame[1] = length;
+  frame.writeUInt16BE(code, 2);
+  frame.write(reason, 4, "utf8");
+  return frame;
+}
 
 /** One unmasked, final text frame holding `payload` (UTF-8). */
 export function textFrame(payload: string): Buffer {

@@ -8,11 +8,14 @@
 // corked socket's stream entry per frame and the writev they become. Each event is serialized
 // and framed once for all its recipients, and that one Buffer is queued for every socket (see
 // frame.ts).
+//
+// The protocol itself (handshake.ts, reader.ts, frame.ts) is ours, not a library's: an idle
+// connection keeps its WsClient, a FrameReader and the socket, nothing else — no stream, no
+// per-connection closure or listener table beyond the socket's own.
 
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocket, WebSocketServer } from "ws";
 import type { Chat } from "../../core/chat.ts";
 import type { Connection, Peer } from "../../core/connection.ts";
 import { ChatError, type ErrorCode, toChatError } from "../../core/errors.ts";
@@ -23,9 +26,11 @@ import type { Metrics } from "../../metrics.ts";
 import { whenDrained } from "../backpressure.ts";
 import { type Flushable, FlushScheduler } from "../flush.ts";
 import { decodeFrame, requestIdOf } from "./decode.ts";
-import { textFrame } from "./frame.ts";
+import { closeFrame, PING_FRAME, pongFrame, textFrame } from "./frame.ts";
 import { handlers } from "./handlers.ts";
+import { acceptUpgrade, refusalResponse } from "./handshake.ts";
 import { historyReplyFrame } from "./history-frame.ts";
+import { FrameReader, type FrameSink } from "./reader.ts";
 import { type ClientFrame, CloseCodes, eventToWire, type RequestIdValue, type WireServerFrame } from "./wire.ts";
 
 export interface WsOptions {
@@ -88,7 +93,6 @@ function eventFrame(e: RoomEvent): Buffer {
 const flushes = new FlushScheduler();
 
 export class WsGateway {
-  private readonly wss: WebSocketServer;
   private readonly clients = new Set<WsClient>();
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
@@ -101,16 +105,6 @@ export class WsGateway {
     opts: Partial<WsOptions> = {},
   ) {
     this.opts = { ...defaultWsOptions, ...opts };
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.opts.hardFrameBytes,
-      perMessageDeflate: false,
-      // We check UTF-8 ourselves so invalid text gets an INVALID_UTF8 error, not a closed connection.
-      skipUTF8Validation: true,
-      // `clients` below is the one list: ws's own would cost a Set entry and a closure per socket.
-      clientTracking: false,
-      WebSocket: ClientSocket,
-    });
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
     metrics.flushers.set("ws", flushes);
@@ -130,12 +124,26 @@ export class WsGateway {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const client = new WsClient(this, ws as ClientSocket, socket);
-      this.clients.add(client);
-      this.metrics.connections.inc({ protocol: "ws" });
-      this.metrics.connectionsTotal.inc({ protocol: "ws" });
-    });
+    // Node's HTTP server let go of the socket when it emitted 'upgrade': an error here is ours to take.
+    socket.on("error", destroySocket);
+    const accepted = acceptUpgrade(req);
+    if (typeof accepted !== "string") {
+      socket.end(refusalResponse(accepted));
+      return;
+    }
+    // A client that already hung up.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.write(accepted);
+    // Node's HTTP server upgrades net (or TLS) sockets, whatever its types say.
+    const client = new WsClient(this, socket as ClientSocket);
+    this.clients.add(client);
+    this.metrics.connections.inc({ protocol: "ws" });
+    this.metrics.connectionsTotal.inc({ protocol: "ws" });
+    // Frames sent with the request are read after this turn, as those that come later.
+    if (head.length > 0) socket.unshift(head);
   }
 
   removed(client: WsClient): void {
@@ -156,7 +164,6 @@ export class WsGateway {
     const deadline = Date.now() + 2000;
     while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.clients) c.terminate();
-    this.wss.close();
   }
 
   get wireLimits() {
@@ -191,35 +198,36 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
   return host !== "" && host.toLowerCase() === (req.headers.host ?? "").toLowerCase();
 }
 
-/**
- * ws's WebSocket with a slot for its client. ws tells the WebSocket's owner everything through
- * its emit(), which is answered here, for every connection the same way: no closures made per
- * connection, and no listeners either, whose table (~100 B) each connection would keep. So a
- * listener added to a ClientSocket would never hear message, pong, close or error.
- */
-class ClientSocket extends WebSocket {
-  client: WsClient | null = null;
+const kClient = Symbol("wsClient");
+/** The upgraded socket, with a slot for its client: the socket listeners below are shared by every connection. */
+type ClientSocket = Socket & { [kClient]: WsClient };
 
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    switch (event) {
-      case "message":
-        this.client?.onFrame(args[0] as Buffer, args[1] as boolean);
-        return true;
-      case "pong":
-        this.client?.pong();
-        return true;
-      case "close": // once
-        this.client?.closed();
-        return true;
-      case "error": // a reset or a too-large frame; 'close' follows
-        return true;
-      default:
-        return super.emit(event, ...args);
-    }
-  }
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
-class WsClient implements Peer, Flushable {
+function onSocketData(this: ClientSocket, chunk: Buffer): void {
+  this[kClient].data(chunk);
+}
+
+function onSocketEnd(this: ClientSocket): void {
+  this[kClient].ended();
+}
+
+function onSocketClose(this: ClientSocket): void {
+  this[kClient].closed();
+}
+
+/** Where a connection stands: it takes and sends frames, it sent its close frame (or its peer left), or its socket closed. */
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+class WsClient implements Peer, Flushable, FrameSink {
+  private readonly reader: FrameReader;
+  private state = OPEN;
+  /** The peer's close frame came, or its frames broke the protocol: nothing more will be read. */
+  private readingDone = false;
   private connection: Connection | null = null;
   private authenticating = false;
   private strikes = 0;
@@ -238,10 +246,16 @@ class WsClient implements Peer, Flushable {
 
   constructor(
     private readonly gw: WsGateway,
-    private readonly ws: ClientSocket,
-    private readonly socket: Duplex,
+    private readonly socket: ClientSocket,
   ) {
-    ws.client = this;
+    this.reader = new FrameReader(this, gw.opts.hardFrameBytes);
+    socket[kClient] = this;
+    // An idle socket must not time out, and frames go out as soon as they are written.
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("close", onSocketClose);
   }
 
   // ---- Peer ----
@@ -262,29 +276,36 @@ class WsClient implements Peer, Flushable {
     // A replay queues a page between calls: it goes to the socket now, so that the socket's
     // buffer, which 'drain' follows, holds it.
     this.flush();
-    return whenDrained(this.socket, () => this.ws.bufferedAmount, this.gw.opts.maxBufferedBytes / 4);
+    return whenDrained(this.socket, () => this.socket.writableLength, this.gw.opts.maxBufferedBytes / 4);
   }
 
   // ---- lifecycle ----
 
-  /** The socket closed (ws emits 'close' once). */
+  /** The socket closed ('close' comes once). */
   closed(): void {
+    this.state = CLOSED;
     this.gw.removed(this);
     this.connection?.close();
     this.connection = null;
   }
 
-  close(code: number, reason: string): void {
-    // ws writes its close frame to the socket at once: what is queued (acks) must go before it.
+  /**
+   * Sends the close frame (after what is queued: acks go first) and waits for the peer's; one
+   * that never answers (a half-open socket, slowloris) is cut off after CLOSE_GRACE_MS. With no
+   * `code` the close frame is empty (answering a peer's empty one).
+   */
+  close(code: number | undefined, reason: string): void {
+    if (this.state !== OPEN) return;
     this.flush();
-    this.ws.close(code, reason);
-    // ws waits 30 s for the peer's closing frame; a peer that never sends one (a half-open
-    // socket, slowloris) is cut off sooner.
-    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    this.state = CLOSING;
+    this.socket.write(closeFrame(code, reason));
+    if (this.readingDone) this.socket.end();
+    setTimeout(destroySocket.bind(this.socket), CLOSE_GRACE_MS).unref();
   }
 
   terminate(): void {
-    this.ws.terminate();
+    if (this.state === OPEN) this.state = CLOSING;
+    this.socket.destroy();
   }
 
   drainRequests(): Promise<void> {
@@ -309,16 +330,44 @@ class WsClient implements Peer, Flushable {
     }
     this.alive = false;
     this.lastPing = now;
-    this.ws.ping();
+    this.socket.write(PING_FRAME);
   }
 
   // ---- inbound ----
+
+  data(chunk: Buffer): void {
+    this.reader.push(chunk);
+  }
+
+  /** The peer ended its side, with or without a close frame: so does the server. */
+  ended(): void {
+    if (this.state === OPEN) this.state = CLOSING;
+    this.socket.end();
+  }
+
+  ping(payload: Buffer): void {
+    if (this.state === OPEN) this.socket.write(pongFrame(payload));
+  }
 
   pong(): void {
     this.alive = true;
   }
 
-  onFrame(data: Buffer, isBinary: boolean): void {
+  peerClosed(code: number | undefined, reason: string): void {
+    this.readingDone = true;
+    // Our own close frame went first: the handshake is complete.
+    if (this.state !== OPEN) this.socket.end();
+    else this.close(code, reason);
+  }
+
+  protocolError(code: number, _reason: string): void {
+    this.readingDone = true;
+    this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "protocol" });
+    if (this.state !== OPEN) this.socket.end();
+    else this.close(code, "");
+  }
+
+  message(data: Buffer, isBinary: boolean): void {
     if (this.gw.shuttingDown || this.flooded) return;
     let frame: ClientFrame;
     try {
@@ -375,9 +424,9 @@ class WsClient implements Peer, Flushable {
       let account: Account;
       if (f.token !== undefined) account = await this.gw.chat.authenticate(f.token);
       // A new guest name is limited per address like a registration (line mode and IRC do the same).
-      else if (f.guest !== undefined) account = await this.gw.chat.guest(f.guest, (this.socket as Socket).remoteAddress ?? "");
+      else if (f.guest !== undefined) account = await this.gw.chat.guest(f.guest, this.socket.remoteAddress ?? "");
       else throw new ChatError("BAD_REQUEST", "hello needs a token or a guest name");
-      if (this.ws.readyState !== this.ws.OPEN) return;
+      if (this.state !== OPEN) return;
       const { connection } = await this.gw.chat.connect(account, this, {
         token: f.token,
         resume: f.resume,
@@ -389,7 +438,7 @@ class WsClient implements Peer, Flushable {
         },
       });
       // The socket closed while the connection was opening: 'close' already ran.
-      if (this.ws.readyState !== this.ws.OPEN) connection.close();
+      if (this.state !== OPEN) connection.close();
     } catch (err) {
       this.fail(f.id, err);
     } finally {
@@ -430,12 +479,12 @@ class WsClient implements Peer, Flushable {
   }
 
   private write(frame: Buffer): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.state !== OPEN) return;
     if (this.queued.length === 0) {
       // What is still unsent from earlier flushes is what the client failed to read; this turn's
       // own writes do not count. Past the bound it is dropped rather than let its buffer grow;
       // it resumes on reconnect.
-      if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) {
+      if (this.socket.writableLength > this.gw.opts.maxBufferedBytes) {
         this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "slow_consumer" });
         this.terminate();
         return;
@@ -446,8 +495,8 @@ class WsClient implements Peer, Flushable {
   }
 
   /**
-   * Sends the frames queued since the last flush in one write. ws writes its own frames (ping,
-   * pong, close) straight to the socket; close() flushes first so the close frame comes last.
+   * Sends the frames queued since the last flush in one write. Ping, pong and close frames go
+   * straight to the socket; close() flushes first so the close frame comes last.
    * A connection that closed or was terminated meanwhile drops what is queued, as a terminated
    * socket drops anything unsent.
    */
@@ -455,7 +504,7 @@ class WsClient implements Peer, Flushable {
     const queued = this.queued;
     if (queued.length === 0) return;
     this.queued = [];
-    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.state !== OPEN) return;
     this.socket.write(queued.length === 1 ? queued[0]! : Buffer.concat(queued));
   }
 }

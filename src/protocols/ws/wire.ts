@@ -139,6 +139,9 @@ export type ServerFrame =
  */
 export const CloseCodes = {
   GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  /** A close frame's reason that is not UTF-8 (invalid UTF-8 in a text frame is the INVALID_UTF8 error instead). */
+  INVALID_PAYLOAD: 1007,
   FRAME_TOO_LARGE: 1009,
   HELLO_TIMEOUT: 4001,
   SESSION_REVOKED: 4003,
