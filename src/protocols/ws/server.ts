@@ -142,7 +142,7 @@ export class WsGateway {
     this.clients.add(client);
     this.metrics.connections.inc({ protocol: "ws" });
     this.metrics.connectionsTotal.inc({ protocol: "ws" });
-    // Frames sent with the request are read after this turn, as those that come later.
+    // Frames that came in the request's packet are read like later ones (the client is registered by now).
     if (head.length > 0) socket.unshift(head);
   }
 
@@ -360,11 +360,11 @@ class WsClient implements Peer, Flushable, FrameSink {
     else this.close(code, reason);
   }
 
-  protocolError(code: number, _reason: string): void {
+  protocolError(code: number, reason: string): void {
     this.readingDone = true;
     this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "protocol" });
     if (this.state !== OPEN) this.socket.end();
-    else this.close(code, "");
+    else this.close(code, reason);
   }
 
   message(data: Buffer, isBinary: boolean): void {
