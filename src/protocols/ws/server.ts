@@ -317,6 +317,8 @@ class WsClient implements Peer, Flushable, FrameSink {
   }
 
   tick(now: number): void {
+    // Closing: no ping may follow the close frame, and the timeout was counted once.
+    if (this.state !== OPEN) return;
     if (!this.connection && now - this.openedAt > this.gw.opts.helloTimeoutMs) {
       this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "hello_timeout" });
       this.close(CloseCodes.HELLO_TIMEOUT, "no hello");
