@@ -128,6 +128,8 @@ export class WsGateway {
     socket.on("error", destroySocket);
     const accepted = acceptUpgrade(req);
     if (typeof accepted !== "string") {
+      // Once the answer is out the socket goes, whether or not the client closes its side.
+      socket.once("finish", destroySocket);
       socket.end(refusalResponse(accepted));
       return;
     }
