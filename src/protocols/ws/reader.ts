@@ -3,8 +3,8 @@
 //
 // Chunks are parsed where they lie; only an unfinished frame is copied out, into a buffer that
 // grows (doubling, never past what the frame needs) as its bytes come, and a fragmented message
-// the same way: a frame claiming a megabyte costs what has arrived, not a megabyte. Idle, a
-// reader holds its sink, its limit and a few numbers.
+// the same way: a frame claiming a megabyte costs at most twice what has arrived of it, not a
+// megabyte. Idle, a reader holds its sink, its limit and a few numbers.
 
 import { isUtf8 } from "node:buffer";
 import { CloseCodes } from "./wire.ts";
