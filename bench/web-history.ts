@@ -18,11 +18,12 @@ if (process.argv.length > 2) {
 }
 
 const srv = await startServer({ config: { limits: LOOSE_LIMITS } });
-const bobR = await register(srv, "bob" + (Date.now() % 100000));
-const ann = "ann" + (Date.now() % 100000);
+const run = Date.now() % 100000;
+const bobR = await register(srv, `bob${run}`);
+const ann = `ann${run}`;
 await register(srv, ann, "correct horse");
 const { client: bob } = await WsClient.open(srv.wsUrl, { token: bobR.token });
-const room = "tenk" + (Date.now() % 100000);
+const room = `tenk${run}`;
 const roomId = (await bob.request({ type: "create", name: room })).result.membership.room.id;
 const TOTAL = 10_000;
 const stamp = Date.now();
@@ -78,7 +79,7 @@ console.log(
   await a.locator(".log article").count(),
 );
 // The same in a room with 50 messages, for comparison.
-const small = "small" + (Date.now() % 100000);
+const small = `small${run}`;
 const sid = (await bob.request({ type: "create", name: small })).result.membership.room.id;
 for (let i = 0; i < 50; i++) await bob.request({ type: "send", room: sid, clientId: `s-${stamp}-${i}`, body: `small ${i}` });
 await a.getByRole("button", { name: "Browse rooms" }).click();
