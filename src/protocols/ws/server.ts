@@ -118,10 +118,8 @@ export class WsGateway {
     if (!originAllowed(req, this.opts.allowedOrigins)) {
       // Another site's page must not use its visitor's browser to talk to us (cross-site WebSocket hijacking).
       this.metrics.disconnects.inc({ protocol: "ws", reason: "origin" });
-      const body = JSON.stringify({ error: { code: "FORBIDDEN", message: "this origin may not open a WebSocket here" } });
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+      const message = JSON.stringify({ error: { code: "FORBIDDEN", message: "this origin may not open a WebSocket here" } });
+      socket.end(refusalResponse({ status: 403, message, headers: { "Content-Type": "application/json; charset=utf-8" } }));
       return;
     }
     // Node's HTTP server let go of the socket when it emitted 'upgrade': an error here is ours to take.
@@ -358,15 +356,17 @@ class WsClient implements Peer, Flushable, FrameSink {
   }
 
   peerClosed(code: number | undefined, reason: string): void {
-    this.readingDone = true;
-    // Our own close frame went first: the handshake is complete.
-    if (this.state !== OPEN) this.socket.end();
-    else this.close(code, reason);
+    this.stopReading(code, reason);
   }
 
   protocolError(code: number, reason: string): void {
-    this.readingDone = true;
     this.gw.metrics.disconnects.inc({ protocol: "ws", reason: "protocol" });
+    this.stopReading(code, reason);
+  }
+
+  /** The reader will read nothing more: answer with `code` unless our close frame went first (then the handshake is complete). */
+  private stopReading(code: number | undefined, reason: string): void {
+    this.readingDone = true;
     if (this.state !== OPEN) this.socket.end();
     else this.close(code, reason);
   }
