@@ -27,6 +27,7 @@ interface ServerFrame {
 class Raw {
   received = Buffer.alloc(0);
   ended = false;
+  closed = false;
   constructor(readonly socket: Socket) {
     socket.on("data", (d: Buffer) => {
       this.received = Buffer.concat([this.received, d]);
@@ -34,7 +35,22 @@ class Raw {
     socket.on("end", () => {
       this.ended = true;
     });
+    socket.on("close", () => {
+      this.closed = true;
+    });
     socket.on("error", () => {});
+  }
+
+  /**
+   * Whether the server let go of the connection entirely, not just ended its side: this client
+   * keeps its own side open, so only a reset (the answer to bytes sent to a closed socket) closes it.
+   */
+  async serverClosed(): Promise<boolean> {
+    for (let i = 0; i < 50 && !this.closed; i++) {
+      if (this.socket.writable) this.socket.write("x");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return this.closed;
   }
 
   get head(): string {
@@ -91,7 +107,8 @@ function upgradeRequest(headers: Record<string, string> = {}): string {
 
 /** Connects and sends the upgrade request, with `first` in the same write. */
 async function open(headers: Record<string, string> = {}, first: Buffer = Buffer.alloc(0)): Promise<Raw> {
-  const socket = connect(srv.port, "127.0.0.1");
+  // Half-open allowed: the tests see what the server does with a client that never closes its side.
+  const socket = connect({ port: srv.port, host: "127.0.0.1", allowHalfOpen: true });
   await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
   const raw = new Raw(socket);
   socket.write(Buffer.concat([Buffer.from(upgradeRequest(headers)), first]));
@@ -147,9 +164,18 @@ describe("WebSocket wire", () => {
     assert.match(old.head, /^HTTP\/1\.1 426 /);
     assert.match(old.head, /\r\nSec-WebSocket-Version: 13(\r\n|$)/);
     await eventually(() => old.ended, 5000, "the connection closes");
+    assert.ok(await old.serverClosed(), "the server closes a refused connection the client keeps open");
     const bad = await open({ "Sec-WebSocket-Key": "short" });
     assert.match(bad.head, /^HTTP\/1\.1 400 /);
     await eventually(() => bad.ended, 5000, "the connection closes");
+    assert.ok(await bad.serverClosed(), "the server closes a refused connection the client keeps open");
+  });
+
+  it("refuses another site's origin with 403 and closes the connection", async () => {
+    const raw = await open({ Origin: "https://evil.example" });
+    assert.match(raw.head, /^HTTP\/1\.1 403 /);
+    await eventually(() => raw.ended, 5000, "the server ends its side");
+    assert.ok(await raw.serverClosed(), "the server closes a refused connection the client keeps open");
   });
 
   it("answers a ping with its payload, and joins fragments with a ping between them", async () => {

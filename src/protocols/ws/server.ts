@@ -28,7 +28,7 @@ import { type Flushable, FlushScheduler } from "../flush.ts";
 import { decodeFrame, requestIdOf } from "./decode.ts";
 import { closeFrame, PING_FRAME, pongFrame, textFrame } from "./frame.ts";
 import { handlers } from "./handlers.ts";
-import { acceptUpgrade, refusalResponse } from "./handshake.ts";
+import { acceptUpgrade, type Refusal, refusalResponse } from "./handshake.ts";
 import { historyReplyFrame } from "./history-frame.ts";
 import { FrameReader, type FrameSink } from "./reader.ts";
 import { type ClientFrame, CloseCodes, eventToWire, type RequestIdValue, type WireServerFrame } from "./wire.ts";
@@ -115,20 +115,18 @@ export class WsGateway {
       socket.destroy();
       return;
     }
+    // Node's HTTP server let go of the socket when it emitted 'upgrade': an error here is ours to take.
+    socket.on("error", destroySocket);
     if (!originAllowed(req, this.opts.allowedOrigins)) {
       // Another site's page must not use its visitor's browser to talk to us (cross-site WebSocket hijacking).
       this.metrics.disconnects.inc({ protocol: "ws", reason: "origin" });
       const message = JSON.stringify({ error: { code: "FORBIDDEN", message: "this origin may not open a WebSocket here" } });
-      socket.end(refusalResponse({ status: 403, message, headers: { "Content-Type": "application/json; charset=utf-8" } }));
+      refuse(socket, { status: 403, message, headers: { "Content-Type": "application/json; charset=utf-8" } });
       return;
     }
-    // Node's HTTP server let go of the socket when it emitted 'upgrade': an error here is ours to take.
-    socket.on("error", destroySocket);
     const accepted = acceptUpgrade(req);
     if (typeof accepted !== "string") {
-      // Once the answer is out the socket goes, whether or not the client closes its side.
-      socket.once("finish", destroySocket);
-      socket.end(refusalResponse(accepted));
+      refuse(socket, accepted);
       return;
     }
     // A client that already hung up.
@@ -204,6 +202,12 @@ type ClientSocket = Socket & { [kClient]: WsClient };
 
 function destroySocket(this: Duplex): void {
   this.destroy();
+}
+
+/** Answers a refused upgrade; once the answer is out the socket goes, whether or not the client closes its side. */
+function refuse(socket: Duplex, r: Refusal): void {
+  socket.once("finish", destroySocket);
+  socket.end(refusalResponse(r));
 }
 
 function onSocketData(this: ClientSocket, chunk: Buffer): void {
