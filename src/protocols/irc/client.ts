@@ -422,7 +422,10 @@ export class IrcClient implements Peer, Writer {
     // Closed meanwhile: nothing to show (and a read for the others must not fail on this client).
     if (!table || this.connection === null || this.channels.get(ch.id) !== ch) return null;
     const ok = await table.load(lastSeq, async () => {
-      const members = await this.conn().members(ch.id);
+      // The list's entries are made as soon as the rows are read, so the rows are garbage before
+      // the guest lookups (one store query per member) start: held across those, the rows of a
+      // 10,000-member room were promoted to the old generation and left it fragmented.
+      const members = (await this.conn().members(ch.id)).map((m) => entry(m.accountId, m.name, m.role, m.muted));
       await this.gw.resolveGuests(members);
       return members;
     });
