@@ -51,6 +51,46 @@ export interface Channel {
   shownSeq: number;
 }
 
+/**
+ * A client's channels by room id, in the order they were added: the part of a Map's interface the
+ * client uses, over an array. Clients are in few channels (CHANLIMIT bounds them), so a scan finds
+ * one as fast as a hash would; and a Map's table costs ~150 B even with one entry, on every client.
+ */
+export class Channels {
+  private readonly list: Channel[] = [];
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get(id: Id): Channel | undefined {
+    for (const ch of this.list) if (ch.id === id) return ch;
+    return undefined;
+  }
+
+  has(id: Id): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Adds the channel, or replaces the one with its id (kept in its place). */
+  set(ch: Channel): void {
+    const i = this.list.findIndex((c) => c.id === ch.id);
+    if (i < 0) this.list.push(ch);
+    else this.list[i] = ch;
+  }
+
+  delete(id: Id): boolean {
+    const i = this.list.findIndex((c) => c.id === id);
+    if (i < 0) return false;
+    this.list.splice(i, 1);
+    return true;
+  }
+
+  values(): IterableIterator<Channel> {
+    return this.list.values();
+  }
+}
+
 /** A direct conversation, shown as private messages with `peerName`. */
 export interface Direct {
   id: Id;
@@ -130,7 +170,7 @@ export class IrcClient implements Peer, Writer {
   // ---- rooms ----
   // Most clients never use some of these: each is made when first needed, so an idle client
   // holds little more than its channels. Who is online is kept by the gateway (gw.online).
-  readonly channels = new Map<Id, Channel>();
+  readonly channels = new Channels();
   private directMap: Map<Id, Direct> | null = null;
   /** Per room, the newest read position this client has been shown (MARKREAD). */
   private readShown: Map<Id, number> | null = null;
@@ -386,7 +426,7 @@ export class IrcClient implements Peer, Writer {
       held: this.takeOrphans(room.id),
       shownSeq: 0,
     };
-    this.channels.set(ch.id, ch);
+    this.channels.set(ch);
     return ch;
   }
 
