@@ -57,11 +57,11 @@ export interface Channel {
  * one as fast as a hash would; and a Map's table costs ~150 B even with one entry, on every client.
  */
 export class Channels {
-  private readonly list: Channel[] = [];
-
-  get size(): number {
-    return this.list.length;
-  }
+  /**
+   * Replaced on each change by concat(), slice() or map(), which make arrays of the exact length:
+   * one grown by push() (or spread, or filter()) keeps room for 17 (~150 B again).
+   */
+  private list: readonly Channel[] = [];
 
   get(id: Id): Channel | undefined {
     for (const ch of this.list) if (ch.id === id) return ch;
@@ -75,14 +75,13 @@ export class Channels {
   /** Adds the channel, or replaces the one with its id (kept in its place). */
   set(ch: Channel): void {
     const i = this.list.findIndex((c) => c.id === ch.id);
-    if (i < 0) this.list.push(ch);
-    else this.list[i] = ch;
+    this.list = i < 0 ? this.list.concat([ch]) : this.list.map((c, j) => (j === i ? ch : c));
   }
 
   delete(id: Id): boolean {
     const i = this.list.findIndex((c) => c.id === id);
     if (i < 0) return false;
-    this.list.splice(i, 1);
+    this.list = this.list.slice(0, i).concat(this.list.slice(i + 1));
     return true;
   }
 
