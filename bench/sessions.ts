@@ -3,8 +3,11 @@
 // process pinned to another core:
 //
 // - idle memory: N connections per protocol are opened, logged in and left idle; the server's
-//   resident memory after they settled minus before, divided by N; and the marginal cost: the
-//   second half's growth divided by N/2 (the connections open in two halves). Protocols: Parley over
+//   resident memory after they settled minus before, divided by N; the same after a full garbage
+//   collection on both sides (forced through the inspector: what V8's memory reducer reaches by
+//   itself once the server idles, some 30–40 s after traffic stops, or sometimes not for minutes);
+//   and the marginal cost: the second half's growth divided by N/2 (the connections open in two
+//   halves). Protocols: Parley over
 //   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode and its
 //   IRC gateway (NICK/USER as the same guests, which puts them in #lobby), and the bare `ws`
 //   broadcast peer (bench/peers/ws-broadcast.ts) as reference.
@@ -36,7 +39,8 @@ import {
 } from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
-const nodeFlags = (o: Options) => [
+const nodeFlags = (o: Options, inspectPort: number) => [
+  `--inspect=${HOST}:${inspectPort}`,
   ...(o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []),
   ...(o.heapSnapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${o.heapSnapshot}`] : []),
 ];
@@ -237,6 +241,10 @@ interface MemoryResult {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   kibPerConnection: number;
+  /** The same readings, each right after a full garbage collection. */
+  rssBeforeGcMiB: number;
+  rssAfterGcMiB: number;
+  gcKibPerConnection: number;
   /** RSS added by the second half of the connections, per connection. */
   marginalKiB: number;
   connectS: number;
@@ -244,7 +252,7 @@ interface MemoryResult {
 
 async function measureMemory(o: Options, target: MemoryTarget, run: number, place: Placement): Promise<MemoryResult> {
   const dir = mkdtempSync(join(tmpdir(), "parley-bench-sessions-"));
-  const [port, linePort, ircPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, linePort, ircPort, inspectPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   let server: ChildProcess | null = null;
   let workers: ChildProcess[] = [];
   try {
@@ -252,6 +260,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     if (target === "bare") {
       const peer = [
         process.execPath,
+        `--inspect=${HOST}:${inspectPort}`,
         "--import",
         "tsx",
         "bench/peers/ws-broadcast.ts",
@@ -268,11 +277,13 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       await seeder.close();
       names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
       const ports = { http: port, line: linePort, irc: ircPort };
-      server = start(parleyCommand(dir, ports, CONFIG, nodeFlags(o)), place.server, false);
+      server = start(parleyCommand(dir, ports, CONFIG, nodeFlags(o, inspectPort)), place.server, false);
     }
     await waitHealthy(port, server);
     await sleep(1000);
     const before = rssKiB(server.pid!);
+    await collectGarbage(inspectPort);
+    const beforeGc = rssKiB(server.pid!);
     // Opened in two halves, the RSS read after each: the second half's cost per connection (the
     // marginal cost at N) leaves out what the server grows once, whatever N (V8's young
     // generation sized up for the connecting burst, compiled code), which the first figure counts.
@@ -293,6 +304,8 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     workers = [...workers, ...second.workers];
     await sleep(3000);
     const after = rssKiB(server.pid!);
+    await collectGarbage(inspectPort);
+    const afterGc = rssKiB(server.pid!);
     if (o.heapSnapshot && target !== "bare") await heapSnapshot(server.pid!, o.heapSnapshot);
     return {
       target,
@@ -301,6 +314,9 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       rssBeforeMiB: before / 1024,
       rssAfterMiB: after / 1024,
       kibPerConnection: (after - before) / o.connections,
+      rssBeforeGcMiB: beforeGc / 1024,
+      rssAfterGcMiB: afterGc / 1024,
+      gcKibPerConnection: (afterGc - beforeGc) / o.connections,
       marginalKiB: (after - middle) / (o.connections - half),
       connectS: (first.ms + second.ms) / 1000,
     };
@@ -309,6 +325,33 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     if (server) await stop(server);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A full garbage collection in the server, through its inspector (the DevTools protocol's
+ * HeapProfiler.collectGarbage), done when the call returns.
+ */
+async function collectGarbage(inspectPort: number): Promise<void> {
+  const targets = (await (await fetch(`http://${HOST}:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  try {
+    await new Promise<void>((resolveOpen, reject) => {
+      ws.once("open", () => resolveOpen());
+      ws.once("error", reject);
+    });
+    await new Promise<void>((resolveDone, reject) => {
+      ws.on("message", (data: Buffer) => {
+        const reply = JSON.parse(data.toString()) as { id?: number; error?: { message: string } };
+        if (reply.id !== 1) return;
+        if (reply.error) reject(new Error(`collectGarbage: ${reply.error.message}`));
+        else resolveDone();
+      });
+      ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
+    });
+  } finally {
+    ws.close();
+  }
+  await sleep(500); // the freed pages go back to the system on V8's background threads
 }
 
 /** Has the server write a heap snapshot (SIGUSR2, see nodeFlags) and waits until the file is complete. */
@@ -349,7 +392,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
     await seeder.close();
-    server = start(parleyCommand(dir, { http: port }, CONFIG, nodeFlags(o)), place.server, false);
+    server = start(parleyCommand(dir, { http: port }, CONFIG, nodeFlags(o, await freePort())), place.server, false);
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);
@@ -544,7 +587,7 @@ async function main(): Promise<void> {
       const r = await measureMemory(o, t, run, place);
       memory.push(r);
       process.stdout.write(
-        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB)/connection, second half ${r.marginalKiB.toFixed(2)} KiB (${kb(r.marginalKiB).toFixed(2)} KB) (opened in ${r.connectS.toFixed(1)} s)\n`,
+        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB)/connection; after a full GC ${r.rssBeforeGcMiB.toFixed(1)} → ${r.rssAfterGcMiB.toFixed(1)} MiB = ${r.gcKibPerConnection.toFixed(2)} KiB (${kb(r.gcKibPerConnection).toFixed(2)} KB); second half ${r.marginalKiB.toFixed(2)} KiB (${kb(r.marginalKiB).toFixed(2)} KB) (opened in ${r.connectS.toFixed(1)} s)\n`,
       );
     }
     if (o.sessions > 0) {
@@ -559,8 +602,8 @@ async function main(): Promise<void> {
   if (memory.length > 0) {
     lines.push(`Idle memory, ${o.connections} connections per protocol, ${o.runs} run(s); medians [min–max]:`, "");
     lines.push(
-      "| protocol | KiB per connection | KB per connection | marginal: KiB per connection of the second half | KB | server RSS before → after MiB | connect time s |",
-      "|---|---:|---:|---:|---:|---:|---:|",
+      "| protocol | KiB per connection | KB per connection | after a full GC: KiB per connection | KB | marginal: KiB per connection of the second half | KB | server RSS before → after MiB | after a full GC | connect time s |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const t of o.memory) {
       const rs = memory.filter((r) => r.target === t);
@@ -570,9 +613,12 @@ async function main(): Promise<void> {
           rs.map((r) => r.kibPerConnection),
           2,
         )} | ${kb(median(rs.map((r) => r.kibPerConnection))).toFixed(2)} | ${spread(
+          rs.map((r) => r.gcKibPerConnection),
+          2,
+        )} | ${kb(median(rs.map((r) => r.gcKibPerConnection))).toFixed(2)} | ${spread(
           rs.map((r) => r.marginalKiB),
           2,
-        )} | ${kb(median(rs.map((r) => r.marginalKiB))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${spread(
+        )} | ${kb(median(rs.map((r) => r.marginalKiB))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${median(rs.map((r) => r.rssBeforeGcMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterGcMiB)).toFixed(0)} | ${spread(
           rs.map((r) => r.connectS),
           1,
         )} |`,
