@@ -231,7 +231,10 @@ describe("SqliteStore", () => {
         say(store, "a reply to nothing", "no-such-message"),
         say(store, "six"),
       ]);
-      assert.deepEqual([five, six].map((r) => r.status === "fulfilled" && r.value), [5, 6]);
+      assert.deepEqual(
+        [five, six].map((r) => r.status === "fulfilled" && r.value),
+        [5, 6],
+      );
       assert.equal(bad?.status, "rejected");
       assert.equal(await say(other, "seven"), 7);
       assert.equal(await say(store, "eight"), 8);
