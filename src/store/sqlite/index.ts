@@ -609,9 +609,10 @@ const KEPT_ROOMS = 10_000;
  * doc (the full-text key, the largest so far + 1). A room's `last_seq` and the largest doc are
  * read at their first use and then kept across transactions as this connection committed them,
  * so a group commit neither reads the row of each room it writes nor looks up MAX(doc) per
- * message. Only this store writes them, unless another connection commits (the admin command):
- * that changes PRAGMA data_version, which every transaction reads first (`begin`), and drops
- * what is kept. Rooms' `last_seq` are written back once per transaction by `save()`, rather than
+ * message. Any other write drops what is kept, at the next transaction's start (`begin`):
+ * another connection's commit (the admin command) changes PRAGMA data_version, and a write on
+ * this connection outside the group commits (the store's other writes, a bulk load through
+ * `db`) changes total_changes(). Rooms' `last_seq` are written back once per transaction by `save()`, rather than
  * by an UPDATE per event (a group commit often holds several events of a room). What a
  * transaction that rolls back handed out is not kept: `committed()` comes after the COMMIT.
  */
@@ -619,6 +620,8 @@ class Numbering {
   private readonly keptSeqs = new Map<Id, number>();
   private keptDoc: number | null = null;
   private version = -1;
+  /** total_changes() after this connection's last commit here. */
+  private changes = -1;
   /** The current transaction's: the last seq of every room it read or numbered, and the last doc taken. */
   private readonly seqs = new Map<Id, number>();
   private readonly changed = new Set<Id>();
@@ -628,7 +631,8 @@ class Numbering {
 
   /** At the start of a transaction, given the PRAGMA data_version it read. */
   begin(version: number): void {
-    if (version !== this.version || this.keptSeqs.size >= KEPT_ROOMS) {
+    const changes = this.s.totalChanges.get() as number;
+    if (version !== this.version || changes !== this.changes || this.keptSeqs.size >= KEPT_ROOMS) {
       this.keptSeqs.clear();
       this.keptDoc = null;
       this.version = version;
@@ -675,6 +679,7 @@ class Numbering {
   committed(): void {
     for (const [roomId, seq] of this.seqs) this.keptSeqs.set(roomId, seq);
     this.keptDoc = this.doc;
+    this.changes = this.s.totalChanges.get() as number;
   }
 }
 
@@ -710,6 +715,7 @@ function prepare(db: Database.Database) {
     publicRooms: q(`SELECT ${ROOM_COLUMNS}, (SELECT COUNT(*) FROM members WHERE room_id = rooms.id) AS members
       FROM rooms WHERE kind = 'public' ORDER BY name_key`),
     lastSeq: q("SELECT last_seq FROM rooms WHERE id = ?").pluck(true),
+    totalChanges: q("SELECT total_changes()").pluck(true),
     setLastSeq: q("UPDATE rooms SET last_seq = ? WHERE id = ?"),
     setTopic: q("UPDATE rooms SET topic = ? WHERE id = ?"),
     setKind: q("UPDATE rooms SET kind = ? WHERE id = ? AND kind <> 'direct'"),

@@ -201,7 +201,7 @@ describe("SqliteStore", () => {
     }
   });
 
-  it("numbers appends after another connection's (PRAGMA data_version), and hands out again what a failed batch took", async () => {
+  it("numbers appends after another connection's (PRAGMA data_version) or a bulk load on its own, and hands out again what a failed batch took", async () => {
     const dir = tempDir();
     const path = join(dir, "parley.db");
     const store = new SqliteStore({ path });
@@ -238,8 +238,16 @@ describe("SqliteStore", () => {
       assert.equal(bad?.status, "rejected");
       assert.equal(await say(other, "seven"), 7);
       assert.equal(await say(store, "eight"), 8);
-      assert.equal(docs(), "1,2,3,4,5,6,7,8");
-      assert.equal((await store.getRoom(roomId))?.lastSeq, 8);
+      // A bulk load through the store's own connection (bench/seed.ts does this).
+      store.db.transaction(() => {
+        store.db
+          .prepare("INSERT INTO messages (room_id, seq, id, author_id, body, created_at, doc) VALUES (?, 9, ?, ?, 'nine', 2, 9)")
+          .run(roomId, newId(), author.id);
+        store.db.prepare("UPDATE rooms SET last_seq = 9 WHERE id = ?").run(roomId);
+      })();
+      assert.equal(await say(store, "ten"), 10, "after a write on the store's connection");
+      assert.equal(docs(), "1,2,3,4,5,6,7,8,9,10");
+      assert.equal((await store.getRoom(roomId))?.lastSeq, 10);
     } finally {
       await other.close();
       await store.close();
