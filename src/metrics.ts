@@ -15,6 +15,11 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: "parley_" });
   /** Each gateway's flush scheduler, by protocol: the gateways register theirs when they start. */
   const flushers = new Map<Protocol, FlushCounts>();
+  /**
+   * Messages committed, by protocol: plain numbers on the send path, read into the counter when
+   * /metrics is scraped (a labelled inc builds and looks up its label key on every call).
+   */
+  const sent: Record<Protocol, number> = { ws: 0, line: 0, irc: 0, http: 0 };
   /** A counter of one of the schedulers' counts, read from them when /metrics is scraped. */
   const flushCounter = (name: string, help: string, count: keyof FlushCounts) =>
     new Counter({
@@ -47,7 +52,15 @@ export function createMetrics() {
       help: "Messages committed (first sends only, not idempotent retries)",
       labelNames: ["protocol"] as const,
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [protocol, n] of Object.entries(sent)) if (n > 0) this.inc({ protocol }, n);
+      },
     }),
+    /** Counts a committed message (a first send, not an idempotent retry) in `parley_messages_total`. */
+    messageSent(protocol: Protocol): void {
+      sent[protocol]++;
+    },
     errors: new Counter({
       name: "parley_errors_total",
       help: "Errors returned to clients, by code",

@@ -278,7 +278,7 @@ class LineClient implements Peer {
       case "me": {
         const body = cmd.kind === "me" ? ACTION + cmd.text : cmd.text;
         await connection.send(this.current, body, `${this.clientPrefix}-${++this.sent}`, null);
-        this.srv.metrics.messages.inc({ protocol: "line" });
+        this.srv.metrics.messageSent("line");
         return;
       }
       case "join": {

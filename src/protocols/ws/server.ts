@@ -410,7 +410,7 @@ class WsClient implements Peer, Flushable, FrameSink {
         (result) => {
           this.strikes = 0;
           if (frame.type === "send" && !(result as { duplicate: boolean }).duplicate) {
-            this.gw.metrics.messages.inc({ protocol: "ws" });
+            this.gw.metrics.messageSent("ws");
           }
           // A page of messages is written straight into its frame (history-frame.ts: the same
           // bytes, without the wire objects and the JSON string on the way).

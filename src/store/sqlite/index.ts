@@ -108,13 +108,14 @@ export class SqliteStore implements Store {
   private readonly flushNow = () => this.flush();
   private readonly s: ReturnType<typeof prepare>;
   private readonly reader: HistoryReader;
-  private readonly appendOne: (p: Pending, seqs: RoomSeqs) => Appended;
+  private readonly appendOne: (p: Pending) => Appended;
   private readonly indexDelayMs: number;
   /** Set while committed messages wait to be indexed for search. */
   private indexTimer: NodeJS.Timeout | null = null;
   private readonly indexInTransaction: () => void;
   private readonly checkpointer: Checkpointer | null = null;
   private readonly names: AccountNames;
+  private readonly numbers: Numbering;
 
   constructor(opts: SqliteOptions) {
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
@@ -127,8 +128,9 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.s = prepare(this.db);
     this.names = new AccountNames(this.db);
+    this.numbers = new Numbering(this.s);
     this.reader = new HistoryReader(this.db, this.names);
-    this.appendOne = this.db.transaction((p: Pending, seqs: RoomSeqs) => this.applyDraft(p.roomId, p.draft, p.at, seqs));
+    this.appendOne = this.db.transaction((p: Pending) => this.applyDraft(p.roomId, p.draft, p.at));
     this.indexDelayMs = opts.indexDelayMs ?? 100;
     this.indexInTransaction = this.db.transaction(() => this.indexPending());
     // Messages committed by a process that died before indexing them.
@@ -223,25 +225,25 @@ export class SqliteStore implements Store {
   // ---- rooms and members ----
 
   async createRoom(r: NewRoom, members: { accountId: Id; role: Role }[]): Promise<{ room: Room; events: RoomEvent[] } | null> {
-    return this.write(() =>
-      this.db.transaction(() => {
+    return this.write(() => {
+      const created = this.db.transaction(() => {
         if (this.s.insertRoom.run(r.id, r.name, nameKey(r.name), r.kind, r.topic, r.createdBy, r.createdAt).changes === 0) {
           return null;
         }
-        const seqs = new RoomSeqs(this.s);
-        this.names.check();
+        this.numbers.begin(this.names.check());
         const events = members.map((m) =>
           this.applyDraft(
             r.id,
             { type: "member", actorId: r.createdBy, accountId: m.accountId, change: "join", role: m.role },
             r.createdAt,
-            seqs,
           ),
         );
-        seqs.save();
+        this.numbers.save();
         return { room: toRoom(this.s.roomById.get(r.id) as Row), events: events.map((e) => e.event) };
-      })(),
-    );
+      })();
+      if (created) this.numbers.committed();
+      return created;
+    });
   }
 
   async getRoom(id: Id): Promise<Room | null> {
@@ -424,24 +426,24 @@ export class SqliteStore implements Store {
   private commitBatch(batch: Pending[], isolated: boolean): Result[] {
     const results: Result[] = [];
     this.db.transaction(() => {
-      const seqs = new RoomSeqs(this.s);
-      this.names.check();
+      this.numbers.begin(this.names.check());
       for (const p of batch) {
         // Edits and deletions change the index through a trigger that expects the message in it.
         if (p.draft.type === "edit" || p.draft.type === "delete") this.indexPending();
         if (!isolated) {
-          results.push({ ok: true, value: this.applyDraft(p.roomId, p.draft, p.at, seqs) });
+          results.push({ ok: true, value: this.applyDraft(p.roomId, p.draft, p.at) });
           continue;
         }
         try {
-          results.push({ ok: true, value: this.appendOne(p, seqs) });
+          results.push({ ok: true, value: this.appendOne(p) });
         } catch (error) {
           if (isUnavailable(error)) throw error;
           results.push({ ok: false, error });
         }
       }
-      seqs.save();
+      this.numbers.save();
     })();
+    this.numbers.committed();
     return results;
   }
 
@@ -466,18 +468,18 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Inside a transaction: assigns the room's next sequence number (taken from `seqs` once the
-   * event is applied, so one that throws or is a duplicate consumes none) and applies the event.
+   * Inside a transaction: assigns the room's next sequence number (taken once the event is
+   * applied, so one that throws or is a duplicate consumes none) and applies the event.
    */
-  private applyDraft(roomId: Id, d: EventDraft, at: number, seqs: RoomSeqs): Appended {
+  private applyDraft(roomId: Id, d: EventDraft, at: number): Appended {
     if (d.type === "message" && d.replyTo !== null && this.s.messageInRoom.get(d.replyTo, roomId) === undefined) {
       throw new ChatError("NO_SUCH_MESSAGE", "the message replied to is not in this room");
     }
-    const seq = seqs.next(roomId);
+    const seq = this.numbers.next(roomId);
     const actor = this.names.get(d.actorId);
     const base = { roomId, seq, at, actorId: d.actorId, actor };
     const appended = this.applyEvent(base, d);
-    if (!appended.duplicate) seqs.take(roomId, seq);
+    if (!appended.duplicate) this.numbers.take(roomId, seq);
     return appended;
   }
 
@@ -487,11 +489,13 @@ export class SqliteStore implements Store {
       case "message": {
         // The unique (author, client id) index is the duplicate check: a send retried with the
         // same client id inserts nothing, and the message already stored is the answer.
-        const inserted = this.s.insertMessage.run(roomId, seq, d.id, d.actorId, d.clientId, d.body, d.replyTo, at);
+        const doc = this.numbers.nextDoc();
+        const inserted = this.s.insertMessage.run(roomId, seq, d.id, d.actorId, d.clientId, d.body, d.replyTo, at, doc);
         if (inserted.changes === 0) {
           const dup = this.s.messageByClient.get(d.actorId, d.clientId) as Row;
           return { event: messageEvent(this.reader.withReactions([toMessage(dup)])[0]!), duplicate: true };
         }
+        this.numbers.takeDoc(doc);
         const message: Message = {
           id: d.id,
           roomId,
@@ -597,36 +601,85 @@ export class SqliteStore implements Store {
 
 type Statements = ReturnType<typeof prepare>;
 
+/** Rooms whose last_seq is kept between transactions; past this many they are all dropped (a bound, not a working set). */
+const KEPT_ROOMS = 10_000;
+
 /**
- * The rooms' sequence numbers handed out in one transaction: each room's `last_seq` is read at
- * its first event and written back once by `save()` before the commit, instead of an UPDATE per
- * event (a group commit often holds several events of a room).
+ * The numbers transactions hand out: each room's next sequence number, and the next message's
+ * doc (the full-text key, the largest so far + 1). A room's `last_seq` and the largest doc are
+ * read at their first use and then kept across transactions as this connection committed them,
+ * so a group commit neither reads the row of each room it writes nor looks up MAX(doc) per
+ * message. Any other write drops what is kept, at the next transaction's start (`begin`):
+ * another connection's commit (the admin command) changes PRAGMA data_version, and a write on
+ * this connection outside the group commits (the store's other writes, a bulk load through
+ * `db`) changes total_changes(). Rooms' `last_seq` are written back once per transaction by `save()`, rather than
+ * by an UPDATE per event (a group commit often holds several events of a room). What a
+ * transaction that rolls back handed out is not kept: `committed()` comes after the COMMIT.
  */
-class RoomSeqs {
-  private readonly last = new Map<Id, number>();
+class Numbering {
+  private readonly keptSeqs = new Map<Id, number>();
+  private keptDoc: number | null = null;
+  private version = -1;
+  /** total_changes() after this connection's last commit here. */
+  private changes = -1;
+  /** The current transaction's: the last seq of every room it read or numbered, and the last doc taken. */
+  private readonly seqs = new Map<Id, number>();
   private readonly changed = new Set<Id>();
+  private doc: number | null = null;
 
   constructor(private readonly s: Statements) {}
 
+  /** At the start of a transaction, given the PRAGMA data_version it read. */
+  begin(version: number): void {
+    const changes = this.s.totalChanges.get() as number;
+    if (version !== this.version || changes !== this.changes || this.keptSeqs.size >= KEPT_ROOMS) {
+      this.keptSeqs.clear();
+      this.keptDoc = null;
+      this.version = version;
+    }
+    this.seqs.clear();
+    this.changed.clear();
+    this.doc = this.keptDoc;
+  }
+
   /** The room's next sequence number, not yet taken. */
   next(roomId: Id): number {
-    let last = this.last.get(roomId);
+    let last = this.seqs.get(roomId) ?? this.keptSeqs.get(roomId);
     if (last === undefined) {
       last = this.s.lastSeq.get(roomId) as number | undefined;
       if (last === undefined) throw new ChatError("NO_SUCH_ROOM");
-      this.last.set(roomId, last);
+      this.seqs.set(roomId, last);
     }
     return last + 1;
   }
 
   /** `seq` (from next()) is used by an applied event. */
   take(roomId: Id, seq: number): void {
-    this.last.set(roomId, seq);
+    this.seqs.set(roomId, seq);
     this.changed.add(roomId);
   }
 
+  /** The next message's doc, not yet taken. */
+  nextDoc(): number {
+    this.doc ??= (this.s.lastDoc.get() as { doc: number }).doc;
+    return this.doc + 1;
+  }
+
+  /** `doc` (from nextDoc()) is used by an inserted message. */
+  takeDoc(doc: number): void {
+    this.doc = doc;
+  }
+
+  /** Before the COMMIT: the rooms' new last_seq. */
   save(): void {
-    for (const roomId of this.changed) this.s.setLastSeq.run(this.last.get(roomId), roomId);
+    for (const roomId of this.changed) this.s.setLastSeq.run(this.seqs.get(roomId), roomId);
+  }
+
+  /** After the COMMIT: what the transaction handed out is the database's now. */
+  committed(): void {
+    for (const [roomId, seq] of this.seqs) this.keptSeqs.set(roomId, seq);
+    this.keptDoc = this.doc;
+    this.changes = this.s.totalChanges.get() as number;
   }
 }
 
@@ -662,6 +715,7 @@ function prepare(db: Database.Database) {
     publicRooms: q(`SELECT ${ROOM_COLUMNS}, (SELECT COUNT(*) FROM members WHERE room_id = rooms.id) AS members
       FROM rooms WHERE kind = 'public' ORDER BY name_key`),
     lastSeq: q("SELECT last_seq FROM rooms WHERE id = ?").pluck(true),
+    totalChanges: q("SELECT total_changes()").pluck(true),
     setLastSeq: q("UPDATE rooms SET last_seq = ? WHERE id = ?"),
     setTopic: q("UPDATE rooms SET topic = ? WHERE id = ?"),
     setKind: q("UPDATE rooms SET kind = ? WHERE id = ? AND kind <> 'direct'"),
@@ -696,7 +750,7 @@ function prepare(db: Database.Database) {
     setIndexedDoc: q("UPDATE search_state SET indexed_doc = ? WHERE id = 1"),
     indexMessages: q("INSERT INTO message_search (rowid, body) SELECT doc, body FROM messages WHERE doc > ?"),
     insertMessage: q(`INSERT INTO messages (room_id, seq, id, author_id, client_id, body, reply_to, created_at, doc)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(doc), 0) + 1 FROM messages))
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (author_id, client_id) WHERE client_id IS NOT NULL DO NOTHING`),
     messageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ?"),
     liveMessageInRoom: q("SELECT 1 FROM messages WHERE id = ? AND room_id = ? AND deleted = 0"),

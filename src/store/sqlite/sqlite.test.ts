@@ -201,6 +201,60 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("numbers appends after another connection's (PRAGMA data_version) or a bulk load on its own, and hands out again what a failed batch took", async () => {
+    const dir = tempDir();
+    const path = join(dir, "parley.db");
+    const store = new SqliteStore({ path });
+    const other = new SqliteStore({ path });
+    try {
+      const author = await store.createAccount({ id: newId(), name: "anna", guest: true, passwordHash: null, createdAt: 1 });
+      assert.ok(author);
+      const created = await store.createRoom(
+        { id: newId(), name: "general", kind: "public", topic: "", createdBy: author.id, createdAt: 1 },
+        [],
+      );
+      assert.ok(created);
+      const roomId = created.room.id;
+      const say = async (s: SqliteStore, body: string, replyTo: string | null = null) => {
+        const draft = { type: "message" as const, id: newId(), actorId: author.id, clientId: null, body, replyTo };
+        return (await s.append(roomId, draft, 2)).event.seq;
+      };
+      const docs = () => (store.db.prepare("SELECT doc FROM messages ORDER BY seq").pluck(true).all() as number[]).join(",");
+      assert.equal(await say(store, "one"), 1);
+      assert.equal(await say(store, "two"), 2);
+      assert.equal(await say(other, "three"), 3);
+      assert.equal(await say(store, "four"), 4, "after the other connection's append");
+      // A batch whose one append fails is rolled back and run again, each append on its own:
+      // the failed one consumes no seq and no doc.
+      const [five, bad, six] = await Promise.allSettled([
+        say(store, "five"),
+        say(store, "a reply to nothing", "no-such-message"),
+        say(store, "six"),
+      ]);
+      assert.deepEqual(
+        [five, six].map((r) => r.status === "fulfilled" && r.value),
+        [5, 6],
+      );
+      assert.equal(bad?.status, "rejected");
+      assert.equal(await say(other, "seven"), 7);
+      assert.equal(await say(store, "eight"), 8);
+      // A bulk load through the store's own connection (bench/seed.ts does this).
+      store.db.transaction(() => {
+        store.db
+          .prepare("INSERT INTO messages (room_id, seq, id, author_id, body, created_at, doc) VALUES (?, 9, ?, ?, 'nine', 2, 9)")
+          .run(roomId, newId(), author.id);
+        store.db.prepare("UPDATE rooms SET last_seq = 9 WHERE id = ?").run(roomId);
+      })();
+      assert.equal(await say(store, "ten"), 10, "after a write on the store's connection");
+      assert.equal(docs(), "1,2,3,4,5,6,7,8,9,10");
+      assert.equal((await store.getRoom(roomId))?.lastSeq, 10);
+    } finally {
+      await other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps every appended message across close and reopen", async () => {
     const dir = tempDir();
     const path = join(dir, "parley.db");

@@ -175,7 +175,7 @@ async function privmsg(
     try {
       const roomId = await c.roomFor(target);
       const { message, duplicate } = await c.conn().send(roomId, body, c.nextClientId(notice), replyTo);
-      if (!duplicate) c.gw.metrics.messages.inc({ protocol: "irc" });
+      if (!duplicate) c.gw.metrics.messageSent("irc");
       if (c.caps.has("echo-message")) {
         const t = messageTags(c, message);
         for (const [k, v] of Object.entries(tags)) if (k.startsWith("+") && !Object.hasOwn(t, k)) t[k] = v;
