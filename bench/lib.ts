@@ -230,6 +230,9 @@ export type FromLoad =
       errors: number;
       firstError: string | null;
       open: number;
+      /** Socket reads and bytes read since the step began (0 with the ws library's client). */
+      reads: number;
+      bytes: number;
     }
   | { ev: "fatal"; message: string };
 

@@ -6,7 +6,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { benchRoom, mono, readBodyAt } from "../lib.ts";
 import { IRC_CHANNEL } from "../peers/irc-servers.ts";
-import { type Codec, type Deliveries, parsed, type Session } from "./codec.ts";
+import { type Codec, type Deliveries, parsed, type Session, traffic } from "./codec.ts";
 
 const NL = 0x0a;
 // The body is the last parameter; servers may send it without the ':' when it has no space.
@@ -48,6 +48,8 @@ class IrcConn {
 
   private data(chunk: Buffer): void {
     const now = mono();
+    traffic.reads++;
+    traffic.bytes += chunk.length;
     const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = null;
     const end = buf.lastIndexOf(NL) + 1; // lines complete in this read

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
 import WebSocket from "ws";
 import { mono } from "../lib.ts";
+import { traffic } from "./codec.ts";
 
 /** One client socket: the `ws` library, or the minimal client below (the default, much cheaper per frame). */
 export interface Conn {
@@ -109,6 +110,8 @@ class RawConn implements Conn {
 
   data(chunk: Buffer): void {
     const now = mono();
+    traffic.reads++;
+    traffic.bytes += chunk.length;
     let buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = null;
     let off = 0;
