@@ -179,4 +179,6 @@ process.on("message", (m: ToLoad) => {
 
 // The orchestrator went away (finished, crashed or was interrupted): do not linger.
 process.on("disconnect", () => process.exit(0));
+// run.ts stops its generators with SIGTERM: exiting normally lets --cpu-prof write the profile.
+process.on("SIGTERM", () => process.exit(0));
 post({ ev: "booted" });
