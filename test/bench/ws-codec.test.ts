@@ -100,12 +100,13 @@ describe("bench WebSocket client (shared read buffer) with the JSON codec", () =
     await eventually(() => got.length === 1);
 
     // Client 0: a member event (no body), two bodies and half of a 16-bit-length frame in one
-    // write; client 1 reads a whole batch meanwhile; then the rest of client 0's frame.
+    // write; client 1 reads a whole batch meanwhile, long enough to overwrite where client 0's
+    // half frame lay in the shared buffer (so it must have been copied); then the rest of it.
     const member = frame(0x1, JSON.stringify({ type: "event", event: { type: "member", name: "b~x" } }));
     const long = event(3, 1003.125, 300);
     conns[0]!.write(Buffer.concat([member, event(2, 1002), event(2, 1002.25), long.subarray(0, 100)]));
     await eventually(() => got.length === 3);
-    conns[1]!.write(Buffer.concat([event(7, 7), event(7, 7.5)]));
+    conns[1]!.write(Buffer.concat([event(7, 7, 400), event(7, 7.5, 400)]));
     await eventually(() => got.length === 5);
     conns[0]!.write(long.subarray(100));
     await eventually(() => got.length === 6);
