@@ -51,7 +51,7 @@ const clients = accepted.map((socket, i) => {
   c.nick = `u${i}`;
   c.account = { id: `a-u${i}`, name: c.nick } as IrcClient["account"];
   c.registered = true;
-  c.channels.set("r1", {
+  c.channels.set({
     id: "r1",
     name: "lobby",
     kind: "public",

@@ -51,6 +51,45 @@ export interface Channel {
   shownSeq: number;
 }
 
+/**
+ * A client's channels by room id, in the order they were added: the part of a Map's interface the
+ * client uses, over an array. Clients are in few channels (CHANLIMIT bounds them), so a scan finds
+ * one as fast as a hash would; and a Map's table costs ~150 B even with one entry, on every client.
+ */
+export class Channels {
+  /**
+   * Replaced on each change by concat(), slice() or map(), which make arrays of the exact length:
+   * one grown by push() (or spread, or filter()) keeps room for 17 (~150 B again).
+   */
+  private list: readonly Channel[] = [];
+
+  get(id: Id): Channel | undefined {
+    for (const ch of this.list) if (ch.id === id) return ch;
+    return undefined;
+  }
+
+  has(id: Id): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Adds the channel, or replaces the one with its id (kept in its place). */
+  set(ch: Channel): void {
+    const i = this.list.findIndex((c) => c.id === ch.id);
+    this.list = i < 0 ? this.list.concat([ch]) : this.list.map((c, j) => (j === i ? ch : c));
+  }
+
+  delete(id: Id): boolean {
+    const i = this.list.findIndex((c) => c.id === id);
+    if (i < 0) return false;
+    this.list = this.list.slice(0, i).concat(this.list.slice(i + 1));
+    return true;
+  }
+
+  values(): IterableIterator<Channel> {
+    return this.list.values();
+  }
+}
+
 /** A direct conversation, shown as private messages with `peerName`. */
 export interface Direct {
   id: Id;
@@ -130,7 +169,7 @@ export class IrcClient implements Peer, Writer {
   // ---- rooms ----
   // Most clients never use some of these: each is made when first needed, so an idle client
   // holds little more than its channels. Who is online is kept by the gateway (gw.online).
-  readonly channels = new Map<Id, Channel>();
+  readonly channels = new Channels();
   private directMap: Map<Id, Direct> | null = null;
   /** Per room, the newest read position this client has been shown (MARKREAD). */
   private readShown: Map<Id, number> | null = null;
@@ -152,15 +191,17 @@ export class IrcClient implements Peer, Writer {
    * thousands of clients connecting at once (the ~100 KB NAMES of a large channel each) left the
    * process's malloc heap grown for good.
    */
-  private outText: string[] = [];
+  private outText: string[] | null = null;
   /** The UTF-16 length of `outText`: past EAGER_WRITE_CHARS the queue is written at once. */
   private outTextChars = 0;
   /** While `out` is not null: its bytes plus what the socket had not sent when it was started. */
   private outBytes = 0;
-  private chunks: Buffer[] = [];
+  /** The parts of an input line not ended yet; null when there are none. */
+  private chunks: Buffer[] | null = null;
   private buffered = 0;
   private discarding = false;
-  private readonly queue: Buffer[] = [];
+  /** Input lines waiting to be handled; null when there are none. */
+  private queue: Buffer[] | null = null;
   private pumping = false;
   private paused = false;
   /** Made by the first command after registration: an idle client only answers PINGs, which it skips. */
@@ -259,7 +300,8 @@ export class IrcClient implements Peer, Writer {
       return;
     }
     if (typeof data === "string") {
-      this.outText.push(data);
+      if (this.outText === null) this.outText = [data];
+      else this.outText.push(data);
       this.outTextChars += data.length;
       if (this.outTextChars > EAGER_WRITE_CHARS) this.flush();
       return;
@@ -272,8 +314,8 @@ export class IrcClient implements Peer, Writer {
   /** The queued text as one string ("" when none), the text queue emptied. */
   private takeText(): string {
     const text = this.outText;
-    if (text.length === 0) return "";
-    this.outText = [];
+    if (text === null) return "";
+    this.outText = null;
     this.outTextChars = 0;
     return text.length === 1 ? text[0]! : text.join("");
   }
@@ -383,7 +425,7 @@ export class IrcClient implements Peer, Writer {
       held: this.takeOrphans(room.id),
       shownSeq: 0,
     };
-    this.channels.set(ch.id, ch);
+    this.channels.set(ch);
     return ch;
   }
 
@@ -422,7 +464,10 @@ export class IrcClient implements Peer, Writer {
     // Closed meanwhile: nothing to show (and a read for the others must not fail on this client).
     if (!table || this.connection === null || this.channels.get(ch.id) !== ch) return null;
     const ok = await table.load(lastSeq, async () => {
-      const members = await this.conn().members(ch.id);
+      // The list's entries are made as soon as the rows are read, so the rows are garbage before
+      // the guest lookups (one store query per member) start: held across those, the rows of a
+      // 10,000-member room were promoted to the old generation and left it fragmented.
+      const members = (await this.conn().members(ch.id)).map((m) => entry(m.accountId, m.name, m.role, m.muted));
       await this.gw.resolveGuests(members);
       return members;
     });
@@ -706,16 +751,16 @@ export class IrcClient implements Peer, Writer {
     for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
       this.take(data.subarray(start, nl));
       const wasDiscarding = this.discarding;
-      const line = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      this.chunks = [];
+      const chunks = this.chunks;
+      this.chunks = null;
       this.buffered = 0;
       this.discarding = false;
       if (wasDiscarding) this.tooLong();
-      else if (line.length > 0) this.queue.push(line);
+      else if (chunks !== null) this.enqueue(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       start = nl + 1;
     }
     this.take(data.subarray(start));
-    if (this.queue.length >= this.opts.maxQueuedLines && !this.paused) {
+    if ((this.queue?.length ?? 0) >= this.opts.maxQueuedLines && !this.paused) {
       // Held back by fakelag: stop reading until the backlog is handled (TCP pushes back).
       this.paused = true;
       this.socket.pause();
@@ -727,12 +772,18 @@ export class IrcClient implements Peer, Writer {
     if (this.discarding || part.length === 0) return;
     this.buffered += part.length;
     if (this.buffered > MAX_RAW_LINE) {
-      this.chunks = [];
+      this.chunks = null;
       this.buffered = 0;
       this.discarding = true;
       return;
     }
-    this.chunks.push(Buffer.from(part));
+    if (this.chunks === null) this.chunks = [Buffer.from(part)];
+    else this.chunks.push(Buffer.from(part));
+  }
+
+  private enqueue(line: Buffer): void {
+    if (this.queue === null) this.queue = [line];
+    else this.queue.push(line);
   }
 
   private tooLong(): void {
@@ -744,18 +795,17 @@ export class IrcClient implements Peer, Writer {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.queue.length > 0 && !this.closing && !this.socket.destroyed) {
-        const raw = this.queue.shift()!;
-        if (this.paused && this.queue.length < this.opts.maxQueuedLines / 2) {
+      for (let queue = this.queue; queue !== null && !this.closing && !this.socket.destroyed; queue = this.queue) {
+        const raw = queue.shift()!;
+        // Emptied, the array would keep the backing store it grew to: an idle client keeps none.
+        if (queue.length === 0) this.queue = null;
+        if (this.paused && queue.length < this.opts.maxQueuedLines / 2) {
           this.paused = false;
           this.socket.resume();
         }
         await this.handleLine(raw);
         if (this.pipelined >= MAX_PIPELINED) await this.settled();
       }
-      // Emptied by shift(), the array keeps the backing store it grew to (~150 B for as long as the
-      // client is idle); setting the length of an empty array to 0 gives it back.
-      if (this.queue.length === 0) this.queue.length = 0;
     } finally {
       this.pumping = false;
     }

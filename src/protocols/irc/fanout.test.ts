@@ -184,7 +184,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("delivers an event's Buffer to every member, one socket write per client per turn, no echo to the sender", async () => {
     const members = [client([]), client([]), client(["server-time"])];
     const sender = client([]);
-    for (const { c } of [...members, sender]) c.channels.set("r1", channel());
+    for (const { c } of [...members, sender]) c.channels.set(channel());
     const events = [message("first"), message("second")];
     const own = message("mine");
     own.message.clientId = `${sender.c.clientPrefix}1`;
@@ -207,7 +207,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("a turn with one event writes the Buffer shared by every client with the same capabilities", async () => {
     const members = [client([]), client([]), client(["server-time"])];
-    for (const { c } of members) c.channels.set("r1", channel());
+    for (const { c } of members) c.channels.set(channel());
     const e = message("only");
     for (const { c } of members) c.event(e);
     await flushed();
@@ -219,7 +219,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("lines written by commands and events in one turn leave in order, in one write", async () => {
     const { c, socket } = client([]);
-    c.channels.set("r1", channel());
+    c.channels.set(channel());
     c.direct.add(c.numeric("NOTICE", "before"));
     c.event(message("between"));
     c.direct.add(c.numeric("NOTICE", "after"));
@@ -234,7 +234,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("a client's queued lines past ~16 KB are written at once, in order, not held for the next flush", async () => {
     const { c, socket } = client([]);
-    c.channels.set("r1", channel());
+    c.channels.set(channel());
     const long = "n".repeat(400);
     c.event(message("first"));
     for (let i = 0; i < 40; i++) c.direct.add(c.numeric("353", "=", "#lobby", `${i} ${long}`));
@@ -287,7 +287,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("drops a client that stops reading once its unsent output passes maxBufferedBytes", async () => {
     const { c, socket } = client([], gateway({ maxBufferedBytes: 2000 }));
     socket.stalled = true;
-    c.channels.set("r1", channel());
+    c.channels.set(channel());
     disconnects.length = 0;
     for (let i = 0; i < 200 && !socket.destroyed; i++) {
       c.event(message(`message number ${i} ${"x".repeat(40)}`));
@@ -301,7 +301,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("a replay's backpressure sees queued output: ready() writes it and waits for the reader", async () => {
     const { c, socket } = client([], gateway({ maxBufferedBytes: 4000 }));
     socket.stalled = true;
-    c.channels.set("r1", channel());
+    c.channels.set(channel());
     for (let i = 0; i < 30; i++) c.event(message(`replayed ${i} ${"x".repeat(40)}`));
     let ready = false;
     void c.ready().then(() => {
@@ -316,7 +316,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   function slowAndOther() {
     const slow = client([]);
     const other = client([]);
-    for (const { c } of [slow, other]) c.channels.set("r1", channel());
+    for (const { c } of [slow, other]) c.channels.set(channel());
     const write = slow.socket._write.bind(slow.socket);
     slow.socket._write = (chunk, enc, cb) => {
       spin(10);
@@ -329,7 +329,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const { slow, other } = slowAndOther();
     // A flush samples the load (flush.ts spaces by it); then the event loop works without a break.
     const primer = client([]);
-    primer.c.channels.set("r1", channel());
+    primer.c.channels.set(channel());
     primer.c.event(message("zero"));
     await new Promise((resolve) => setImmediate(resolve));
     spin(600);

@@ -9,7 +9,7 @@
 // A client catching up from the store may hand an event later; one already applied is not
 // applied again. The list is dropped when no local client has the room open.
 
-import type { Id, Member, Role, RoomEvent } from "../../core/types.ts";
+import type { Id, Role, RoomEvent } from "../../core/types.ts";
 
 /** A member as a channel shows it. Entries are replaced, never changed. */
 export interface ChanMember {
@@ -48,16 +48,17 @@ export class RoomTable {
   /**
    * Reads the list unless it is read already (or being read); resolves to false when the store
    * could not be read (a later opener tries again). `lastSeq` is the room's newest sequence known
-   * before the read starts: every event up to it is in what the read returns.
+   * before the read starts: every event up to it is in what the read returns. The entries read
+   * are kept as they are (see entry()).
    */
-  load(lastSeq: number, read: () => Promise<Member[]>): Promise<boolean> {
+  load(lastSeq: number, read: () => Promise<readonly ChanMember[]>): Promise<boolean> {
     if (this.state === true) return Promise.resolve(true);
     if (this.state !== null) return this.state;
     this.seq = Math.max(this.seq, lastSeq);
     const reading = read().then(
       (list) => {
         this.members.clear();
-        for (const m of list) this.members.set(m.accountId, entry(m.accountId, m.name, m.role, m.muted));
+        for (const m of list) this.members.set(m.accountId, m);
         this.changed();
         this.state = true;
         const pending = this.pending;
