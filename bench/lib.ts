@@ -95,43 +95,51 @@ export function makeBody(step: number, sentAt: number, bytes: number): string {
   return head.length >= bytes ? head : head + "x".repeat(bytes - head.length);
 }
 
-const MARK = Buffer.from('"b~');
+const TILDE = 0x7e;
+const B = 0x62;
+const QUOTE = 0x22;
 
 /**
- * Reads step and send time from a frame that carries a benchmark body, or returns false. `mark` is
- * what precedes the body's digits: `"b~` in JSON, ` :b~` in an IRC line.
+ * Reads step and send time from the JSON frame `frame[start, end)` if it carries a benchmark body,
+ * or returns false. It scans back from the end for `"b~` (in JSON only a string starts there, and
+ * the body is the frame's last string in every format): a bounded loop over the body's few dozen
+ * bytes, where `indexOf` of the three-byte mark from the front cost ~0.4 µs on Parley's ~290-byte
+ * event frames, a third of the generator's time.
  */
-export function readBody(frame: Buffer, out: { step: number; sentAt: number }, mark: Buffer = MARK): boolean {
-  const at = frame.indexOf(mark);
-  return at >= 0 && readBodyAt(frame, at + mark.length, out);
+export function readBody(frame: Buffer, start: number, end: number, out: { step: number; sentAt: number }): boolean {
+  for (let at = end - 1; at >= start + 2; at--) {
+    if (frame[at] === TILDE && frame[at - 1] === B && frame[at - 2] === QUOTE) return readBodyAt(frame, at + 1, end, out);
+  }
+  return false;
 }
 
 /**
- * Reads `<step>~<sent at>` starting at `buf[i]` (just after the body's `b~`), or returns false.
- * Works in place: a reader that knows where the body starts needs no sub-buffer per line.
+ * Reads `<step>~<sent at>` starting at `buf[i]` (just after the body's `b~`) and ending before
+ * `end`, or returns false. Works in place: a reader that knows where the body starts needs no
+ * sub-buffer per line.
  */
-export function readBodyAt(buf: Buffer, i: number, out: { step: number; sentAt: number }): boolean {
+export function readBodyAt(buf: Buffer, i: number, end: number, out: { step: number; sentAt: number }): boolean {
   let step = 0;
-  let c = buf[i]!;
+  let c = i < end ? buf[i]! : -1;
   while (c >= 0x30 && c <= 0x39) {
     step = step * 10 + (c - 0x30);
-    c = buf[++i]!;
+    c = ++i < end ? buf[i]! : -1;
   }
-  if (c !== 0x7e) return false; // '~'
-  c = buf[++i]!;
+  if (c !== TILDE) return false;
+  c = ++i < end ? buf[i]! : -1;
   let whole = 0;
   while (c >= 0x30 && c <= 0x39) {
     whole = whole * 10 + (c - 0x30);
-    c = buf[++i]!;
+    c = ++i < end ? buf[i]! : -1;
   }
   let frac = 0;
   let scale = 1;
   if (c === 0x2e) {
-    c = buf[++i]!;
+    c = ++i < end ? buf[i]! : -1;
     while (c >= 0x30 && c <= 0x39) {
       frac = frac * 10 + (c - 0x30);
       scale *= 10;
-      c = buf[++i]!;
+      c = ++i < end ? buf[i]! : -1;
     }
   }
   out.step = step;
@@ -230,6 +238,9 @@ export type FromLoad =
       errors: number;
       firstError: string | null;
       open: number;
+      /** Socket reads and bytes read since the step began (0 with the ws library's client). */
+      reads: number;
+      bytes: number;
     }
   | { ev: "fatal"; message: string };
 

@@ -7,7 +7,7 @@
 //
 // Run only by run.ts: `node --import tsx bench/load.ts '<LoadConfig JSON>'` with an IPC channel.
 
-import type { Codec, Deliveries, Session } from "./codecs/codec.ts";
+import { type Codec, type Deliveries, type Session, traffic } from "./codecs/codec.ts";
 import { ircCodec } from "./codecs/irc.ts";
 import { bareCodec, parleyCodec } from "./codecs/json.ts";
 import { socketioCodec } from "./codecs/socketio.ts";
@@ -147,6 +147,8 @@ process.on("message", (m: ToLoad) => {
       connectAll().catch((err) => post({ ev: "fatal", message: String(err) }));
       return;
     case "step":
+      traffic.reads = 0;
+      traffic.bytes = 0;
       runStep(m.step, m.rate, m.t0, m.durationMs);
       return;
     case "count":
@@ -163,6 +165,8 @@ process.on("message", (m: ToLoad) => {
         errors,
         firstError,
         open,
+        reads: traffic.reads,
+        bytes: traffic.bytes,
       });
       return;
     }
@@ -175,4 +179,6 @@ process.on("message", (m: ToLoad) => {
 
 // The orchestrator went away (finished, crashed or was interrupted): do not linger.
 process.on("disconnect", () => process.exit(0));
+// run.ts stops its generators with SIGTERM: exiting normally lets --cpu-prof write the profile.
+process.on("SIGTERM", () => process.exit(0));
 post({ ev: "booted" });

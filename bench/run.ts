@@ -91,6 +91,8 @@ Flags:
   --keep-logs           copy each server's stdout/stderr to the --out dir (server-<target>-<run>-<time>.log)
   --profile             run the server once with node --cpu-prof and print its top self-time functions
                         (Parley only, unless --targets is given)
+  --profile-generator   run the load generator(s) with node --cpu-prof and print their top self-time
+                        functions (every run of every target)
   --quiet-wait SEC      before each run, wait up to this long for other processes to use less than
                         --quiet-cores of CPU (default 60; --quick 3); what they used is recorded per step
   --quiet-cores X       (default 0.3)
@@ -124,6 +126,7 @@ interface Options {
   bodyBytes: number;
   pin: boolean;
   profile: boolean;
+  profileGenerator: boolean;
   nodeFlags: string[];
   keepLogs: boolean;
   maxMinutes: number;
@@ -161,6 +164,7 @@ function parseFlags(argv: string[]): Options | null {
     bodyBytes: 64,
     pin: true,
     profile: false,
+    profileGenerator: false,
     nodeFlags: [],
     keepLogs: false,
     maxMinutes: 40,
@@ -256,6 +260,9 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--profile":
         o.profile = true;
+        break;
+      case "--profile-generator":
+        o.profileGenerator = true;
         break;
       case "--max-minutes":
         o.maxMinutes = numFlag(v(), a, 1, 600);
@@ -574,6 +581,10 @@ interface StepResult {
   serverCpuPct: number;
   serverUsPerDelivery: number;
   genCpuPct: number;
+  genUsPerDelivery: number;
+  /** Socket reads per second and bytes read per delivery, all generators (NaN with --client ws). */
+  genReadsPerS: number;
+  genBytesPerDelivery: number;
   genLateMs: number;
   /** CPU cores used by everything else on the machine during the step (noise). */
   otherCores: number;
@@ -604,6 +615,7 @@ interface RunResult {
   otherCoresAtStart: number;
   quietWaitS: number;
   profile?: string;
+  genProfiles?: string[];
 }
 
 interface Placement {
@@ -704,6 +716,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   tmpDirs.add(tmp);
   const profileDir = o.profile ? join(o.out, `profile-${stamp()}`) : null;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const genProfileDir = o.profileGenerator ? join(o.out, `genprofile-${t}-${run}-${stamp()}`) : null;
+  if (genProfileDir) mkdirSync(genProfileDir, { recursive: true });
   const port = await freePort();
   const httpPort = isIrc(t) ? await freePort() : port;
   const logFile = join(tmp, "server.log");
@@ -743,7 +757,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         transport: o.transport,
         rooms: o.rooms,
       };
-      const child = startChild([process.execPath, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
+      const prof = genProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${genProfileDir}`] : [];
+      const child = startChild([process.execPath, ...prof, "--import", "tsx", "bench/load.ts", JSON.stringify(cfg)], {
         ipc: true,
         cpu: place.genCpus[g] ?? null,
       });
@@ -829,6 +844,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       const genCpuS = gcpu1.reduce((s, x, i) => s + x - gcpu0[i]!, 0);
       const p99 = hist.quantile(0.99);
       const loss = expected - received;
+      const reads = stats.reduce((s, x) => s + x.reads, 0);
+      const bytes = stats.reduce((s, x) => s + x.bytes, 0);
       const activeS = Math.max(durationMs, lastAt - t0) / 1000;
       return {
         step,
@@ -847,6 +864,9 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
         serverCpuPct: (100 * serverCpuS) / wallS,
         serverUsPerDelivery: received > 0 ? (serverCpuS * 1e6) / received : Number.NaN,
         genCpuPct: (100 * genCpuS) / wallS,
+        genUsPerDelivery: received > 0 ? (genCpuS * 1e6) / received : Number.NaN,
+        genReadsPerS: reads > 0 ? reads / wallS : Number.NaN,
+        genBytesPerDelivery: reads > 0 && received > 0 ? bytes / received : Number.NaN,
         genLateMs: Math.max(...sent.map((s) => s.lateMs)),
         otherCores: Math.max(0, (m1.busy - m0.busy - serverCpuS - genCpuS) / wallS),
         flushesPerS: flush0 && flush1 ? (flush1.flushes - flush0.flushes) / wallS : Number.NaN,
@@ -879,7 +899,8 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
       process.stdout.write(
         `  ${t} run ${run} step ${fmt(r.rate)} msg/s: ${fmtK(r.achievedDps)} deliveries/s, loss ${fmt(r.loss)}, ` +
           `p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, server CPU ${fmt(r.serverCpuPct)}% (${fmt(r.serverUsPerDelivery, 2)} µs/delivery), ` +
-          `generator CPU ${fmt(r.genCpuPct)}%, others ${fmt(r.otherCores, 2)} cores` +
+          `generator CPU ${fmt(r.genCpuPct)}% (${fmt(r.genUsPerDelivery, 2)} µs/delivery, ${fmtK(r.genReadsPerS)} reads/s, ` +
+          `${fmt(r.genBytesPerDelivery)} B/delivery), others ${fmt(r.otherCores, 2)} cores` +
           (Number.isNaN(r.writesPerMsg) ? "" : `, ${fmt(r.flushesPerS)} flushes/s, ${fmt(r.writesPerMsg, 2)} writes/message`) +
           `${r.pass ? "" : "  ✗"}\n`,
       );
@@ -916,6 +937,11 @@ async function runOnce(o: Options, t: TargetName, run: number, place: Placement,
   if (profileDir) {
     const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
     if (file) result.profile = join(profileDir, file);
+  }
+  if (genProfileDir) {
+    result.genProfiles = readdirSync(genProfileDir)
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .map((f) => join(genProfileDir, f));
   }
   return result;
 }
@@ -999,6 +1025,7 @@ interface StepSummary {
   serverCpuPct: number[];
   usPerDelivery: number[];
   genCpuPct: number[];
+  genUsPerDelivery: number[];
   otherCores: number[];
 }
 
@@ -1020,6 +1047,7 @@ function summarizeSteps(runs: RunResult[]): StepSummary[] {
           serverCpuPct: [],
           usPerDelivery: [],
           genCpuPct: [],
+          genUsPerDelivery: [],
           otherCores: [],
         };
         byRate.set(s.rate, x);
@@ -1034,6 +1062,7 @@ function summarizeSteps(runs: RunResult[]): StepSummary[] {
       x.serverCpuPct.push(s.serverCpuPct);
       x.usPerDelivery.push(s.serverUsPerDelivery);
       x.genCpuPct.push(s.genCpuPct);
+      x.genUsPerDelivery.push(s.genUsPerDelivery);
       x.otherCores.push(s.otherCores);
     }
   }
@@ -1052,9 +1081,9 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
   );
   lines.push("");
   lines.push(
-    "| target | msg/s | offered deliveries/s | achieved deliveries/s | loss | p50 ms | p90 ms | p99 ms | server CPU % | server µs/delivery | generator CPU % | other load (cores) | runs passed |",
+    "| target | msg/s | offered deliveries/s | achieved deliveries/s | loss | p50 ms | p90 ms | p99 ms | server CPU % | server µs/delivery | generator CPU % | generator µs/delivery | other load (cores) | runs passed |",
   );
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const sustained = new Map<TargetName, number[]>();
   const sustainedDps = new Map<TargetName, number[]>();
   const usAt = new Map<TargetName, Map<number, number>>();
@@ -1067,7 +1096,7 @@ function report(o: Options, all: RunResult[], place: Placement): { text: string;
       lines.push(
         `| ${t} | ${fmt(s.rate)} | ${fmtK(s.rate * (o.clients / o.rooms - (o.protocol === "irc" ? 1 : 0)))} | ${spread(s.achieved, fmtK)} | ${spread(s.loss, (n) => fmt(n))} | ` +
           `${spread(s.p50, fmtMs)} | ${spread(s.p90, fmtMs)} | ${spread(s.p99, fmtMs)} | ${fmt(median(s.serverCpuPct))} | ` +
-          `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
+          `${fmt(median(s.usPerDelivery), 2)} | ${fmt(median(s.genCpuPct))} | ${fmt(median(s.genUsPerDelivery), 2)} | ${spread(s.otherCores, (n) => fmt(n, 2))} | ${s.passed}/${s.runs} |`,
       );
     }
     usAt.set(t, us);
@@ -1244,11 +1273,16 @@ async function main(): Promise<number> {
   let profileText: string | null = null;
   const texts: string[] = [];
   for (const r of all) {
-    if (!r.profile) continue;
-    const text = `${r.target}: ${summarizeProfile(r.profile)}`;
-    writeFileSync(r.profile.replace(/\.cpuprofile$/, ".txt"), `${text}\n`);
-    process.stdout.write(`\n${text}\n`);
-    texts.push(text);
+    const files = [
+      ...(r.profile ? [{ file: r.profile, what: r.target }] : []),
+      ...(r.genProfiles ?? []).map((file) => ({ file, what: `${r.target} run ${r.run}, load generator` })),
+    ];
+    for (const { file, what } of files) {
+      const text = `${what}: ${summarizeProfile(file)}`;
+      writeFileSync(file.replace(/\.cpuprofile$/, ".txt"), `${text}\n`);
+      process.stdout.write(`\n${text}\n`);
+      texts.push(text);
+    }
   }
   if (texts.length) profileText = texts.join("\n\n");
   const file = join(o.out, `bench-${stamp()}${o.profile ? "-profile" : ""}.json`);

@@ -31,3 +31,16 @@ export type Codec = (i: number, cfg: LoadConfig, out: Deliveries) => Promise<Ses
 
 /** The step and send time of the last body read (one object, reused: no allocation per delivery). */
 export const parsed = { step: 0, sentAt: 0 };
+
+/**
+ * What this generator's sockets have read since the current step began (reset by load.ts): how
+ * many reads and bytes its cost per delivery comes from. The `ws` library's client does not count.
+ */
+export const traffic = { reads: 0, bytes: 0 };
+
+/**
+ * The read buffer all of a generator's sockets share (net's `onread`): no Buffer and no stream
+ * event per read. A read is parsed before the next one lands in it, so a codec copies out only an
+ * incomplete frame or line at its end.
+ */
+export const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);

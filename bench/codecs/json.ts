@@ -6,23 +6,23 @@ import { benchRoom, readBody } from "../lib.ts";
 import { type Codec, type Deliveries, parsed, type Session } from "./codec.ts";
 import { type Conn, openWebSocket } from "./ws-client.ts";
 
-/** Reports the deliveries and errors in one server frame. */
-function decode(data: Buffer, now: number, out: Deliveries): void {
+/** Reports the deliveries and errors in one server frame, `buf[start, end)`. */
+function decode(buf: Buffer, start: number, end: number, now: number, out: Deliveries): void {
   // Every event frame starts with {"type":"event" (Parley and the bare peer alike); member joins
   // and other events carry no benchmark body.
-  if (data[9] === 0x65 && data[10] === 0x76) {
-    if (readBody(data, parsed)) out.message(parsed.step, parsed.sentAt, now);
-  } else if (data[9] === 0x65 && data[10] === 0x72) {
+  if (buf[start + 9] === 0x65 && buf[start + 10] === 0x76) {
+    if (readBody(buf, start, end, parsed)) out.message(parsed.step, parsed.sentAt, now);
+  } else if (buf[start + 9] === 0x65 && buf[start + 10] === 0x72) {
     // {"type":"error"
-    out.error(data.toString("utf8", 0, Math.min(data.length, 300)));
+    out.error(buf.toString("utf8", start, Math.min(end, start + 300)));
   }
 }
 
 /** Sends `frame` and resolves with the first reply `pick` accepts (frames meanwhile are dropped). */
 function request<T>(conn: Conn, frame: object, pick: (f: Record<string, unknown>) => boolean): Promise<T> {
   return new Promise((resolve, reject) => {
-    conn.onText = (data) => {
-      const f = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
+    conn.onText = (buf, start, end) => {
+      const f = JSON.parse(buf.toString("utf8", start, end)) as Record<string, unknown>;
       if (pick(f)) resolve(f as T);
     };
     conn.onClose = () => reject(new Error("closed before the reply"));
@@ -38,7 +38,7 @@ function session(conn: Conn, out: Deliveries, encode: (body: string) => string):
     close: () => conn.terminate(),
     onClose: null,
   };
-  conn.onText = (data, now) => decode(data, now, out);
+  conn.onText = (buf, start, end, now) => decode(buf, start, end, now, out);
   conn.onClose = () => s.onClose?.();
   return s;
 }

@@ -31,8 +31,8 @@ const SIO_CONNECT_ERROR = 0x34; // "4"
 function handshake(conn: Conn): Promise<void> {
   return new Promise((resolve, reject) => {
     conn.onClose = () => reject(new Error("closed during the Socket.IO handshake"));
-    conn.onText = (data) => {
-      const text = data.toString("utf8");
+    conn.onText = (buf, start, end) => {
+      const text = buf.toString("utf8", start, end);
       if (text.startsWith("0{")) conn.send("40");
       else if (text.startsWith("40")) resolve();
       else if (text.startsWith("44")) reject(new Error(`Socket.IO connect refused: ${text.slice(0, 200)}`));
@@ -60,11 +60,12 @@ export const socketioCodec: Codec = async (i, cfg, out) => {
     close: () => conn.terminate(),
     onClose: null,
   };
-  conn.onText = (data, now) => {
-    if (data[0] === ENGINE_MESSAGE && data[1] === SIO_EVENT) {
-      if (readBody(data, parsed)) out.message(parsed.step, parsed.sentAt, now);
-    } else if (data[0] === ENGINE_PING && data.length === 1) conn.send("3");
-    else if (data[0] === ENGINE_MESSAGE && data[1] === SIO_CONNECT_ERROR) out.error(data.toString("utf8", 0, 300));
+  conn.onText = (buf, start, end, now) => {
+    if (buf[start] === ENGINE_MESSAGE && buf[start + 1] === SIO_EVENT) {
+      if (readBody(buf, start, end, parsed)) out.message(parsed.step, parsed.sentAt, now);
+    } else if (buf[start] === ENGINE_PING && end - start === 1) conn.send("3");
+    else if (buf[start] === ENGINE_MESSAGE && buf[start + 1] === SIO_CONNECT_ERROR)
+      out.error(buf.toString("utf8", start, Math.min(end, start + 300)));
   };
   conn.onClose = () => s.onClose?.();
   return s;

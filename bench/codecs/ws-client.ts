@@ -6,14 +6,18 @@ import { createHash, randomBytes } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
 import WebSocket from "ws";
 import { mono } from "../lib.ts";
+import { READ_BUFFER, traffic } from "./codec.ts";
 
 /** One client socket: the `ws` library, or the minimal client below (the default, much cheaper per frame). */
 export interface Conn {
   send(text: string): void;
   terminate(): void;
   readonly open: boolean;
-  /** Called with each text frame's payload; `now` is the arrival time of the read that held it. */
-  onText: ((payload: Buffer, now: number) => void) | null;
+  /**
+   * Called with each text frame's payload, `buf[start, end)`, and the arrival time of the read that
+   * held it. The bytes are only valid during the call: the minimal client reuses its read buffer.
+   */
+  onText: ((buf: Buffer, start: number, end: number, now: number) => void) | null;
   onClose: (() => void) | null;
 }
 
@@ -39,14 +43,14 @@ function wsConnect(url: string): Promise<Conn> {
         onText = h;
         while (onText && early.length > 0) {
           const f = early.shift()!;
-          onText(f.data, f.at);
+          onText(f.data, 0, f.data.length, f.at);
         }
       },
       onClose: null,
     };
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       if (isBinary) return;
-      if (onText) onText(data, mono());
+      if (onText) onText(data, 0, data.length, mono());
       else early.push({ data, at: mono() });
     });
     ws.on("close", () => conn.onClose?.());
@@ -57,22 +61,33 @@ function wsConnect(url: string): Promise<Conn> {
 }
 
 // ---- transport 2: a minimal RFC 6455 client over a TCP socket ----
-// Server frames are unmasked and small; the parser walks each read's frames in place, answers
-// pings, and hands text payloads over as views into the read buffer (no copy, no events per frame).
+// Server frames are unmasked and small. Every socket reads into the shared READ_BUFFER; text
+// payloads are handed over as offsets into it (no sub-buffer per frame), and only an incomplete
+// frame at the end of a read is copied out until the rest arrives.
 
 class RawConn implements Conn {
-  onText: ((payload: Buffer, now: number) => void) | null = null;
+  onText: Conn["onText"] = null;
   onClose: (() => void) | null = null;
+  /** The upgrade response so far, until it is complete; then null. */
+  private head: Buffer | null = Buffer.alloc(0);
+  /** A copy of an incomplete frame at the end of the last read. */
   private rest: Buffer | null = null;
   private fragments: Buffer[] = [];
   private closed = false;
 
-  constructor(private readonly sock: Socket) {
+  /**
+   * `upgraded` is called once: with null when the server accepted the upgrade (`accept` is the
+   * Sec-WebSocket-Accept it must send), or with the reason it did not.
+   */
+  constructor(
+    readonly sock: Socket,
+    private readonly accept: string,
+    private readonly upgraded: (err: Error | null) => void,
+  ) {
     sock.on("close", () => {
       this.closed = true;
       this.onClose?.();
     });
-    sock.on("error", () => {});
   }
 
   get open(): boolean {
@@ -107,86 +122,110 @@ class RawConn implements Conn {
     this.sock.write(frame);
   }
 
-  data(chunk: Buffer): void {
+  /** One read: its `n` bytes are at the start of READ_BUFFER until the next read. */
+  read(n: number): void {
     const now = mono();
-    let buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.rest = null;
+    traffic.reads++;
+    traffic.bytes += n;
+    if (this.head) this.readHead(READ_BUFFER.subarray(0, n), now);
+    else if (this.rest) {
+      const whole = Buffer.concat([this.rest, READ_BUFFER.subarray(0, n)]);
+      this.rest = null;
+      this.frames(whole, whole.length, now);
+    } else this.frames(READ_BUFFER, n, now);
+  }
+
+  private readHead(chunk: Buffer, now: number): void {
+    const head = Buffer.concat([this.head!, chunk]);
+    const end = head.indexOf("\r\n\r\n");
+    if (end < 0) {
+      if (head.length > 8192) this.fail(new Error("upgrade response too long"));
+      else this.head = head;
+      return;
+    }
+    const text = head.toString("latin1", 0, end);
+    if (!/^HTTP\/1\.1 101/.test(text) || !text.includes(this.accept)) {
+      this.fail(new Error(`upgrade refused: ${text.split("\r\n")[0]}`));
+      return;
+    }
+    this.head = null;
+    this.upgraded(null);
+    // Frames right behind the response (a server that speaks first) are parsed once the caller,
+    // resumed by the promise, has set onText.
+    if (end + 4 < head.length) queueMicrotask(() => this.frames(head.subarray(end + 4), head.length - end - 4, now));
+  }
+
+  private fail(err: Error): void {
+    this.head = null;
+    this.sock.destroy();
+    this.upgraded(err);
+  }
+
+  /** Parses the frames in `buf[0, n)`; keeps a copy of an incomplete one at the end. */
+  private frames(buf: Buffer, n: number, now: number): void {
     let off = 0;
     for (;;) {
-      if (buf.length - off < 2) break;
+      if (n - off < 2) break;
       const b0 = buf[off]!;
       let len = buf[off + 1]! & 0x7f;
       let head = 2;
       if (len === 126) {
-        if (buf.length - off < 4) break;
+        if (n - off < 4) break;
         len = buf.readUInt16BE(off + 2);
         head = 4;
       } else if (len === 127) {
-        if (buf.length - off < 10) break;
+        if (n - off < 10) break;
         len = Number(buf.readBigUInt64BE(off + 2));
         head = 10;
       }
-      if (buf.length - off < head + len) break;
-      const payload = buf.subarray(off + head, off + head + len);
-      off += head + len;
+      const start = off + head;
+      const end = start + len;
+      if (end > n) break;
+      off = end;
       const opcode = b0 & 0x0f;
       const fin = (b0 & 0x80) !== 0;
       if (opcode === 0x1 || opcode === 0x0) {
         if (!fin) {
-          this.fragments.push(Buffer.from(payload));
+          this.fragments.push(Buffer.from(buf.subarray(start, end)));
           continue;
         }
         if (this.fragments.length > 0) {
-          this.fragments.push(payload);
+          this.fragments.push(buf.subarray(start, end));
           const whole = Buffer.concat(this.fragments);
           this.fragments = [];
-          this.onText?.(whole, now);
-        } else if (opcode === 0x1) this.onText?.(payload, now);
+          this.onText?.(whole, 0, whole.length, now);
+        } else if (opcode === 0x1) this.onText?.(buf, start, end, now);
       } else if (opcode === 0x9)
-        this.writeFrame(0xa, Buffer.from(payload)); // ping → pong
+        this.writeFrame(0xa, Buffer.from(buf.subarray(start, end))); // ping → pong
       else if (opcode === 0x8) this.sock.end();
     }
-    if (off < buf.length) {
-      buf = buf.subarray(off);
-      // Keep a copy: the socket may reuse its read buffer.
-      this.rest = Buffer.from(buf);
-    }
+    if (off < n) this.rest = Buffer.from(buf.subarray(off, n));
   }
 }
 
 function rawConnect(url: string): Promise<Conn> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const sock = netConnect({ host: u.hostname, port: Number(u.port), noDelay: true });
     const key = randomBytes(16).toString("base64");
     const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-    let head = Buffer.alloc(0);
-    const onHead = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) {
-        if (head.length > 8192) fail(new Error("upgrade response too long"));
-        return;
-      }
-      const text = head.toString("latin1", 0, end);
-      if (!/^HTTP\/1\.1 101/.test(text) || !text.includes(accept)) {
-        fail(new Error(`upgrade refused: ${text.split("\r\n")[0]}`));
-        return;
-      }
-      sock.off("data", onHead);
-      sock.off("error", fail);
-      const conn = new RawConn(sock);
-      sock.on("data", (c: Buffer) => conn.data(c));
-      resolve(conn);
-      const leftover = head.subarray(end + 4);
-      if (leftover.length > 0) queueMicrotask(() => conn.data(Buffer.from(leftover)));
-    };
-    const fail = (err: Error) => {
+    const sock = netConnect({
+      host: u.hostname,
+      port: Number(u.port),
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          conn.read(n);
+          return true;
+        },
+      },
+    });
+    const conn = new RawConn(sock, accept, (err) => (err ? reject(err) : resolve(conn)));
+    sock.on("error", (err) => {
       sock.destroy();
       reject(err);
-    };
-    sock.on("error", fail);
-    sock.on("data", onHead);
+    });
+    sock.on("close", () => reject(new Error("closed during the upgrade")));
     sock.on("connect", () => {
       sock.write(
         `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
