@@ -15,6 +15,8 @@ export const HOST = "127.0.0.1"; // loopback only
 /** Children still running, killed on an interrupt (`killChildren`). */
 const children = new Set<ChildProcess>();
 
+const INSPECTOR_CHATTER = /^(Debugger (listening on|attached|ending on)|For help, see:).*\n/gm;
+
 export function start(cmd: string[], cpu: number | null, ipc: boolean): ChildProcess {
   const argv = cpu === null ? cmd : ["taskset", "-c", String(cpu), ...cmd];
   const child = spawn(argv[0]!, argv.slice(1), {
@@ -22,7 +24,11 @@ export function start(cmd: string[], cpu: number | null, ipc: boolean): ChildPro
     stdio: ipc ? ["ignore", "inherit", "inherit", "ipc"] : ["ignore", "ignore", "pipe"],
     env: { ...process.env, NODE_ENV: "production" },
   });
-  child.stderr?.on("data", (d: Buffer) => process.stderr.write(d));
+  child.stderr?.on("data", (d: Buffer) => {
+    // What Node's inspector says whenever a bench attaches to it (bench:sessions' forced collections).
+    const text = d.toString().replace(INSPECTOR_CHATTER, "");
+    if (text !== "") process.stderr.write(text);
+  });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;

@@ -3,11 +3,12 @@
 // process pinned to another core:
 //
 // - idle memory: N connections per protocol are opened, logged in and left idle; the server's
-//   resident memory after they settled minus before, divided by N; the same after a full garbage
-//   collection on both sides (forced through the inspector: what V8's memory reducer reaches by
-//   itself once the server idles, some 30–40 s after traffic stops, or sometimes not for minutes);
-//   and the marginal cost: the second half's growth divided by N/2 (the connections open in two
-//   halves). Protocols: Parley over
+//   resident memory after a full garbage collection (forced through the inspector: what V8's
+//   memory reducer reaches by itself once the server idles, some 30–40 s after traffic stops, or
+//   sometimes not for minutes) minus its memory before any connection (collected too), divided by
+//   N; the same 3 s after the last connection opened, without a collection (the connect burst's
+//   garbage included, as much as V8 has not collected yet); and the marginal cost: the second
+//   half's growth divided by N/2, 3 s after each (the connections open in two halves). Protocols: Parley over
 //   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode and its
 //   IRC gateway (NICK/USER as the same guests, which puts them in #lobby), and the bare `ws`
 //   broadcast peer (bench/peers/ws-broadcast.ts) as reference.
@@ -241,8 +242,7 @@ interface MemoryResult {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   kibPerConnection: number;
-  /** The same readings, each right after a full garbage collection. */
-  rssBeforeGcMiB: number;
+  /** After a full garbage collection once the connections are open: what they keep. */
   rssAfterGcMiB: number;
   gcKibPerConnection: number;
   /** RSS added by the second half of the connections, per connection. */
@@ -281,9 +281,11 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     }
     await waitHealthy(port, server);
     await sleep(1000);
-    const before = rssKiB(server.pid!);
+    // One baseline for both figures: the server as it idles before any connection, its startup's
+    // garbage collected (left in, it would be collected during the connect phase and offset part
+    // of what the connections cost).
     await collectGarbage(inspectPort);
-    const beforeGc = rssKiB(server.pid!);
+    const before = rssKiB(server.pid!);
     // Opened in two halves, the RSS read after each: the second half's cost per connection (the
     // marginal cost at N) leaves out what the server grows once, whatever N (V8's young
     // generation sized up for the connecting burst, compiled code), which the first figure counts.
@@ -314,9 +316,8 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       rssBeforeMiB: before / 1024,
       rssAfterMiB: after / 1024,
       kibPerConnection: (after - before) / o.connections,
-      rssBeforeGcMiB: beforeGc / 1024,
       rssAfterGcMiB: afterGc / 1024,
-      gcKibPerConnection: (afterGc - beforeGc) / o.connections,
+      gcKibPerConnection: (afterGc - before) / o.connections,
       marginalKiB: (after - middle) / (o.connections - half),
       connectS: (first.ms + second.ms) / 1000,
     };
@@ -587,7 +588,7 @@ async function main(): Promise<void> {
       const r = await measureMemory(o, t, run, place);
       memory.push(r);
       process.stdout.write(
-        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} → ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB)/connection; after a full GC ${r.rssBeforeGcMiB.toFixed(1)} → ${r.rssAfterGcMiB.toFixed(1)} MiB = ${r.gcKibPerConnection.toFixed(2)} KiB (${kb(r.gcKibPerConnection).toFixed(2)} KB); second half ${r.marginalKiB.toFixed(2)} KiB (${kb(r.marginalKiB).toFixed(2)} KB) (opened in ${r.connectS.toFixed(1)} s)\n`,
+        `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} MiB → after a full GC ${r.rssAfterGcMiB.toFixed(1)} MiB = ${r.gcKibPerConnection.toFixed(2)} KiB (${kb(r.gcKibPerConnection).toFixed(2)} KB)/connection; 3 s after connecting, not collected, ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB); second half ${r.marginalKiB.toFixed(2)} KiB (${kb(r.marginalKiB).toFixed(2)} KB) (opened in ${r.connectS.toFixed(1)} s)\n`,
       );
     }
     if (o.sessions > 0) {
@@ -602,23 +603,23 @@ async function main(): Promise<void> {
   if (memory.length > 0) {
     lines.push(`Idle memory, ${o.connections} connections per protocol, ${o.runs} run(s); medians [min–max]:`, "");
     lines.push(
-      "| protocol | KiB per connection | KB per connection | after a full GC: KiB per connection | KB | marginal: KiB per connection of the second half | KB | server RSS before → after MiB | after a full GC | connect time s |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| protocol | after a full GC: KiB per connection | KB | 3 s after connecting, not collected: KiB per connection | KB | marginal: KiB per connection of the second half | KB | server RSS MiB: before → 3 s → after a full GC | connect time s |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const t of o.memory) {
       const rs = memory.filter((r) => r.target === t);
       const label = LABELS[t];
       lines.push(
         `| ${label} | ${spread(
-          rs.map((r) => r.kibPerConnection),
-          2,
-        )} | ${kb(median(rs.map((r) => r.kibPerConnection))).toFixed(2)} | ${spread(
           rs.map((r) => r.gcKibPerConnection),
           2,
         )} | ${kb(median(rs.map((r) => r.gcKibPerConnection))).toFixed(2)} | ${spread(
+          rs.map((r) => r.kibPerConnection),
+          2,
+        )} | ${kb(median(rs.map((r) => r.kibPerConnection))).toFixed(2)} | ${spread(
           rs.map((r) => r.marginalKiB),
           2,
-        )} | ${kb(median(rs.map((r) => r.marginalKiB))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} | ${median(rs.map((r) => r.rssBeforeGcMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterGcMiB)).toFixed(0)} | ${spread(
+        )} | ${kb(median(rs.map((r) => r.marginalKiB))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterGcMiB)).toFixed(0)} | ${spread(
           rs.map((r) => r.connectS),
           1,
         )} |`,
