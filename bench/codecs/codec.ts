@@ -3,6 +3,7 @@
 // (IPC with run.ts, connecting in batches, the open-loop send schedule, timestamps, histograms)
 // is the generator's and the same for every protocol.
 
+import { connect as netConnect, type Socket } from "node:net";
 import type { LoadConfig } from "../lib.ts";
 
 /** Where a codec reports what arrives for its client. */
@@ -44,3 +45,19 @@ export const traffic = { reads: 0, bytes: 0 };
  * incomplete frame or line at its end.
  */
 export const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** A TCP connection (no Nagle) whose reads land in READ_BUFFER: `read(n)` is called with each one's length. */
+export function connectReading(host: string, port: number, read: (n: number) => void): Socket {
+  return netConnect({
+    host,
+    port,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n) => {
+        read(n);
+        return true;
+      },
+    },
+  });
+}

@@ -3,10 +3,10 @@
 // and sends `PRIVMSG <channel> :<body>`. Without echo-message an IRC server does not send a
 // message back to its sender, so run.ts expects each message at every member but one.
 
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { benchRoom, mono, readBodyAt } from "../lib.ts";
 import { IRC_CHANNEL } from "../peers/irc-servers.ts";
-import { type Codec, type Deliveries, parsed, READ_BUFFER, type Session, traffic } from "./codec.ts";
+import { type Codec, connectReading, type Deliveries, parsed, READ_BUFFER, type Session, traffic } from "./codec.ts";
 
 const NL = 0x0a;
 const SPACE = 0x20;
@@ -114,18 +114,7 @@ export const ircCodec: Codec = (i, cfg, out) => {
   const nick = `${cfg.namePrefix}${i}`;
   const channel = ircChannel(i, cfg.rooms);
   return new Promise<Session>((resolve, reject) => {
-    const sock = netConnect({
-      host: hostname,
-      port: Number(port),
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n) => {
-          conn.read(n);
-          return true;
-        },
-      },
-    });
+    const sock = connectReading(hostname, Number(port), (n) => conn.read(n));
     const conn = new IrcConn(sock, out);
     const fail = (err: Error) => {
       sock.destroy();

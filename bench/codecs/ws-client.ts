@@ -3,10 +3,10 @@
 // frame's payload to `onText` with the arrival time of the read that held it.
 
 import { createHash, randomBytes } from "node:crypto";
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { mono } from "../lib.ts";
-import { READ_BUFFER, traffic } from "./codec.ts";
+import { connectReading, READ_BUFFER, traffic } from "./codec.ts";
 
 /** One client socket: the `ws` library, or the minimal client below (the default, much cheaper per frame). */
 export interface Conn {
@@ -208,18 +208,7 @@ function rawConnect(url: string): Promise<Conn> {
   return new Promise((resolve, reject) => {
     const key = randomBytes(16).toString("base64");
     const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-    const sock = netConnect({
-      host: u.hostname,
-      port: Number(u.port),
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n) => {
-          conn.read(n);
-          return true;
-        },
-      },
-    });
+    const sock = connectReading(u.hostname, Number(u.port), (n) => conn.read(n));
     const conn = new RawConn(sock, accept, (err) => (err ? reject(err) : resolve(conn)));
     sock.on("error", (err) => {
       sock.destroy();
