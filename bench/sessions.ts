@@ -40,8 +40,10 @@ import {
 } from "./proc.ts";
 import { Seeder } from "./seed.ts";
 
-const nodeFlags = (o: Options, inspectPort: number) => [
-  `--inspect=${HOST}:${inspectPort}`,
+/** The inspector on a loopback port, for the idle-memory servers' forced collections (collectGarbage). */
+const inspectFlag = (port: number) => `--inspect=${HOST}:${port}`;
+
+const nodeFlags = (o: Options) => [
   ...(o.profile ? ["--cpu-prof", `--cpu-prof-dir=${o.profile}`] : []),
   ...(o.heapSnapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${o.heapSnapshot}`] : []),
 ];
@@ -260,7 +262,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     if (target === "bare") {
       const peer = [
         process.execPath,
-        `--inspect=${HOST}:${inspectPort}`,
+        inspectFlag(inspectPort),
         "--import",
         "tsx",
         "bench/peers/ws-broadcast.ts",
@@ -277,7 +279,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       await seeder.close();
       names = Array.from({ length: o.connections }, (_, i) => `idle${i}`);
       const ports = { http: port, line: linePort, irc: ircPort };
-      server = start(parleyCommand(dir, ports, CONFIG, nodeFlags(o, inspectPort)), place.server, false);
+      server = start(parleyCommand(dir, ports, CONFIG, [inspectFlag(inspectPort), ...nodeFlags(o)]), place.server, false);
     }
     await waitHealthy(port, server);
     await sleep(1000);
@@ -393,7 +395,7 @@ async function measureRate(o: Options, run: number, place: Placement): Promise<R
     const seeder = new Seeder(join(dir, "data"));
     const tokens = await seeder.accounts("user", o.sessions, { guest: false, tokens: true });
     await seeder.close();
-    server = start(parleyCommand(dir, { http: port }, CONFIG, nodeFlags(o, await freePort())), place.server, false);
+    server = start(parleyCommand(dir, { http: port }, CONFIG, nodeFlags(o)), place.server, false);
     await waitHealthy(port, server);
     await sleep(1000);
     const cpu0 = cpuSeconds(server.pid!);
