@@ -8,8 +8,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Deliveries } from "../../bench/codecs/codec.ts";
 import { ircCodec } from "../../bench/codecs/irc.ts";
-import { type LoadConfig, makeBody } from "../../bench/lib.ts";
+import { makeBody } from "../../bench/lib.ts";
 import { IRC_CHANNEL } from "../../bench/peers/irc-servers.ts";
+import { codecConfig } from "../helpers/load-config.ts";
 import { eventually } from "../helpers/server.ts";
 
 describe("bench IRC codec", () => {
@@ -47,19 +48,7 @@ describe("bench IRC codec", () => {
 
   it("registers, then counts body lines across split and batched reads", async () => {
     const port = (server.address() as { port: number }).port;
-    const cfg: LoadConfig = {
-      url: `irc://127.0.0.1:${port}`,
-      protocol: "irc",
-      index: 0,
-      generators: 1,
-      clients: 1,
-      senders: 1,
-      connectBatch: 1,
-      bodyBytes: 64,
-      transport: "raw",
-      namePrefix: "t",
-      rooms: 1,
-    };
+    const cfg = codecConfig(`irc://127.0.0.1:${port}`, "irc", { clients: 1, senders: 1 });
     const session = await ircCodec(0, cfg, out);
     assert.deepEqual(fromClient.slice(0, 3), ["NICK t0", "USER t0 0 * :bench", `JOIN ${IRC_CHANNEL}`]);
 

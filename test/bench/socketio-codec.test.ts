@@ -12,6 +12,7 @@ import { type Socket as ClientSocket, io as ioClient } from "socket.io-client";
 import type { Deliveries, Session } from "../../bench/codecs/codec.ts";
 import { encodeEvent, SOCKETIO_PATH, socketioCodec } from "../../bench/codecs/socketio.ts";
 import { type LoadConfig, makeBody } from "../../bench/lib.ts";
+import { codecConfig } from "../helpers/load-config.ts";
 import { eventually, freePort, ROOT } from "../helpers/server.ts";
 
 interface Got {
@@ -30,19 +31,7 @@ function collector(): Got & Deliveries {
 }
 
 function config(port: number, transport: "raw" | "ws", rooms = 1): LoadConfig {
-  return {
-    url: `ws://127.0.0.1:${port}${SOCKETIO_PATH}`,
-    protocol: "socketio",
-    index: 0,
-    generators: 1,
-    clients: 2,
-    senders: 2,
-    connectBatch: 1,
-    bodyBytes: 64,
-    transport,
-    namePrefix: "t",
-    rooms,
-  };
+  return codecConfig(`ws://127.0.0.1:${port}${SOCKETIO_PATH}`, "socketio", { transport, rooms });
 }
 
 function clientEvents(socket: ClientSocket): { body: string; clientId: unknown }[] {

@@ -11,7 +11,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Deliveries } from "../../bench/codecs/codec.ts";
 import { bareCodec } from "../../bench/codecs/json.ts";
-import { type LoadConfig, makeBody } from "../../bench/lib.ts";
+import { makeBody } from "../../bench/lib.ts";
+import { codecConfig } from "../helpers/load-config.ts";
 import { eventually } from "../helpers/server.ts";
 
 /** An unmasked server frame. */
@@ -75,19 +76,7 @@ describe("bench WebSocket client (shared read buffer) with the JSON codec", () =
 
   it("counts every body however the frames are split, batched or fragmented", async () => {
     const port = (server.address() as { port: number }).port;
-    const cfg: LoadConfig = {
-      url: `ws://127.0.0.1:${port}/`,
-      protocol: "bare",
-      index: 0,
-      generators: 1,
-      clients: 2,
-      senders: 2,
-      connectBatch: 1,
-      bodyBytes: 64,
-      transport: "raw",
-      namePrefix: "t",
-      rooms: 1,
-    };
+    const cfg = codecConfig(`ws://127.0.0.1:${port}/`, "bare");
     const got: { client: number; step: number; sentAt: number }[] = [];
     const errors: string[] = [];
     const out = (client: number): Deliveries => ({
