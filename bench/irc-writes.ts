@@ -12,6 +12,7 @@ import type { RoomEvent } from "../src/core/types.ts";
 import { IrcClient } from "../src/protocols/irc/client.ts";
 import { defaultIrcOptions } from "../src/protocols/irc/options.ts";
 import type { IrcGateway } from "../src/protocols/irc/server.ts";
+import { emptyChannel } from "../test/helpers/irc-channel.ts";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
@@ -51,16 +52,7 @@ const clients = accepted.map((socket, i) => {
   c.nick = `u${i}`;
   c.account = { id: `a-u${i}`, name: c.nick } as IrcClient["account"];
   c.registered = true;
-  c.channels.set({
-    id: "r1",
-    name: "lobby",
-    kind: "public",
-    topic: "",
-    createdAt: 0,
-    members: new Map(),
-    held: null,
-    shownSeq: 0,
-  });
+  c.channels.set(emptyChannel());
   return c;
 });
 

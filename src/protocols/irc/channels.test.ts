@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Channel, Channels } from "./client.ts";
+import { emptyChannel } from "../../../test/helpers/irc-channel.ts";
+import { Channels } from "./client.ts";
 
-const channel = (id: string, name = id): Channel => ({
-  id,
-  name,
-  kind: "public",
-  topic: "",
-  createdAt: 0,
-  members: new Map(),
-  held: null,
-  shownSeq: 0,
-});
+const channel = (id: string, name = id) => emptyChannel(id, name);
 
 describe("Channels", () => {
   it("finds, replaces in place, deletes and lists in the order added, as the Map it replaced", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
+import { emptyChannel } from "../../../test/helpers/irc-channel.ts";
 import type { RoomEvent } from "../../core/types.ts";
 import { defaultFlushPolicy } from "../flush.ts";
 import { type Channel, IrcClient } from "./client.ts";
@@ -65,10 +66,6 @@ function client(caps: readonly string[], gw = gateway()): { c: IrcClient; socket
  */
 const flushed = () => new Promise((resolve) => setTimeout(resolve, defaultFlushPolicy.maxDelayMs + 20));
 
-function channel(): Channel {
-  return { id: "r1", name: "lobby", kind: "public", topic: "", createdAt: 0, members: new Map(), held: null, shownSeq: 0 };
-}
-
 const AT = Date.UTC(2026, 10, 27, 8, 0, 0, 123);
 const base = { roomId: "r1", seq: 7, at: AT };
 
@@ -126,7 +123,7 @@ function perRecipient(c: IrcClient, e: RoomEvent): string {
     },
     batch: () => assert.fail("content is never a sink batch"),
   };
-  renderChannelEvent(c, channel(), e, sink);
+  renderChannelEvent(c, emptyChannel(), e, sink);
   return text;
 }
 
@@ -184,7 +181,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("delivers an event's Buffer to every member, one socket write per client per turn, no echo to the sender", async () => {
     const members = [client([]), client([]), client(["server-time"])];
     const sender = client([]);
-    for (const { c } of [...members, sender]) c.channels.set(channel());
+    for (const { c } of [...members, sender]) c.channels.set(emptyChannel());
     const events = [message("first"), message("second")];
     const own = message("mine");
     own.message.clientId = `${sender.c.clientPrefix}1`;
@@ -207,7 +204,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("a turn with one event writes the Buffer shared by every client with the same capabilities", async () => {
     const members = [client([]), client([]), client(["server-time"])];
-    for (const { c } of members) c.channels.set(channel());
+    for (const { c } of members) c.channels.set(emptyChannel());
     const e = message("only");
     for (const { c } of members) c.event(e);
     await flushed();
@@ -219,7 +216,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("lines written by commands and events in one turn leave in order, in one write", async () => {
     const { c, socket } = client([]);
-    c.channels.set(channel());
+    c.channels.set(emptyChannel());
     c.direct.add(c.numeric("NOTICE", "before"));
     c.event(message("between"));
     c.direct.add(c.numeric("NOTICE", "after"));
@@ -234,7 +231,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
 
   it("a client's queued lines past ~16 KB are written at once, in order, not held for the next flush", async () => {
     const { c, socket } = client([]);
-    c.channels.set(channel());
+    c.channels.set(emptyChannel());
     const long = "n".repeat(400);
     c.event(message("first"));
     for (let i = 0; i < 40; i++) c.direct.add(c.numeric("353", "=", "#lobby", `${i} ${long}`));
@@ -257,7 +254,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const members = new Map(
       Array.from({ length: 300 }, (_, i) => [`a${i}`, { accountId: `a${i}`, name: `nick${i}`, role: "member", muted: false }]),
     );
-    const ch = { ...channel(), members } as Channel;
+    const ch = { ...emptyChannel(), members } as Channel;
     const direct = client([], gw);
     const command = client([], gw);
     direct.c.names(ch, direct.c.direct);
@@ -287,7 +284,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("drops a client that stops reading once its unsent output passes maxBufferedBytes", async () => {
     const { c, socket } = client([], gateway({ maxBufferedBytes: 2000 }));
     socket.stalled = true;
-    c.channels.set(channel());
+    c.channels.set(emptyChannel());
     disconnects.length = 0;
     for (let i = 0; i < 200 && !socket.destroyed; i++) {
       c.event(message(`message number ${i} ${"x".repeat(40)}`));
@@ -301,7 +298,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("a replay's backpressure sees queued output: ready() writes it and waits for the reader", async () => {
     const { c, socket } = client([], gateway({ maxBufferedBytes: 4000 }));
     socket.stalled = true;
-    c.channels.set(channel());
+    c.channels.set(emptyChannel());
     for (let i = 0; i < 30; i++) c.event(message(`replayed ${i} ${"x".repeat(40)}`));
     let ready = false;
     void c.ready().then(() => {
@@ -316,7 +313,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   function slowAndOther() {
     const slow = client([]);
     const other = client([]);
-    for (const { c } of [slow, other]) c.channels.set(channel());
+    for (const { c } of [slow, other]) c.channels.set(emptyChannel());
     const write = slow.socket._write.bind(slow.socket);
     slow.socket._write = (chunk, enc, cb) => {
       spin(10);
@@ -329,7 +326,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const { slow, other } = slowAndOther();
     // A flush samples the load (flush.ts spaces by it); then the event loop works without a break.
     const primer = client([]);
-    primer.c.channels.set(channel());
+    primer.c.channels.set(emptyChannel());
     primer.c.event(message("zero"));
     await new Promise((resolve) => setImmediate(resolve));
     spin(600);
