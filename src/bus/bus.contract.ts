@@ -99,7 +99,7 @@ export function busContract(name: string, makeBuses: BusFactory, { maxBuses = In
         };
         const messages: BusMessage[] = [
           { kind: "room", event },
-          { kind: "presence", accountId: "a1", name: "Zoë", online: true, node: "node-1" },
+          { kind: "presence", accountId: "a1", name: "Zoë", online: true, node: "node-1", seq: 1 },
           { kind: "invited", roomId: "x", room: "secret", accountId: "a2", by: "Zoë" },
           { kind: "read", accountId: "a2", roomId: "x", readSeq: 42 },
           typing(3, "x"),

@@ -4,7 +4,7 @@
 import { Admission } from "./admission.ts";
 import { Connection, limitAccount, type Peer } from "./connection.ts";
 import { ChatError, toChatError } from "./errors.ts";
-import { accountTopic, Hub, PRESENCE_TOPIC, roomTopic } from "./hub.ts";
+import { accountTopic, Hub, roomTopic } from "./hub.ts";
 import { hashToken, newId, newToken } from "./ids.ts";
 import { defaultLimits, type Limits } from "./limits.ts";
 import { checkAccountName, checkPassword, checkRoomName, checkText, nameKey } from "./names.ts";
@@ -321,11 +321,7 @@ export class Chat implements ChatContext {
   }
 
   async announce(account: Account, online: boolean): Promise<void> {
-    this.hub.setLocal(account.id, account.name, online);
-    // A lost announcement is repaired by the next heartbeat, which lists every local account.
-    await this.bus
-      .publish(PRESENCE_TOPIC, { kind: "presence", accountId: account.id, name: account.name, online, node: this.hub.node })
-      .catch(() => {});
+    await this.hub.announce(account.id, account.name, online);
   }
 
   // ---- helpers ----

@@ -88,6 +88,16 @@ const room = (e: RoomEvent): BusMessage => ({ kind: "room", event: e });
 const seqsOf = (s: Sub) => s.events.map((e) => e.seq);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Announcements of alice on other nodes, each node's numbered 1, 2, … as a node numbers its own. */
+function announcer(): (node: string, online: boolean) => BusMessage {
+  const seqs = new Map<string, number>();
+  return (node, online) => {
+    const seq = (seqs.get(node) ?? 0) + 1;
+    seqs.set(node, seq);
+    return { kind: "presence", accountId: "a", name: "alice", online, node, seq };
+  };
+}
+
 function setup(gapWaitMs = 20, timing: { heartbeatMs?: number; nodeTimeoutMs?: number } = {}) {
   const bus = new FakeBus();
   const store = new FakeStore();
@@ -264,13 +274,7 @@ describe("Hub", () => {
     const other = new Sub("o", false);
     assert.equal(await hub.addAccount(watcher), true);
     assert.equal(await hub.addAccount(other), true);
-    const online = (node: string, on: boolean): BusMessage => ({
-      kind: "presence",
-      accountId: "a",
-      name: "alice",
-      online: on,
-      node,
-    });
+    const online = announcer();
     bus.deliver(PRESENCE_TOPIC, online("n1", true));
     bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change: already online
     bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
@@ -294,16 +298,10 @@ describe("Hub", () => {
     const watcher = new Sub("w", true);
     await hub.addAccount(watcher);
     const stop = hub.onPresence((p) => heard.push(`${p.name}:${p.online}:${watcher.ephemerals.length}`));
-    const online = (node: string, on: boolean): BusMessage => ({
-      kind: "presence",
-      accountId: "a",
-      name: "alice",
-      online: on,
-      node,
-    });
+    const online = announcer();
     bus.deliver(PRESENCE_TOPIC, online("n1", true));
     bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change
-    hub.setLocal("b", "bob", true);
+    void hub.announce("b", "bob", true);
     bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
     bus.deliver(PRESENCE_TOPIC, online("n2", false));
     // Each entry also says how many the watcher had when the listener heard it: one fewer.
@@ -365,6 +363,7 @@ describe("Hub presence across nodes", () => {
   const beat = (node: string, ...names: string[]): BusMessage => ({
     kind: "node",
     node,
+    seq: 1,
     accounts: names.map((n) => ({ accountId: n[0]!, name: n })),
   });
   const presenceOf = (s: Sub) => s.ephemerals.filter((e) => e.type === "presence");
@@ -374,7 +373,7 @@ describe("Hub presence across nodes", () => {
     await hub.start();
     const watcher = new Sub("w", true);
     await hub.addAccount(watcher);
-    hub.setLocal("w", "walter", true);
+    void hub.announce("w", "walter", true);
     const before = bus.published.filter((p) => p.msg.kind === "node").length;
     bus.deliver(PRESENCE_TOPIC, beat("n2", "alice", "bob"));
     assert.deepEqual(
@@ -392,11 +391,78 @@ describe("Hub presence across nodes", () => {
     const mine = bus.published.filter((p) => p.msg.kind === "node").slice(before);
     assert.deepEqual(
       mine.map((p) => p.msg),
-      [{ kind: "node", node: "node-1", accounts: [{ accountId: "w", name: "walter" }] }],
+      [{ kind: "node", node: "node-1", seq: 1, accounts: [{ accountId: "w", name: "walter" }] }],
       "the newcomer hears our accounts at once",
     );
     bus.deliver(PRESENCE_TOPIC, beat("n2", "bob"));
     assert.equal(hub.presence.isOnline("a"), false, "a later heartbeat without alice takes her offline");
+    await hub.stop();
+  });
+
+  it("heartbeats carry the full list only when someone needs it: at start, on reconnect, when asked", async () => {
+    const { bus, hub } = setup(20, { heartbeatMs: 60_000 });
+    await hub.start();
+    await hub.announce("w", "walter", true);
+    const beats = () => bus.published.filter((p) => p.msg.kind === "node").map((p) => p.msg);
+    assert.deepEqual(beats(), [{ kind: "node", node: "node-1", seq: 0, accounts: [] }], "the first beat lists everything");
+    bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "n2" });
+    await sleep(0);
+    assert.equal(beats().length, 1, "a request for another node's list is not ours to answer");
+    bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "node-1" });
+    bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "node-1" });
+    await sleep(0);
+    assert.deepEqual(
+      beats().slice(1),
+      [{ kind: "node", node: "node-1", seq: 1, accounts: [{ accountId: "w", name: "walter" }] }],
+      "two requests in one turn get one full beat",
+    );
+    bus.reconnected?.();
+    await sleep(0);
+    assert.equal(beats().length, 3);
+    assert.deepEqual(beats()[2], { kind: "node", node: "node-1", seq: 1, accounts: [{ accountId: "w", name: "walter" }] });
+    await hub.stop();
+  });
+
+  it("a missed announcement is noticed by its seq, and the node is asked for its full list", async () => {
+    const { bus, hub } = setup(20, { heartbeatMs: 60_000 });
+    await hub.start();
+    const asked = () => bus.published.filter((p) => p.msg.kind === "sync").map((p) => p.msg);
+    const announce = (accountId: string, online: boolean, seq: number): BusMessage => ({
+      kind: "presence",
+      accountId,
+      name: accountId,
+      online,
+      node: "n2",
+      seq,
+    });
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 3, accounts: [{ accountId: "a", name: "a" }] });
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 3 });
+    bus.deliver(PRESENCE_TOPIC, announce("b", true, 4));
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 4 });
+    assert.deepEqual(asked(), [], "in step: nothing to ask");
+    bus.deliver(PRESENCE_TOPIC, announce("a", true, 2));
+    bus.deliver(PRESENCE_TOPIC, announce("b", false, 4));
+    assert.equal(hub.presence.isOnline("b"), true, "announcements the list already holds are ignored");
+    bus.deliver(PRESENCE_TOPIC, announce("c", true, 6)); // 5 was lost
+    assert.equal(hub.presence.isOnline("c"), true, "applied anyway");
+    assert.deepEqual(asked(), [{ kind: "sync", node: "n2" }]);
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 6 });
+    assert.equal(asked().length, 1, "asked once per heartbeat period");
+    bus.deliver(PRESENCE_TOPIC, {
+      kind: "node",
+      node: "n2",
+      seq: 6,
+      accounts: [
+        { accountId: "a", name: "a" },
+        { accountId: "c", name: "c" },
+      ],
+    });
+    assert.equal(hub.presence.isOnline("b"), false, "the full list repairs what announcement 5 said");
+    bus.deliver(PRESENCE_TOPIC, announce("d", true, 7));
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 7 });
+    assert.equal(asked().length, 1, "in step again");
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 8 }); // announcement 8 was lost
+    assert.equal(asked().length, 2, "a heartbeat ahead of us asks too");
     await hub.stop();
   });
 
@@ -456,7 +522,7 @@ describe("Hub presence across nodes", () => {
     }
     assert.deepEqual(typingOf(), ["a:true", "c:true", "c:false", "b:true", "a:false"]);
     // A node that says it is leaving stops its typists at once.
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n3", accounts: [], gone: true });
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n3", seq: 1, gone: true });
     assert.equal(typingOf().at(-1), "b:false");
     await hub.stop();
   });
@@ -465,13 +531,13 @@ describe("Hub presence across nodes", () => {
     const { bus, hub } = setup(20, { heartbeatMs: 60_000 });
     await hub.start();
     bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", accounts: [], gone: true });
+    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 1, gone: true });
     assert.equal(hub.presence.isOnline("a"), false);
-    hub.setLocal("c", "carol", true);
-    hub.setLocal("c", "carol", false);
-    bus.deliver(PRESENCE_TOPIC, { kind: "presence", accountId: "c", name: "carol", online: true, node: "node-1" });
+    void hub.announce("c", "carol", true);
+    void hub.announce("c", "carol", false);
+    bus.deliver(PRESENCE_TOPIC, { kind: "presence", accountId: "c", name: "carol", online: true, node: "node-1", seq: 1 });
     assert.equal(hub.presence.isOnline("c"), false, "a late echo of our own announcement is ignored");
     await hub.stop();
-    assert.deepEqual(bus.published.at(-1)?.msg, { kind: "node", node: "node-1", accounts: [], gone: true });
+    assert.deepEqual(bus.published.at(-1)?.msg, { kind: "node", node: "node-1", seq: 2, gone: true });
   });
 });

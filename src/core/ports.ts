@@ -116,13 +116,20 @@ export type BusMessage =
   | { kind: "room"; event: RoomEvent }
   /** `node` is the process the typing connection is on: if it dies, its typing stops (hub.ts). */
   | { kind: "typing"; roomId: Id; accountId: Id; name: string; typing: boolean; node: string }
-  | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string }
   /**
-   * A node's heartbeat: every account it has online, repeated every few seconds, so a node that
-   * missed announcements or just started learns the truth, and a node that stops beating is
-   * known to be gone. `gone` says the node is shutting down.
+   * One account of a node went online or offline there. `seq` counts the node's announcements
+   * (1, 2, …): a receiver that sees one skipped knows its copy of the node's list is wrong.
    */
-  | { kind: "node"; node: string; accounts: { accountId: Id; name: string }[]; gone?: boolean }
+  | { kind: "presence"; accountId: Id; name: string; online: boolean; node: string; seq: number }
+  /**
+   * A node's heartbeat, every few seconds: the `seq` of its latest announcement, so a node that
+   * missed one notices, and a node that stops beating is known to be gone. The full list of its
+   * online accounts comes only when someone needs it (the node just started or reconnected, a new
+   * node appeared, or another node asked with `sync`). `gone` says the node is shutting down.
+   */
+  | { kind: "node"; node: string; seq: number; accounts?: { accountId: Id; name: string }[]; gone?: boolean }
+  /** Asks `node` for its full list of online accounts (its next heartbeat carries it). */
+  | { kind: "sync"; node: string }
   | { kind: "invited"; roomId: Id; room: string; accountId: Id; by: string }
   /** The account's read position in a room moved (on any of its connections). */
   | { kind: "read"; accountId: Id; roomId: Id; readSeq: number }
