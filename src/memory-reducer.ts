@@ -11,7 +11,7 @@
 // while, this asks V8 for a full collection that also shrinks the heap — what its own memory
 // reducer does eventually — while nothing waits on the pause it costs (~0.2 s at 10,000 connections).
 
-import { Session } from "node:inspector";
+import type { Session } from "node:inspector";
 import { performance } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import type { Logger } from "./log.ts";
@@ -118,13 +118,15 @@ export function processProbe(): Probe {
       elu = now;
       return u;
     },
-    collect() {
+    async collect() {
       if (session === null) {
+        // Imported when first needed: a node built without the inspector fails here (logged), not at startup.
+        const { Session } = await import("node:inspector");
         session = new Session();
         session.connect();
       }
       const s = session;
-      return new Promise((resolve, reject) => {
+      await new Promise<void>((resolve, reject) => {
         s.post("HeapProfiler.collectGarbage", (err) => (err ? reject(err) : resolve()));
       });
     },
