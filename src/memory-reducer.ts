@@ -9,7 +9,7 @@
 // RSS per connection on top of the ~4 KB a connection keeps (docs/benchmarks.md, session 9,
 // `ircidle`). So once the heap has grown by a set amount and the event loop has been idle for a
 // while, this asks V8 for a full collection that also shrinks the heap — what its own memory
-// reducer does eventually — while nothing waits on the pause it costs (~0.2 s at 10,000 connections).
+// reducer does eventually — while nothing waits on the pause it costs (0.13–0.26 s at 10,000 connections).
 
 import type { Session } from "node:inspector";
 import { performance } from "node:perf_hooks";
