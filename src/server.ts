@@ -13,6 +13,7 @@ import { argon2Hasher } from "./hasher/argon2.ts";
 import { createHttpServer, type HttpOptions } from "./http/server.ts";
 import { loadStaticSite } from "./http/static.ts";
 import type { Logger } from "./log.ts";
+import { MemoryReducer, type MemoryReducerOptions, processProbe } from "./memory-reducer.ts";
 import { createMetrics } from "./metrics.ts";
 import type { IrcOptions } from "./protocols/irc/options.ts";
 import { IrcGateway, type TlsFiles } from "./protocols/irc/server.ts";
@@ -54,6 +55,8 @@ export interface ServerConfig {
   line: Partial<LineOptions>;
   /** The built web client to serve (default: the package's web/dist). */
   webDir?: string;
+  /** Full collections once the server idles after its heap grew (memory-reducer.ts); absent: never. */
+  memoryReducer?: MemoryReducerOptions;
   log: Logger;
 }
 
@@ -136,12 +139,16 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (cfg.ircTlsPort !== 0 && cfg.ircTls) ircTlsAddress = await irc.listenTls(cfg.ircTlsPort, cfg.host, cfg.ircTls);
   }
 
+  const reducer = cfg.memoryReducer ? new MemoryReducer(cfg.memoryReducer, processProbe(), cfg.log) : null;
+  reducer?.start();
+
   return {
     http: httpAddress,
     line: lineAddress,
     irc: ircAddress,
     ircTls: ircTlsAddress,
     async close() {
+      reducer?.stop();
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       await Promise.all([ws.close(), line?.close(), irc?.close()]);
       http.closeAllConnections();

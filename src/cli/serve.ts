@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { defaultLimits } from "../core/limits.ts";
 import { defaultHttpOptions } from "../http/server.ts";
 import { createLogger, type Level } from "../log.ts";
+import { defaultMemoryReducerOptions } from "../memory-reducer.ts";
 import { IrcConfigError, type IrcOptions, resolveIrcOptions } from "../protocols/irc/options.ts";
 import { defaultLineOptions } from "../protocols/line/server.ts";
 import { defaultWsOptions } from "../protocols/ws/server.ts";
@@ -38,6 +39,12 @@ export const serveOptions = {
     help: "server processes sharing the ports; more than 1 needs --database-url and --redis-url",
   },
   guests: { kind: "boolean", default: true, help: "let people join with just a nickname" },
+  "idle-collect-mib": {
+    kind: "int",
+    default: defaultMemoryReducerOptions.growthMiB,
+    value: "MIB",
+    help: "once the JS heap has grown by this much, collect garbage when the server has been idle for 2 s (gives back a connect burst's memory at once); 0 = off",
+  },
   "log-level": { kind: "string", default: "info", value: "LEVEL", help: "debug, info, warn or error" },
   "log-format": { kind: "string", default: "auto", value: "FORMAT", help: "json, pretty, or auto (pretty on a terminal)" },
   config: { kind: "string", default: "", value: "FILE", help: "JSON file with any of these options, plus limits, ws, line, irc" },
@@ -130,6 +137,7 @@ export async function serve(argv: string[]): Promise<number> {
       redisUrl: o["redis-url"],
       redisPrefix: o["redis-prefix"],
       allowGuests: o.guests,
+      memoryReducer: { ...defaultMemoryReducerOptions, growthMiB: o["idle-collect-mib"] },
       ...overrides,
       log,
     });
