@@ -31,7 +31,7 @@ export interface MemoryReducerOptions {
   everyMs: number;
 }
 
-export const defaultMemoryReducerOptions: MemoryReducerOptions = { growthMiB: 16, idleMs: 2000, everyMs: 1000 };
+export const defaultMemoryReducerOptions: MemoryReducerOptions = { growthMiB: 16, idleMs: 1500, everyMs: 500 };
 
 /** What the reducer reads and does, apart from the clock: the real one is `processProbe()`. */
 export interface Probe {

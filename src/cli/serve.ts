@@ -43,7 +43,7 @@ export const serveOptions = {
     kind: "int",
     default: defaultMemoryReducerOptions.growthMiB,
     value: "MIB",
-    help: "once the JS heap has grown by this much, collect garbage when the server has been idle for 2 s (gives back a connect burst's memory at once); 0 = off",
+    help: "once the JS heap has grown by this much, collect garbage when the server has been idle for 1.5 s (gives back a connect burst's memory at once); 0 = off",
   },
   "log-level": { kind: "string", default: "info", value: "LEVEL", help: "debug, info, warn or error" },
   "log-format": { kind: "string", default: "auto", value: "FORMAT", help: "json, pretty, or auto (pretty on a terminal)" },
