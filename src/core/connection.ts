@@ -8,7 +8,7 @@
 
 import type { ChatContext, SearchQuery, SearchResult } from "./chat.ts";
 import { ChatError } from "./errors.ts";
-import { accountTopic, type RoomSubscriber, roomTopic, type Subscriber } from "./hub.ts";
+import { accountTopic, roomTopic, type Subscriber } from "./hub.ts";
 import { newId } from "./ids.ts";
 import { checkBody, checkEmoji, checkRoomName, checkText, directRoomName } from "./names.ts";
 import { Bucket } from "./rate-limit.ts";
@@ -36,34 +36,13 @@ export interface Peer {
   ready(): Promise<void>;
 }
 
-/**
- * A followed room, attached to the hub itself: the hub hands the room's events to each of its
- * cursors, so a delivery reaches this connection's state for the room without looking it up
- * (a fan-out to a thousand connections is memory-bound: every object touched per recipient counts).
- */
-class Cursor implements RoomSubscriber {
-  syncing = false;
-
-  constructor(
-    private readonly conn: Connection,
-    public seq: number,
-    public role: Role,
-    public muted: boolean,
-    /** Highest sequence seen live while syncing: the catch-up must reach it. */
-    public target: number,
-  ) {}
-
-  get accountId(): Id {
-    return this.conn.accountId;
-  }
-
-  onRoomEvent(e: RoomEvent): void {
-    this.conn.deliver(this, e);
-  }
-
-  onEphemeral(e: Ephemeral): void {
-    this.conn.onEphemeral(e);
-  }
+interface Cursor {
+  seq: number;
+  role: Role;
+  muted: boolean;
+  syncing: boolean;
+  /** Highest sequence seen live while syncing: the catch-up must reach it. */
+  target: number;
 }
 
 export type Moderation = "kick" | "ban" | "unban" | "mute" | "unmute" | "op" | "deop";
@@ -101,7 +80,7 @@ export class Connection implements Subscriber {
     for (const m of memberships) {
       const from = resume[m.room.id];
       const seq = from === undefined ? m.room.lastSeq : Math.max(0, Math.min(from, m.room.lastSeq));
-      this.rooms.set(m.room.id, new Cursor(this, seq, m.role, m.muted, m.room.lastSeq));
+      this.rooms.set(m.room.id, { seq, role: m.role, muted: m.muted, syncing: false, target: m.room.lastSeq });
     }
     const first = await this.ctx.hub.addAccount(this);
     if (first) await this.ctx.announce(this.account, true);
@@ -110,10 +89,9 @@ export class Connection implements Subscriber {
 
   /** Joins the room's live stream, then replays whatever this cursor is behind on. */
   private async attach(roomId: Id): Promise<void> {
+    const live = await this.ctx.hub.attach(this, roomId);
     const cursor = this.rooms.get(roomId);
-    if (!cursor) return;
-    const live = await this.ctx.hub.attach(cursor, roomId);
-    if (this.rooms.get(roomId) === cursor && cursor.seq < live) {
+    if (cursor && cursor.seq < live) {
       cursor.target = Math.max(cursor.target, live);
       void this.catchUp(roomId);
     }
@@ -124,7 +102,7 @@ export class Connection implements Subscriber {
     this.closed = true;
     // A client that leaves while typing stops typing, rather than leaving the others to time it out.
     for (const roomId of [...(this.typingSent?.keys() ?? [])]) void this.typing(roomId, false).catch(() => {});
-    for (const [roomId, cursor] of this.rooms) this.ctx.hub.detach(cursor, roomId);
+    for (const roomId of this.rooms.keys()) this.ctx.hub.detach(this, roomId);
     this.rooms.clear();
     if (this.ctx.hub.removeAccount(this)) void this.ctx.announce(this.account, false).catch(() => {});
   }
@@ -137,12 +115,7 @@ export class Connection implements Subscriber {
 
   onRoomEvent(e: RoomEvent): void {
     const cursor = this.rooms.get(e.roomId);
-    if (cursor) this.deliver(cursor, e);
-  }
-
-  /** An event of the room `cursor` follows (from the hub, or read here). */
-  deliver(cursor: Cursor, e: RoomEvent): void {
-    if (e.seq <= cursor.seq) return;
+    if (!cursor || e.seq <= cursor.seq) return;
     if (cursor.syncing || e.seq > cursor.seq + 1) {
       cursor.target = Math.max(cursor.target, e.seq);
       if (!cursor.syncing) void this.catchUp(e.roomId);
@@ -179,7 +152,7 @@ export class Connection implements Subscriber {
     this.peer.event(e);
     if (e.type === "member" && e.accountId === this.accountId && isDeparture(e.change)) {
       this.rooms.delete(roomId);
-      this.ctx.hub.detach(cursor, roomId);
+      this.ctx.hub.detach(this, roomId);
     }
   }
 
@@ -214,7 +187,7 @@ export class Connection implements Subscriber {
     const member = await this.ctx.store.getMember(roomId, this.accountId);
     const room = await this.ctx.store.getRoom(roomId);
     if (!member || !room || this.closed || this.rooms.has(roomId)) return null;
-    this.rooms.set(roomId, new Cursor(this, seq, member.role, member.muted, seq));
+    this.rooms.set(roomId, { seq, role: member.role, muted: member.muted, syncing: false, target: seq });
     const m: Membership = { room, role: member.role, muted: member.muted, readSeq: member.readSeq, unread: 0 };
     if (announce) this.peer.ephemeral({ type: "joined", membership: m });
     await this.attach(roomId);

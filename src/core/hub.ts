@@ -8,27 +8,20 @@ import type { Bus, BusMessage, Store } from "./ports.ts";
 import { Presence, type PresenceChange } from "./presence.ts";
 import type { Ephemeral, Id, RoomEvent } from "./types.ts";
 
-/**
- * What follows one room: core/connection.ts attaches one per connection and room (its cursor),
- * so a delivery goes straight to the room's state in the connection, with no lookup by room.
- */
-export interface RoomSubscriber {
-  readonly accountId: Id;
-  onRoomEvent(e: RoomEvent): void;
-  onEphemeral(e: Ephemeral): void;
-}
-
 /** A local connection as the hub sees it (implemented by core/connection.ts). */
-export interface Subscriber extends RoomSubscriber {
+export interface Subscriber {
+  readonly accountId: Id;
   readonly wantsPresence: boolean;
   /** The hash of the session token the connection authenticated with; null for guests and line mode. */
   readonly session: string | null;
+  onRoomEvent(e: RoomEvent): void;
+  onEphemeral(e: Ephemeral): void;
   /** The subscriber's account was added to a room elsewhere (a join, a direct conversation). */
   onJoined(e: RoomEvent): void;
 }
 
 interface HubRoom {
-  readonly subs: Set<RoomSubscriber>;
+  readonly subs: Set<Subscriber>;
   /** Highest sequence delivered in order; null until read from the store. */
   lastSeq: number | null;
   readonly pending: Map<number, RoomEvent>;
@@ -218,7 +211,7 @@ export class Hub {
    * Adds a connection to a room. Resolves once the room's live stream is flowing, with the last
    * sequence known then: the connection catches up to it from the store if it is behind.
    */
-  async attach(sub: RoomSubscriber, roomId: Id): Promise<number> {
+  async attach(sub: Subscriber, roomId: Id): Promise<number> {
     let room = this.rooms.get(roomId);
     if (room) {
       room.subs.add(sub);
@@ -238,7 +231,7 @@ export class Hub {
     return room.lastSeq;
   }
 
-  detach(sub: RoomSubscriber, roomId: Id): void {
+  detach(sub: Subscriber, roomId: Id): void {
     const room = this.rooms.get(roomId);
     if (!room?.subs.delete(sub) || room.subs.size > 0) return;
     if (room.gapTimer) clearTimeout(room.gapTimer);
