@@ -156,7 +156,9 @@ async function turn(k: number): Promise<number> {
 }
 
 const rest = () => new Promise((resolve) => setTimeout(resolve, 5));
-console.log(`${N} clients, ${TURNS} turns per row${HUB ? ", through the hub" : ""}${COLD ? ", cold caches, delivery only (median)" : ""}`);
+console.log(
+  `${N} clients, ${TURNS} turns per row${HUB ? ", through the hub" : ""}${COLD ? ", cold caches, delivery only (median)" : ""}`,
+);
 console.log("| lines per write | µs per client write | µs per delivery |");
 console.log("|---:|---:|---:|");
 for (const k of LINES) {
