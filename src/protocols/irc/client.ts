@@ -24,7 +24,7 @@ import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { type ContentRun, currentRun, encodedContent, isContent, runPosition } from "./fanout.ts";
+import { type ContentRun, currentRun, encodedContent, endRun, isContent, runPosition } from "./fanout.ts";
 import { defaultLineLimits, encodeLine, type IrcMessage, ParseError, parseLine } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
@@ -387,11 +387,11 @@ export class IrcClient implements Peer, Writer {
     const out = this.out;
     if (out === null) return;
     this.out = null;
+    endRun();
     const run = this.shared;
     if (run !== null) {
-      // The queue is the stretch alone; the run takes no more events once part of it is written.
+      // The queue is the stretch alone.
       this.shared = null;
-      run.closed = true;
       if (this.sharedTo > this.sharedFrom && !this.socket.destroyed) {
         const bytes = run.joined(this.sharedVariant, this.sharedFrom, this.sharedTo);
         if (bytes.length > 0) this.socket.write(bytes);

@@ -7,7 +7,7 @@ import type { RoomEvent } from "../../core/types.ts";
 import { defaultFlushPolicy } from "../flush.ts";
 import { type Channel, IrcClient } from "./client.ts";
 import { renderChannelEvent } from "./events.ts";
-import { encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
+import { currentRun, encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
 import { encodeLine, type IrcMessage, parseLine } from "./message.ts";
 import { defaultIrcOptions, type IrcOptions } from "./options.ts";
 import { ResponseBuffer } from "./response.ts";
@@ -243,6 +243,24 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
       [line("one"), line("two"), ":parley.local NOTICE ana between\r\n", line("mine"), line("three")].join(""),
     );
     assert.equal(sender.socket.text(), line("one") + line("two") + line("three"), "no echo to the sender");
+  });
+
+  it("any client's flush ends the run, so it does not grow when no client holds a stretch of it", async () => {
+    const { c, socket } = client([]);
+    c.channels.set(emptyChannel());
+    c.direct.add(c.numeric("NOTICE", "first")); // queued before: the event is this client's own output
+    c.event(message("one"));
+    const run = currentRun();
+    await flushed();
+    c.direct.add(c.numeric("NOTICE", "second"));
+    c.event(message("two"));
+    assert.notEqual(currentRun(), run, "a new run");
+    assert.equal(currentRun().events.length, 1);
+    await flushed();
+    assert.equal(
+      socket.text(),
+      ":parley.local NOTICE ana first\r\n:mei!mei@parley PRIVMSG #lobby one\r\n:parley.local NOTICE ana second\r\n:mei!mei@parley PRIVMSG #lobby two\r\n",
+    );
   });
 
   it("a client whose capabilities change between two events gets each event as its capabilities were", async () => {

@@ -37,9 +37,10 @@ function forget(): void {
 
 /**
  * The content events delivered since the run started, in delivery order, each with its bytes per
- * capability set (filled in by the first client of each set). A run is closed by the first flush
- * that writes part of it; the next content event starts a new one. Clients keep the runs they
- * hold stretches of until their own flush.
+ * capability set (filled in by the first client of each set). A run is closed by the first client
+ * flush after it started (every recipient of an event queues output, so one comes within a flush
+ * period) or at MAX_RUN events; the next content event starts a new one. Clients keep the runs
+ * they hold stretches of until their own flush.
  */
 export class ContentRun {
   /** Per event, its bytes by capability set (`lineVariant`). */
@@ -67,7 +68,15 @@ export class ContentRun {
   }
 }
 
+/** A run takes at most this many events, so it stays bounded even if no flush ends it. */
+const MAX_RUN = 4096;
+
 let run = new ContentRun();
+
+/** A client flushed: the next content event starts a new run. */
+export function endRun(): void {
+  run.closed = true;
+}
 
 /** The open run, and the position in it of the event `encodedContent` was last asked for. */
 export function currentRun(): ContentRun {
@@ -89,7 +98,7 @@ export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer
     lastEvent = e;
     lastName = name;
     variants = [];
-    if (run.closed) run = new ContentRun();
+    if (run.closed || run.events.length >= MAX_RUN) run = new ContentRun();
     run.events.push(variants);
   }
   const v = c.caps.lineVariant;
