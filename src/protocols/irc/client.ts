@@ -7,8 +7,9 @@
 // once. Output is queued per client and written when the turn's callback and promise jobs are
 // done (`process.nextTick`), or, right after a long flush (a busy room), a little later (see
 // ../flush.ts): all lines of one store commit, or of several, leave in one socket write, one
-// Buffer per client (fanout.ts encodes channel content once per capability set, so a turn with
-// one event hands the socket a Buffer it shares with other clients). PRIVMSG and NOTICE to a
+// Buffer per client (fanout.ts encodes channel content once per capability set, and a queue
+// holding only a room's content since the last flush is written as the Buffer every client with
+// the same capabilities gets: see sendContent()). PRIVMSG and NOTICE to a
 // shown target are pipelined (see pipeline()); every other line is handled alone, in order.
 
 import { randomBytes } from "node:crypto";
