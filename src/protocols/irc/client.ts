@@ -7,8 +7,9 @@
 // once. Output is queued per client and written when the turn's callback and promise jobs are
 // done (`process.nextTick`), or, right after a long flush (a busy room), a little later (see
 // ../flush.ts): all lines of one store commit, or of several, leave in one socket write, one
-// Buffer per client (fanout.ts encodes channel content once per capability set, so a turn with
-// one event hands the socket a Buffer it shares with other clients). PRIVMSG and NOTICE to a
+// Buffer per client (fanout.ts encodes channel content once per capability set, and a queue
+// holding only a room's content since the last flush is written as the Buffer every client with
+// the same capabilities gets: see sendContent()). PRIVMSG and NOTICE to a
 // shown target are pipelined (see pipeline()); every other line is handled alone, in order.
 
 import { randomBytes } from "node:crypto";
@@ -24,7 +25,7 @@ import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { encodedContent, isContent } from "./fanout.ts";
+import { type ContentRun, currentRun, encodedContent, endRun, isContent, runPosition } from "./fanout.ts";
 import { defaultLineLimits, encodeLine, type IrcMessage, ParseError, parseLine } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
@@ -196,6 +197,15 @@ export class IrcClient implements Peer, Writer {
   private outTextChars = 0;
   /** While `out` is not null: its bytes plus what the socket had not sent when it was started. */
   private outBytes = 0;
+  /**
+   * While the queue holds only channel content that other clients get too: the run it is in,
+   * the stretch of it queued (`sharedFrom` to `sharedTo`, excluded) and the capability set it is for
+   * (fanout.ts). `out` is empty meanwhile; any other output first moves the stretch into it.
+   */
+  private shared: ContentRun | null = null;
+  private sharedFrom = 0;
+  private sharedTo = 0;
+  private sharedVariant = 0;
   /** The parts of an input line not ended yet; null when there are none. */
   private chunks: Buffer[] | null = null;
   private buffered = 0;
@@ -282,23 +292,10 @@ export class IrcClient implements Peer, Writer {
   private send(data: Buffer | string): void {
     let out = this.out;
     if (out === null) {
-      const socket = this.socket;
-      if (socket.destroyed || !socket.writable) return;
-      this.outBytes = socket.writableLength;
-      out = this.out = [];
-      flushes.add(this);
-    }
-    // A line's length in UTF-16 units: its bytes for ASCII, at least a third of them otherwise
-    // (counting bytes would flatten every line). Only this flush's lines are counted so; what
-    // the socket holds from earlier flushes (writableLength) is in bytes.
-    this.outBytes += data.length;
-    if (this.outBytes > this.gw.opts.maxBufferedBytes) {
-      this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
-      this.out = null;
-      this.takeText();
-      this.socket.destroy();
-      return;
-    }
+      out = this.startOutput();
+      if (out === null) return;
+    } else if (this.shared !== null) this.leaveRun(out);
+    if (!this.count(data.length)) return;
     if (typeof data === "string") {
       if (this.outText === null) this.outText = [data];
       else this.outText.push(data);
@@ -309,6 +306,68 @@ export class IrcClient implements Peer, Writer {
     const text = this.takeText();
     if (text !== "") out.push(Buffer.from(text, "utf8"));
     out.push(data);
+  }
+
+  /**
+   * Queues the content event `encodedContent` last encoded (its `bytes` for this client): as one
+   * more event of the stretch of the open run this client's queue holds, when it follows that
+   * stretch; otherwise as any other output.
+   */
+  private sendContent(bytes: Buffer): void {
+    const run = currentRun();
+    const at = runPosition();
+    let out = this.out;
+    if (out === null) {
+      if (bytes.length === 0) return;
+      out = this.startOutput();
+      if (out === null) return;
+      this.shared = run;
+      this.sharedFrom = this.sharedTo = at;
+      this.sharedVariant = this.caps.lineVariant;
+    }
+    if (this.shared === run && this.sharedTo === at && this.sharedVariant === this.caps.lineVariant) {
+      if (!this.count(bytes.length)) return;
+      this.sharedTo = at + 1;
+      return;
+    }
+    if (bytes.length > 0) this.send(bytes);
+  }
+
+  /** Starts a queue for the next flush; null when the socket takes no more. */
+  private startOutput(): Buffer[] | null {
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return null;
+    this.outBytes = socket.writableLength;
+    flushes.add(this);
+    this.out = [];
+    return this.out;
+  }
+
+  /** The run's stretch this client holds, moved into `out` as that client's own Buffers. */
+  private leaveRun(out: Buffer[]): void {
+    const run = this.shared!;
+    this.shared = null;
+    for (let i = this.sharedFrom; i < this.sharedTo; i++) {
+      const bytes = run.events[i]![this.sharedVariant]!;
+      if (bytes.length > 0) out.push(bytes);
+    }
+  }
+
+  /**
+   * Counts `length` more queued; false (and the client dropped) past maxBufferedBytes.
+   * A line's length in UTF-16 units: its bytes for ASCII, at least a third of them otherwise
+   * (counting bytes would flatten every line). Only this flush's lines are counted so; what
+   * the socket holds from earlier flushes (writableLength) is in bytes.
+   */
+  private count(length: number): boolean {
+    this.outBytes += length;
+    if (this.outBytes <= this.gw.opts.maxBufferedBytes) return true;
+    this.gw.metrics.disconnects.inc({ protocol: "irc", reason: "slow_consumer" });
+    this.out = null;
+    this.shared = null;
+    this.takeText();
+    this.socket.destroy();
+    return false;
   }
 
   /** The queued text as one string ("" when none), the text queue emptied. */
@@ -329,6 +388,17 @@ export class IrcClient implements Peer, Writer {
     const out = this.out;
     if (out === null) return;
     this.out = null;
+    endRun();
+    const run = this.shared;
+    if (run !== null) {
+      // The queue is the stretch alone.
+      this.shared = null;
+      if (this.sharedTo > this.sharedFrom && !this.socket.destroyed) {
+        const bytes = run.joined(this.sharedVariant, this.sharedFrom, this.sharedTo);
+        if (bytes.length > 0) this.socket.write(bytes);
+      }
+      return;
+    }
     const text = this.takeText();
     if (this.socket.destroyed) return;
     if (out.length === 0) {
@@ -708,8 +778,7 @@ export class IrcClient implements Peer, Writer {
       // The same bytes for every client with these capabilities; the sender's echo is the command's.
       if (e.type === "message" && this.isOwnClientId(e.message.clientId)) return;
       if (this.closing) return;
-      const bytes = encodedContent(this, e, ch.name);
-      if (bytes.length > 0) this.send(bytes);
+      this.sendContent(encodedContent(this, e, ch.name));
       return;
     }
     renderChannelEvent(this, ch, e, this.sinkFor(e));

@@ -7,7 +7,7 @@ import type { RoomEvent } from "../../core/types.ts";
 import { defaultFlushPolicy } from "../flush.ts";
 import { type Channel, IrcClient } from "./client.ts";
 import { renderChannelEvent } from "./events.ts";
-import { encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
+import { currentRun, encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
 import { encodeLine, type IrcMessage, parseLine } from "./message.ts";
 import { defaultIrcOptions, type IrcOptions } from "./options.ts";
 import { ResponseBuffer } from "./response.ts";
@@ -212,6 +212,68 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(a, b, "the same Buffer object");
     assert.notEqual(a, timed);
     assert.equal(a!.toString(), ":mei!mei@parley PRIVMSG #lobby only\r\n");
+  });
+
+  it("several events in a flush: one joined Buffer for every client holding only them, the others their own", async () => {
+    const plain = [client([]), client([])];
+    const timed = [client(["server-time"]), client(["server-time"])];
+    const noticed = client([]);
+    const sender = client([]);
+    const all = [...plain, ...timed, noticed, sender];
+    for (const { c } of all) c.channels.set(emptyChannel());
+    const own = message("mine");
+    own.message.clientId = `${sender.c.clientPrefix}1`;
+    const events = [message("one"), message("two"), own, message("three")];
+    for (const [i, e] of events.entries()) {
+      for (const { c } of all) c.event(e);
+      if (i === 1) noticed.c.direct.add(noticed.c.numeric("NOTICE", "between"));
+    }
+    await flushed();
+    for (const { socket } of all) assert.equal(socket.writes.length, 1, "one write each");
+    const [a, b] = plain.map(({ socket }) => socket.writes[0]![0]!);
+    const [t1, t2] = timed.map(({ socket }) => socket.writes[0]![0]!);
+    assert.equal(a, b, "the same Buffer object for the same capabilities");
+    assert.equal(t1, t2);
+    const line = (body: string) => `:mei!mei@parley PRIVMSG #lobby ${body}\r\n`;
+    assert.equal(a!.toString(), line("one") + line("two") + line("mine") + line("three"));
+    assert.match(t1!.toString(), /^@time=2026-11-27T08:00:00\.123Z :mei!mei@parley PRIVMSG #lobby one\r\n/);
+    assert.equal(t1!.toString().split("\r\n").length, 5);
+    assert.equal(
+      noticed.socket.text(),
+      [line("one"), line("two"), ":parley.local NOTICE ana between\r\n", line("mine"), line("three")].join(""),
+    );
+    assert.equal(sender.socket.text(), line("one") + line("two") + line("three"), "no echo to the sender");
+  });
+
+  it("any client's flush ends the run, so it does not grow when no client holds a stretch of it", async () => {
+    const { c, socket } = client([]);
+    c.channels.set(emptyChannel());
+    c.direct.add(c.numeric("NOTICE", "first")); // queued before: the event is this client's own output
+    c.event(message("one"));
+    const run = currentRun();
+    await flushed();
+    c.direct.add(c.numeric("NOTICE", "second"));
+    c.event(message("two"));
+    assert.notEqual(currentRun(), run, "a new run");
+    assert.equal(currentRun().events.length, 1);
+    await flushed();
+    assert.equal(
+      socket.text(),
+      ":parley.local NOTICE ana first\r\n:mei!mei@parley PRIVMSG #lobby one\r\n:parley.local NOTICE ana second\r\n:mei!mei@parley PRIVMSG #lobby two\r\n",
+    );
+  });
+
+  it("a client whose capabilities change between two events gets each event as its capabilities were", async () => {
+    const { c, socket } = client([]);
+    c.channels.set(emptyChannel());
+    c.event(message("one"));
+    c.caps.add("server-time");
+    c.event(message("two"));
+    await flushed();
+    assert.equal(
+      socket.text(),
+      ":mei!mei@parley PRIVMSG #lobby one\r\n@time=2026-11-27T08:00:00.123Z :mei!mei@parley PRIVMSG #lobby two\r\n",
+    );
   });
 
   it("lines written by commands and events in one turn leave in order, in one write", async () => {

@@ -6,6 +6,12 @@
 // row, so the bytes of the last event are kept, one Buffer per capability set, and that same
 // Buffer is written to every client that shares the set. The cache is dropped at the end of the
 // turn, so nothing learnt later (an author found to be a registered account) is missed.
+//
+// Between two flushes a busy room's members get the same run of events, and most get nothing
+// else: the content events delivered since the run started are kept in order (`ContentRun`), and
+// a client whose queue holds only a stretch of them keeps just that stretch's bounds. At its
+// flush the stretch is joined once per capability set and that one Buffer goes to every such
+// client, instead of each client queueing every event and copying its own joined Buffer.
 
 import type { RoomEvent } from "../../core/types.ts";
 import type { IrcClient } from "./client.ts";
@@ -30,6 +36,58 @@ function forget(): void {
 }
 
 /**
+ * The content events delivered since the run started, in delivery order, each with its bytes per
+ * capability set (filled in by the first client of each set). A run is closed by the first client
+ * flush after it started (every recipient of an event queues output, so one comes within a flush
+ * period) or at MAX_RUN events; the next content event starts a new one. Clients keep the runs
+ * they hold stretches of until their own flush.
+ */
+export class ContentRun {
+  /** Per event, its bytes by capability set (`lineVariant`). */
+  readonly events: (Buffer | undefined)[][] = [];
+  closed = false;
+  /** The last stretch joined: most clients of a set hold the same one. */
+  private joinedVariant = -1;
+  private joinedFrom = 0;
+  private joinedTo = 0;
+  private joinedBytes: Buffer | null = null;
+
+  /** The bytes of events `from` to `to` (excluded) for capability set `v`, as one Buffer. */
+  joined(v: number, from: number, to: number): Buffer {
+    if (to - from === 1) return this.events[from]![v]!;
+    if (this.joinedBytes !== null && this.joinedVariant === v && this.joinedFrom === from && this.joinedTo === to) {
+      return this.joinedBytes;
+    }
+    const parts: Buffer[] = [];
+    for (let i = from; i < to; i++) parts.push(this.events[i]![v]!);
+    this.joinedVariant = v;
+    this.joinedFrom = from;
+    this.joinedTo = to;
+    this.joinedBytes = Buffer.concat(parts);
+    return this.joinedBytes;
+  }
+}
+
+/** A run takes at most this many events, so it stays bounded even if no flush ends it. */
+const MAX_RUN = 4096;
+
+let run = new ContentRun();
+
+/** A client flushed: the next content event starts a new run. */
+export function endRun(): void {
+  run.closed = true;
+}
+
+/** The open run, and the position in it of the event `encodedContent` was last asked for. */
+export function currentRun(): ContentRun {
+  return run;
+}
+
+export function runPosition(): number {
+  return run.events.length - 1;
+}
+
+/**
  * The bytes of a content event sent to the channel `#name`, for this client's capabilities (empty
  * when it gets nothing, e.g. a deletion without draft/message-redaction). The first client of a
  * set renders it; the others get the same Buffer. Not for the sender's own echo.
@@ -40,6 +98,8 @@ export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer
     lastEvent = e;
     lastName = name;
     variants = [];
+    if (run.closed || run.events.length >= MAX_RUN) run = new ContentRun();
+    run.events.push(variants);
   }
   const v = c.caps.lineVariant;
   let bytes = variants[v];
