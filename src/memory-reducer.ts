@@ -110,6 +110,7 @@ export class MemoryReducer {
 export function processProbe(): Probe {
   let elu = performance.eventLoopUtilization();
   let session: Session | null = null;
+  let closed = false;
   return {
     heapBytes: () => getHeapStatistics().total_heap_size,
     utilization() {
@@ -122,6 +123,8 @@ export function processProbe(): Probe {
       if (session === null) {
         // Imported when first needed: a node built without the inspector fails here (logged), not at startup.
         const { Session } = await import("node:inspector");
+        // Stopped while the import was pending: a session opened now would never be closed.
+        if (closed) return;
         session = new Session();
         session.connect();
       }
@@ -131,6 +134,7 @@ export function processProbe(): Probe {
       });
     },
     close() {
+      closed = true;
       session?.disconnect();
       session = null;
     },
