@@ -84,7 +84,7 @@ const bus = new LocalBus();
 const store = { getRoom: async () => ({ lastSeq: 0 }) } as unknown as Store;
 const hub = new Hub(store, bus, "bench");
 if (HUB) {
-  const ctx = { hub, store, bus, announce: async () => {} } as unknown as ChatContext;
+  const ctx = { hub, store, bus } as unknown as ChatContext;
   for (const c of clients) {
     const room = { id: fresh(), lastSeq: 0 } as Membership["room"];
     const conn = new Connection(ctx, c.account as Account, c, false, null);

@@ -48,7 +48,6 @@ export interface ChatContext {
   /** Throws unless the account may read the room: members read their rooms, anyone reads a public one. */
   readable(account: Account, roomId: Id): Promise<Room>;
   publish(e: RoomEvent): Promise<void>;
-  announce(account: Account, online: boolean): Promise<void>;
 }
 
 export interface SearchQuery {
@@ -318,10 +317,6 @@ export class Chat implements ChatContext {
     // A lost publish loses nothing durable: receivers fill gaps from the store.
     await this.bus.publish(roomTopic(e.roomId), { kind: "room", event: e }).catch(() => {});
     if (e.type === "member") await this.bus.publish(accountTopic(e.accountId), { kind: "room", event: e }).catch(() => {});
-  }
-
-  async announce(account: Account, online: boolean): Promise<void> {
-    await this.hub.announce(account.id, account.name, online);
   }
 
   // ---- helpers ----

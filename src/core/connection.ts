@@ -83,7 +83,7 @@ export class Connection implements Subscriber {
       this.rooms.set(m.room.id, { seq, role: m.role, muted: m.muted, syncing: false, target: m.room.lastSeq });
     }
     const first = await this.ctx.hub.addAccount(this);
-    if (first) await this.ctx.announce(this.account, true);
+    if (first) await this.ctx.hub.announce(this.account.id, this.account.name, true);
     await Promise.all(memberships.map((m) => this.attach(m.room.id)));
   }
 
@@ -104,7 +104,7 @@ export class Connection implements Subscriber {
     for (const roomId of [...(this.typingSent?.keys() ?? [])]) void this.typing(roomId, false).catch(() => {});
     for (const roomId of this.rooms.keys()) this.ctx.hub.detach(this, roomId);
     this.rooms.clear();
-    if (this.ctx.hub.removeAccount(this)) void this.ctx.announce(this.account, false).catch(() => {});
+    if (this.ctx.hub.removeAccount(this)) void this.ctx.hub.announce(this.account.id, this.account.name, false).catch(() => {});
   }
 
   following(roomId: Id): boolean {

@@ -151,12 +151,11 @@ export class Hub {
    */
   private async heartbeat(): Promise<void> {
     if (this.stopped) return;
-    const seq = this.ownSeq;
-    let msg: BusMessage = { kind: "node", node: this.node, seq };
-    if (this.fullDue) {
-      this.fullDue = false;
-      msg = { kind: "node", node: this.node, seq, accounts: this.presence.accountsOf(this.node) };
-    }
+    const { node, ownSeq: seq } = this;
+    const msg: BusMessage = this.fullDue
+      ? { kind: "node", node, seq, accounts: this.presence.accountsOf(node) }
+      : { kind: "node", node, seq };
+    this.fullDue = false;
     await this.bus.publish(PRESENCE_TOPIC, msg).catch(() => {});
   }
 
