@@ -48,9 +48,9 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
+import { messageEvent, type Row, toAccount, toEvent, toMember, toMessage, toRoom } from "../rows.ts";
 import { migrations } from "./migrations.ts";
 
-type Row = Record<string, unknown>;
 type Key = keyof ReturnType<typeof statements>;
 /** A statement built at run time (one per number of search terms), prepared under its name. */
 interface Statement {
@@ -380,7 +380,7 @@ export class PgStore implements Store {
     const rows = await this.readAll("eventsAfter", [roomId, afterSeq, limit]);
     const messages = await this.withReactions(this.pool, rows.filter((r) => r.kind === "message").map(toMessage));
     const byId = new Map(messages.map((m) => [m.id, m]));
-    return rows.map((r) => (r.kind === "message" ? messageEvent(byId.get(r.id as Id)!) : toEvent(r)));
+    return rows.map((r) => (r.kind === "message" ? messageEvent(byId.get(r.id as Id)!) : toEvent(r, r.author_id, r.author)));
   }
 
   /** Waits for the appends already requested, then closes the pool. Safe to call twice. */
@@ -910,75 +910,4 @@ function toStoreError(error: unknown): unknown {
 
 function mustChange(r: pg.QueryResult): void {
   if (r.rowCount === 0) throw new ChatError("NO_SUCH_MESSAGE");
-}
-
-function toAccount(r: Row | null): StoredAccount | null {
-  if (!r) return null;
-  return {
-    id: r.id as Id,
-    name: r.name as string,
-    guest: r.guest as boolean,
-    admin: r.admin as boolean,
-    createdAt: r.created_at as number,
-    passwordHash: (r.password_hash as string | null) ?? null,
-    passwordChangedAt: r.password_changed_at as number,
-  };
-}
-
-function toRoom(r: Row): Room {
-  return {
-    id: r.id as Id,
-    name: r.name as string,
-    kind: r.kind as Room["kind"],
-    topic: r.topic as string,
-    createdBy: r.created_by as Id,
-    createdAt: r.created_at as number,
-    lastSeq: r.last_seq as number,
-  };
-}
-
-function toMember(r: Row): Member {
-  return {
-    roomId: r.room_id as Id,
-    accountId: r.account_id as Id,
-    name: r.name as string,
-    role: r.role as Role,
-    muted: r.muted as boolean,
-    joinedAt: r.joined_at as number,
-    readSeq: r.read_seq as number,
-  };
-}
-
-function toMessage(r: Row): Message {
-  return {
-    id: r.id as Id,
-    roomId: r.room_id as Id,
-    seq: r.seq as number,
-    authorId: r.author_id as Id,
-    author: r.author as string,
-    clientId: (r.client_id as string | null) ?? null,
-    body: r.body as string,
-    replyTo: (r.reply_to as Id | null) ?? null,
-    createdAt: r.created_at as number,
-    editedAt: (r.edited_at as number | null) ?? null,
-    deleted: r.deleted as boolean,
-    reactions: {},
-  };
-}
-
-function messageEvent(m: Message): RoomEvent {
-  return { roomId: m.roomId, seq: m.seq, at: m.createdAt, actorId: m.authorId, actor: m.author, type: "message", message: m };
-}
-
-function toEvent(r: Row): RoomEvent {
-  const data = JSON.parse(r.data as string) as Record<string, unknown>;
-  return {
-    roomId: r.room_id as Id,
-    seq: r.seq as number,
-    at: r.created_at as number,
-    actorId: r.author_id as Id,
-    actor: r.author as string,
-    type: r.type,
-    ...data,
-  } as RoomEvent;
 }

@@ -49,12 +49,11 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
+import { messageEvent, type Row, toAccount, toEvent, toMember, toMessage, toRoom } from "../rows.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { HistoryReader } from "./history.ts";
 import { migrations } from "./migrations.ts";
 import { AccountNames } from "./names.ts";
-
-type Row = Record<string, unknown>;
 
 interface Pending {
   roomId: Id;
@@ -785,75 +784,4 @@ function ftsPhrase(term: string): string {
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM)/.test(code);
-}
-
-function toAccount(r: Row | undefined): StoredAccount | null {
-  if (!r) return null;
-  return {
-    id: r.id as Id,
-    name: r.name as string,
-    guest: r.guest === 1,
-    admin: r.admin === 1,
-    createdAt: r.created_at as number,
-    passwordHash: (r.password_hash as string | null) ?? null,
-    passwordChangedAt: r.password_changed_at as number,
-  };
-}
-
-function toRoom(r: Row): Room {
-  return {
-    id: r.id as Id,
-    name: r.name as string,
-    kind: r.kind as Room["kind"],
-    topic: r.topic as string,
-    createdBy: r.created_by as Id,
-    createdAt: r.created_at as number,
-    lastSeq: r.last_seq as number,
-  };
-}
-
-function toMember(r: Row): Member {
-  return {
-    roomId: r.room_id as Id,
-    accountId: r.account_id as Id,
-    name: r.name as string,
-    role: r.role as Role,
-    muted: r.muted === 1,
-    joinedAt: r.joined_at as number,
-    readSeq: r.read_seq as number,
-  };
-}
-
-function toMessage(r: Row): Message {
-  return {
-    id: r.id as Id,
-    roomId: r.room_id as Id,
-    seq: r.seq as number,
-    authorId: r.author_id as Id,
-    author: r.author as string,
-    clientId: (r.client_id as string | null) ?? null,
-    body: r.body as string,
-    replyTo: (r.reply_to as Id | null) ?? null,
-    createdAt: r.created_at as number,
-    editedAt: (r.edited_at as number | null) ?? null,
-    deleted: r.deleted === 1,
-    reactions: {},
-  };
-}
-
-function messageEvent(m: Message): RoomEvent {
-  return { roomId: m.roomId, seq: m.seq, at: m.createdAt, actorId: m.authorId, actor: m.author, type: "message", message: m };
-}
-
-function toEvent(r: Row): RoomEvent {
-  const data = JSON.parse(r.data as string) as Record<string, unknown>;
-  return {
-    roomId: r.room_id as Id,
-    seq: r.seq as number,
-    at: r.created_at as number,
-    actorId: r.actor_id as Id,
-    actor: r.actor as string,
-    type: r.type,
-    ...data,
-  } as RoomEvent;
 }
