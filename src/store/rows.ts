@@ -2,7 +2,7 @@
 // same columns (their migrations mirror each other); only booleans differ: 0/1 from SQLite,
 // true/false from PostgreSQL.
 
-import type { Id, Member, Message, Role, Room, RoomEvent, StoredAccount } from "../core/types.ts";
+import type { EventDraft, Id, Member, Message, Role, Room, RoomEvent, StoredAccount } from "../core/types.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -61,6 +61,31 @@ export function toMessage(r: Row): Message {
     deleted: flag(r.deleted),
     reactions: {},
   };
+}
+
+/** The event of a message just appended from `d` as number `seq` of its room. */
+export function newMessageEvent(
+  d: Extract<EventDraft, { type: "message" }>,
+  roomId: Id,
+  seq: number,
+  actor: string,
+  at: number,
+): RoomEvent {
+  const message: Message = {
+    id: d.id,
+    roomId,
+    seq,
+    authorId: d.actorId,
+    author: actor,
+    clientId: d.clientId,
+    body: d.body,
+    replyTo: d.replyTo,
+    createdAt: at,
+    editedAt: null,
+    deleted: false,
+    reactions: {},
+  };
+  return { roomId, seq, at, actorId: d.actorId, actor, type: "message", message };
 }
 
 export function messageEvent(m: Message): RoomEvent {

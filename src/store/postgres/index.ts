@@ -48,7 +48,7 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
-import { messageEvent, type Row, toAccount, toEvent, toMember, toMessage, toRoom } from "../rows.ts";
+import { messageEvent, newMessageEvent, type Row, toAccount, toEvent, toMember, toMessage, toRoom } from "../rows.ts";
 import { migrations } from "./migrations.ts";
 
 type Key = keyof ReturnType<typeof statements>;
@@ -470,21 +470,7 @@ export class PgStore implements Store {
     switch (d.type) {
       case "message": {
         await this.run(c, "insertMessage", [roomId, seq, d.id, d.actorId, d.clientId, d.body, d.replyTo, at]);
-        const message: Message = {
-          id: d.id,
-          roomId,
-          seq,
-          authorId: d.actorId,
-          author: actor,
-          clientId: d.clientId,
-          body: d.body,
-          replyTo: d.replyTo,
-          createdAt: at,
-          editedAt: null,
-          deleted: false,
-          reactions: {},
-        };
-        return { event: { ...base, type: "message", message }, duplicate: false };
+        return { event: newMessageEvent(d, roomId, seq, actor, at), duplicate: false };
       }
       case "edit":
         mustChange(await this.run(c, "editMessage", [d.body, at, d.messageId, roomId]));

@@ -49,7 +49,7 @@ import type {
   Session,
   StoredAccount,
 } from "../../core/types.ts";
-import { messageEvent, type Row, toAccount, toEvent, toMember, toMessage, toRoom } from "../rows.ts";
+import { messageEvent, newMessageEvent, type Row, toAccount, toEvent, toMember, toMessage, toRoom } from "../rows.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { HistoryReader } from "./history.ts";
 import { migrations } from "./migrations.ts";
@@ -495,21 +495,7 @@ export class SqliteStore implements Store {
           return { event: messageEvent(this.reader.withReactions([toMessage(dup)])[0]!), duplicate: true };
         }
         this.numbers.takeDoc(doc);
-        const message: Message = {
-          id: d.id,
-          roomId,
-          seq,
-          authorId: d.actorId,
-          author: actor,
-          clientId: d.clientId,
-          body: d.body,
-          replyTo: d.replyTo,
-          createdAt: at,
-          editedAt: null,
-          deleted: false,
-          reactions: {},
-        };
-        return { event: { ...base, type: "message", message }, duplicate: false };
+        return { event: newMessageEvent(d, roomId, seq, actor, at), duplicate: false };
       }
       case "edit":
         this.mustChange(this.s.editMessage.run(d.body, at, d.messageId, roomId));
