@@ -129,9 +129,12 @@ function evict(): void {
 
 /** Hands k events to every client (through the hub with --hub). */
 async function deliver(events: RoomEvent[]): Promise<void> {
-  // The bus delivers each publish a microtask later, so all k are delivered once these resolve.
-  if (HUB) await Promise.all(events.map((event) => bus.publish(roomTopic(ROOM), { kind: "room", event })));
-  else for (const e of events) for (const c of clients) c.event(e);
+  // The bus delivers each publish a microtask later and the hub hands them over as one run a
+  // microtask after the first, so all k are delivered once these resolve (the extra await is a margin).
+  if (HUB) {
+    await Promise.all(events.map((event) => bus.publish(roomTopic(ROOM), { kind: "room", event })));
+    await null;
+  } else for (const c of clients) c.roomEvents(events);
 }
 
 /**

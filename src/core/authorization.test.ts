@@ -22,7 +22,7 @@ import type { Account, Id, Message } from "./types.ts";
 
 const hasher: Hasher = { hash: async (pw) => `h:${pw}`, verify: async (h, pw) => h === `h:${pw}` };
 const BIG = { burst: 100_000, perSecond: 100_000 };
-const quietPeer: Peer = { event() {}, ephemeral() {}, ready: async () => {} };
+const quietPeer: Peer = { roomEvents() {}, ephemeral() {}, ready: async () => {} };
 
 interface World {
   kind: AuthzKind;

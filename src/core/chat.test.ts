@@ -39,7 +39,11 @@ class FakePeer implements Peer {
 
   constructor(readonly accountId: Id) {}
 
-  event(e: RoomEvent): void {
+  roomEvents(run: readonly RoomEvent[]): void {
+    for (const e of run) this.event(e);
+  }
+
+  private event(e: RoomEvent): void {
     const last = this.last.get(e.roomId);
     if (last !== undefined && e.seq !== last + 1) this.violations.push(`room ${e.roomId}: ${e.seq} after ${last}`);
     this.last.set(e.roomId, e.seq);
@@ -581,7 +585,7 @@ describe("Chat: rooms and messages", () => {
     await alice.conn.setKind(room.id, "public");
     await carol.conn.join("club");
     const guest = await chat.guest("gus");
-    const { connection: g } = await chat.connect(guest, { event() {}, ephemeral() {}, ready: async () => {} });
+    const { connection: g } = await chat.connect(guest, { roomEvents() {}, ephemeral() {}, ready: async () => {} });
     await g.join("club");
     await rejectsWith(g.setKind(room.id, "private"), "FORBIDDEN");
     g.close();

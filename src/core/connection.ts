@@ -29,8 +29,12 @@ import type {
 
 /** The protocol side of a connection: how events reach the client. */
 export interface Peer {
-  /** A durable room event: per room in sequence order, without gaps or duplicates. */
-  event(e: RoomEvent): void;
+  /**
+   * Durable events of one room: per room in sequence order, without gaps or duplicates. Usually
+   * the run a store commit made, the same array for every member of the room (protocols encode
+   * it once for all); not to be kept or changed.
+   */
+  roomEvents(run: readonly RoomEvent[]): void;
   ephemeral(e: Ephemeral): void;
   /** Resolves when the peer's outgoing buffer has room again (used while replaying history). */
   ready(): Promise<void>;
@@ -113,15 +117,24 @@ export class Connection implements Subscriber {
 
   // ---- delivery (called by the hub) ----
 
-  onRoomEvent(e: RoomEvent): void {
-    const cursor = this.rooms.get(e.roomId);
-    if (!cursor || e.seq <= cursor.seq) return;
-    if (cursor.syncing || e.seq > cursor.seq + 1) {
-      cursor.target = Math.max(cursor.target, e.seq);
-      if (!cursor.syncing) void this.catchUp(e.roomId);
+  onRoomEvents(events: readonly RoomEvent[]): void {
+    const roomId = events[0]!.roomId;
+    const cursor = this.rooms.get(roomId);
+    if (!cursor) return;
+    if (!cursor.syncing && events[0]!.seq === cursor.seq + 1) {
+      this.apply(roomId, cursor, events);
       return;
     }
-    this.apply(e.roomId, cursor, e);
+    const last = events[events.length - 1]!.seq;
+    if (last <= cursor.seq) return;
+    // The run may start with events this connection already has (its catch-up read them).
+    const run = cursor.syncing ? [] : following(cursor.seq, events);
+    if (run.length > 0) {
+      this.apply(roomId, cursor, run);
+      return;
+    }
+    cursor.target = Math.max(cursor.target, last);
+    if (!cursor.syncing) void this.catchUp(roomId);
   }
 
   onEphemeral(e: Ephemeral): void {
@@ -130,30 +143,44 @@ export class Connection implements Subscriber {
 
   onJoined(e: RoomEvent): void {
     if (this.rooms.has(e.roomId)) {
-      this.onRoomEvent(e);
+      this.onRoomEvents([e]);
       return;
     }
     if (this.joining?.has(e.roomId)) return;
     // The peer hears of the room (inside follow) before any of the room's events can reach it.
     this.follow(e.roomId, e.seq - 1, true).then(
       (m) => {
-        if (m) this.onRoomEvent(e);
+        if (m) this.onRoomEvents([e]);
       },
       () => {}, // the store is unreachable; the client sees the room on its next connect
     );
   }
 
-  private apply(roomId: Id, cursor: Cursor, e: RoomEvent): void {
-    cursor.seq = e.seq;
-    if (e.type === "member" && e.accountId === this.accountId) {
+  /** Hands the peer `run`, which follows the cursor (consecutive sequences), in as few calls as it can. */
+  private apply(roomId: Id, cursor: Cursor, run: readonly RoomEvent[]): void {
+    let from = 0;
+    for (let i = 0; i < run.length; i++) {
+      const e = run[i]!;
+      if (e.type !== "member" || e.accountId !== this.accountId) continue;
+      // A change of this account's own membership changes the cursor, and a departure ends the
+      // room here: the events before it go first, the change alone, and nothing after a departure.
+      if (i > from) this.give(cursor, run.slice(from, i));
       if (e.change === "mute" || e.change === "unmute") cursor.muted = e.change === "mute";
       if (e.change === "role" && e.role) cursor.role = e.role;
+      this.give(cursor, [e]);
+      from = i + 1;
+      if (isDeparture(e.change)) {
+        this.rooms.delete(roomId);
+        this.ctx.hub.detach(this, roomId);
+        return;
+      }
     }
-    this.peer.event(e);
-    if (e.type === "member" && e.accountId === this.accountId && isDeparture(e.change)) {
-      this.rooms.delete(roomId);
-      this.ctx.hub.detach(this, roomId);
-    }
+    if (from < run.length) this.give(cursor, from === 0 ? run : run.slice(from));
+  }
+
+  private give(cursor: Cursor, run: readonly RoomEvent[]): void {
+    cursor.seq = run[run.length - 1]!.seq;
+    this.peer.roomEvents(run);
   }
 
   private async catchUp(roomId: Id): Promise<void> {
@@ -164,10 +191,9 @@ export class Connection implements Subscriber {
       for (;;) {
         const from = cursor.seq;
         const events = await this.ctx.store.eventsAfter(roomId, from, PAGE);
-        for (const e of events) {
-          if (this.rooms.get(roomId) !== cursor) return;
-          if (e.seq === cursor.seq + 1) this.apply(roomId, cursor, e);
-        }
+        if (this.rooms.get(roomId) !== cursor) return;
+        const run = following(cursor.seq, events);
+        if (run.length > 0) this.apply(roomId, cursor, run);
         if (this.closed || this.rooms.get(roomId) !== cursor) return;
         if (events.length < PAGE && cursor.seq >= cursor.target) return;
         // A page that moved nothing would loop forever; the next live event retries.
@@ -217,7 +243,7 @@ export class Connection implements Subscriber {
         change: "join",
       });
       const m = await this.follow(room.id, e.seq - 1);
-      this.onRoomEvent(e);
+      this.onRoomEvents([e]);
       return m ?? this.membership(room, "member", false);
     });
   }
@@ -518,7 +544,7 @@ export class Connection implements Subscriber {
     return this.joiningRoom(room.id, async () => {
       for (const e of events) await this.ctx.publish(e);
       const m = await this.follow(room.id, 0);
-      for (const e of events) this.onRoomEvent(e);
+      if (events.length > 0) this.onRoomEvents(events);
       return m ?? this.membership(room, "owner", false);
     });
   }
@@ -573,6 +599,15 @@ export async function limitAccount(
 ): Promise<void> {
   const wait = await ctx.limiter.take(limit, accountId, ctx.limits[limit]);
   if (wait > 0) throw new ChatError("RATE_LIMITED", `too many ${what}`, { retryAfter: wait });
+}
+
+/** The events of `events` (in sequence order) that follow `seq` without a gap. */
+function following(seq: number, events: readonly RoomEvent[]): readonly RoomEvent[] {
+  let start = 0;
+  while (start < events.length && events[start]!.seq <= seq) start++;
+  let end = start;
+  while (end < events.length && events[end]!.seq === seq + 1 + end - start) end++;
+  return start === 0 && end === events.length ? events : events.slice(start, end);
 }
 
 function isDeparture(change: MemberChange): boolean {

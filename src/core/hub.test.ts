@@ -28,9 +28,11 @@ class FakeBus implements Bus {
   }
   async close(): Promise<void> {}
 
-  deliver(topic: string, msg: BusMessage): void {
+  /** Resolves once what the hub queued is delivered (it delivers a microtask after a batch of bus messages). */
+  async deliver(topic: string, msg: BusMessage): Promise<void> {
     assert.ok(this.topics.has(topic), `the hub should be subscribed to ${topic}`);
     this.handler?.(topic, msg);
+    await null;
   }
 }
 
@@ -69,8 +71,11 @@ class Sub implements Subscriber {
     readonly wantsPresence = false,
     readonly session: string | null = null,
   ) {}
-  onRoomEvent(e: RoomEvent): void {
-    this.events.push(e);
+  /** The runs handed over, as they came. */
+  readonly runs: RoomEvent[][] = [];
+  onRoomEvents(run: readonly RoomEvent[]): void {
+    this.runs.push([...run]);
+    this.events.push(...run);
   }
   onEphemeral(e: Ephemeral): void {
     this.ephemerals.push(e);
@@ -111,11 +116,11 @@ describe("Hub", () => {
     const sub = new Sub("a");
     await hub.attach(sub, "r");
     const [e1, e2, e3] = [1, 2, 3].map((s) => store.add(topicEvent("r", s)));
-    bus.deliver(roomTopic("r"), room(e3!));
+    await bus.deliver(roomTopic("r"), room(e3!));
     assert.deepEqual(seqsOf(sub), [], "3 waits for 1 and 2");
-    bus.deliver(roomTopic("r"), room(e1!));
+    await bus.deliver(roomTopic("r"), room(e1!));
     assert.deepEqual(seqsOf(sub), [1]);
-    bus.deliver(roomTopic("r"), room(e2!));
+    await bus.deliver(roomTopic("r"), room(e2!));
     assert.deepEqual(seqsOf(sub), [1, 2, 3]);
     assert.deepEqual(sub.events, [e1, e2, e3]);
     assert.deepEqual(store.eventsAfterCalls, [], "no store read when the bus delivered everything");
@@ -126,7 +131,7 @@ describe("Hub", () => {
     const sub = new Sub("a");
     await hub.attach(sub, "r");
     const [e1, e2, e3] = [1, 2, 3].map((s) => store.add(topicEvent("r", s)));
-    for (const e of [e1, e1, e2, e1, e3, e2, e3, e3]) bus.deliver(roomTopic("r"), room(e!));
+    for (const e of [e1, e1, e2, e1, e3, e2, e3, e3]) await bus.deliver(roomTopic("r"), room(e!));
     assert.deepEqual(seqsOf(sub), [1, 2, 3]);
   });
 
@@ -135,9 +140,9 @@ describe("Hub", () => {
     for (const s of [1, 2, 3]) store.add(topicEvent("r", s));
     const sub = new Sub("a");
     assert.equal(await hub.attach(sub, "r"), 3, "attach resolves with the live position");
-    bus.deliver(roomTopic("r"), room(topicEvent("r", 2)));
-    bus.deliver(roomTopic("r"), room(topicEvent("r", 3)));
-    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 4))));
+    await bus.deliver(roomTopic("r"), room(topicEvent("r", 2)));
+    await bus.deliver(roomTopic("r"), room(topicEvent("r", 3)));
+    await bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 4))));
     assert.deepEqual(seqsOf(sub), [4]);
   });
 
@@ -146,9 +151,9 @@ describe("Hub", () => {
     const sub = new Sub("a");
     await hub.attach(sub, "r");
     const events = [1, 2, 3, 4, 5].map((s) => store.add(topicEvent("r", s)));
-    bus.deliver(roomTopic("r"), room(events[0]!));
-    bus.deliver(roomTopic("r"), room(events[1]!));
-    bus.deliver(roomTopic("r"), room(events[4]!)); // 3 and 4 are lost
+    await bus.deliver(roomTopic("r"), room(events[0]!));
+    await bus.deliver(roomTopic("r"), room(events[1]!));
+    await bus.deliver(roomTopic("r"), room(events[4]!)); // 3 and 4 are lost
     assert.deepEqual(seqsOf(sub), [1, 2]);
     await sleep(5);
     assert.deepEqual(seqsOf(sub), [1, 2], "waits a little before reading the store");
@@ -156,7 +161,7 @@ describe("Hub", () => {
     assert.deepEqual(seqsOf(sub), [1, 2, 3, 4, 5]);
     assert.deepEqual(sub.events, events);
     assert.deepEqual(store.eventsAfterCalls, [{ roomId: "r", afterSeq: 2 }], "one read for the gap");
-    bus.deliver(roomTopic("r"), room(events[2]!)); // the lost one turns up late
+    await bus.deliver(roomTopic("r"), room(events[2]!)); // the lost one turns up late
     assert.deepEqual(seqsOf(sub), [1, 2, 3, 4, 5]);
   });
 
@@ -168,7 +173,7 @@ describe("Hub", () => {
     await hub.attach(quiet, "q");
     const events = Array.from({ length: 250 }, (_, i) => store.add(topicEvent("r", i + 1)));
     store.add(topicEvent("q", 1));
-    bus.deliver(roomTopic("r"), room(events[0]!));
+    await bus.deliver(roomTopic("r"), room(events[0]!));
     // The bus was down for the rest: nothing else arrives, and no later event exposes the gap.
     bus.reconnected?.();
     for (let i = 0; i < 50 && (sub.events.length < 250 || quiet.events.length < 1); i++) await sleep(10);
@@ -188,9 +193,9 @@ describe("Hub", () => {
     const other = new Sub("b", false, "hash-3");
     for (const s of [s1, s2, line, other]) await hub.addAccount(s);
     const revoked = (s: Sub) => s.ephemerals.filter((e) => e.type === "revoked").length;
-    bus.deliver(accountTopic("a"), { kind: "revoked", accountId: "a", session: "hash-1" });
+    await bus.deliver(accountTopic("a"), { kind: "revoked", accountId: "a", session: "hash-1" });
     assert.deepEqual([s1, s2, line, other].map(revoked), [1, 0, 0, 0], "logout ends one session");
-    bus.deliver(accountTopic("a"), { kind: "revoked", accountId: "a", session: null });
+    await bus.deliver(accountTopic("a"), { kind: "revoked", accountId: "a", session: null });
     assert.deepEqual([s1, s2, line, other].map(revoked), [2, 1, 1, 0], "a password change ends them all");
   });
 
@@ -199,9 +204,9 @@ describe("Hub", () => {
     const sub = new Sub("a");
     await hub.attach(sub, "r");
     const [e1, e2] = [1, 2].map((s) => store.add(topicEvent("r", s)));
-    bus.deliver(roomTopic("r"), room(e2!));
+    await bus.deliver(roomTopic("r"), room(e2!));
     await sleep(5);
-    bus.deliver(roomTopic("r"), room(e1!));
+    await bus.deliver(roomTopic("r"), room(e1!));
     assert.deepEqual(seqsOf(sub), [1, 2]);
     await sleep(60);
     assert.deepEqual(store.eventsAfterCalls, []);
@@ -220,15 +225,15 @@ describe("Hub", () => {
     await sleep(1);
     assert.ok(bus.topics.has(roomTopic("r")), "subscribed before reading the position");
     const e3 = store.add(topicEvent("r", 3));
-    bus.deliver(roomTopic("r"), room(e3));
-    bus.deliver(roomTopic("r"), room(topicEvent("r", 2)));
+    await bus.deliver(roomTopic("r"), room(e3));
+    await bus.deliver(roomTopic("r"), room(topicEvent("r", 2)));
     assert.deepEqual(seqsOf(sub), []);
     store.gate = null;
     open();
     await attaching;
     // The store said 3 (it was committed before the read), so 3 is not delivered again by the hub.
     assert.deepEqual(seqsOf(sub), []);
-    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 4))));
+    await bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 4))));
     assert.deepEqual(seqsOf(sub), [4]);
   });
 
@@ -239,11 +244,11 @@ describe("Hub", () => {
     await hub.attach(a, "r");
     await hub.attach(b, "r");
     await hub.attach(a, "other");
-    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 1))));
+    await bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 1))));
     assert.deepEqual(seqsOf(a), [1]);
     assert.deepEqual(seqsOf(b), [1]);
     hub.detach(a, "r");
-    bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 2))));
+    await bus.deliver(roomTopic("r"), room(store.add(topicEvent("r", 2))));
     assert.deepEqual(seqsOf(a), [1]);
     assert.deepEqual(seqsOf(b), [1, 2]);
     hub.detach(b, "r");
@@ -260,7 +265,7 @@ describe("Hub", () => {
     await hub.attach(a, "r");
     await hub.attach(b, "r");
     await hub.attach(c, "elsewhere");
-    bus.deliver(roomTopic("r"), { kind: "typing", roomId: "r", accountId: "a", name: "alice", typing: true, node: "n1" });
+    await bus.deliver(roomTopic("r"), { kind: "typing", roomId: "r", accountId: "a", name: "alice", typing: true, node: "n1" });
     assert.deepEqual(a.ephemerals, []);
     assert.deepEqual(b.ephemerals, [{ type: "typing", roomId: "r", accountId: "a", name: "alice", typing: true }]);
     assert.deepEqual(c.ephemerals, []);
@@ -275,11 +280,11 @@ describe("Hub", () => {
     assert.equal(await hub.addAccount(watcher), true);
     assert.equal(await hub.addAccount(other), true);
     const online = announcer();
-    bus.deliver(PRESENCE_TOPIC, online("n1", true));
-    bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change: already online
-    bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
+    await bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    await bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change: already online
+    await bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
     assert.equal(hub.presence.isOnline("a"), true);
-    bus.deliver(PRESENCE_TOPIC, online("n2", false));
+    await bus.deliver(PRESENCE_TOPIC, online("n2", false));
     assert.equal(hub.presence.isOnline("a"), false);
     assert.deepEqual(watcher.ephemerals, [
       { type: "presence", accountId: "a", name: "alice", online: true },
@@ -287,7 +292,7 @@ describe("Hub", () => {
     ]);
     assert.deepEqual(other.ephemerals, []);
     hub.removeAccount(watcher);
-    bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    await bus.deliver(PRESENCE_TOPIC, online("n1", true));
     assert.equal(watcher.ephemerals.length, 2, "a closed connection hears nothing");
   });
 
@@ -299,15 +304,15 @@ describe("Hub", () => {
     await hub.addAccount(watcher);
     const stop = hub.onPresence((p) => heard.push(`${p.name}:${p.online}:${watcher.ephemerals.length}`));
     const online = announcer();
-    bus.deliver(PRESENCE_TOPIC, online("n1", true));
-    bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change
+    await bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    await bus.deliver(PRESENCE_TOPIC, online("n2", true)); // no change
     void hub.announce("b", "bob", true);
-    bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
-    bus.deliver(PRESENCE_TOPIC, online("n2", false));
+    await bus.deliver(PRESENCE_TOPIC, online("n1", false)); // still on n2
+    await bus.deliver(PRESENCE_TOPIC, online("n2", false));
     // Each entry also says how many the watcher had when the listener heard it: one fewer.
     assert.deepEqual(heard, ["alice:true:0", "bob:true:1", "alice:false:2"]);
     stop();
-    bus.deliver(PRESENCE_TOPIC, online("n1", true));
+    await bus.deliver(PRESENCE_TOPIC, online("n1", true));
     assert.equal(heard.length, 3, "a stopped listener hears nothing");
     assert.equal(hub.presence.size, 2);
     assert.deepEqual([...hub.presence.entries()].sort(), [
@@ -340,14 +345,14 @@ describe("Hub", () => {
     };
     const join: RoomEvent = { ...base, seq: 1, change: "join", role: "member" };
     const kick: RoomEvent = { ...base, seq: 2, change: "kick" };
-    bus.deliver(accountTopic("a"), room(join));
-    bus.deliver(accountTopic("a"), room(kick));
+    await bus.deliver(accountTopic("a"), room(join));
+    await bus.deliver(accountTopic("a"), room(kick));
     for (const s of [a1, a2]) {
       assert.deepEqual(s.joined, [join]);
       assert.deepEqual(s.events, [kick]);
     }
     assert.deepEqual(b.joined, []);
-    bus.deliver(accountTopic("a"), { kind: "invited", roomId: "r", room: "secret", accountId: "a", by: "bob" });
+    await bus.deliver(accountTopic("a"), { kind: "invited", roomId: "r", room: "secret", accountId: "a", by: "bob" });
     assert.deepEqual(a1.ephemerals, [{ type: "invited", roomId: "r", room: "secret", by: "bob" }]);
     assert.deepEqual(b.ephemerals, []);
 
@@ -375,7 +380,7 @@ describe("Hub presence across nodes", () => {
     await hub.addAccount(watcher);
     void hub.announce("w", "walter", true);
     const before = bus.published.filter((p) => p.msg.kind === "node").length;
-    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice", "bob"));
+    await bus.deliver(PRESENCE_TOPIC, beat("n2", "alice", "bob"));
     assert.deepEqual(
       hub.presence
         .list()
@@ -394,7 +399,7 @@ describe("Hub presence across nodes", () => {
       [{ kind: "node", node: "node-1", seq: 1, accounts: [{ accountId: "w", name: "walter" }] }],
       "the newcomer hears our accounts at once",
     );
-    bus.deliver(PRESENCE_TOPIC, beat("n2", "bob"));
+    await bus.deliver(PRESENCE_TOPIC, beat("n2", "bob"));
     assert.equal(hub.presence.isOnline("a"), false, "a later heartbeat without alice takes her offline");
     await hub.stop();
   });
@@ -405,11 +410,11 @@ describe("Hub presence across nodes", () => {
     await hub.announce("w", "walter", true);
     const beats = () => bus.published.filter((p) => p.msg.kind === "node").map((p) => p.msg);
     assert.deepEqual(beats(), [{ kind: "node", node: "node-1", seq: 0, accounts: [] }], "the first beat lists everything");
-    bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "n2" });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "n2" });
     await sleep(0);
     assert.equal(beats().length, 1, "a request for another node's list is not ours to answer");
-    bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "node-1" });
-    bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "node-1" });
+    void bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "node-1" });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "sync", node: "node-1" });
     await sleep(0);
     assert.deepEqual(
       beats().slice(1),
@@ -435,20 +440,20 @@ describe("Hub presence across nodes", () => {
       node: "n2",
       seq,
     });
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 3, accounts: [{ accountId: "a", name: "a" }] });
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 3 });
-    bus.deliver(PRESENCE_TOPIC, announce("b", true, 4));
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 4 });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 3, accounts: [{ accountId: "a", name: "a" }] });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 3 });
+    await bus.deliver(PRESENCE_TOPIC, announce("b", true, 4));
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 4 });
     assert.deepEqual(asked(), [], "in step: nothing to ask");
-    bus.deliver(PRESENCE_TOPIC, announce("a", true, 2));
-    bus.deliver(PRESENCE_TOPIC, announce("b", false, 4));
+    await bus.deliver(PRESENCE_TOPIC, announce("a", true, 2));
+    await bus.deliver(PRESENCE_TOPIC, announce("b", false, 4));
     assert.equal(hub.presence.isOnline("b"), true, "announcements the list already holds are ignored");
-    bus.deliver(PRESENCE_TOPIC, announce("c", true, 6)); // 5 was lost
+    await bus.deliver(PRESENCE_TOPIC, announce("c", true, 6)); // 5 was lost
     assert.equal(hub.presence.isOnline("c"), true, "applied anyway");
     assert.deepEqual(asked(), [{ kind: "sync", node: "n2" }]);
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 6 });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 6 });
     assert.equal(asked().length, 1, "asked once per heartbeat period");
-    bus.deliver(PRESENCE_TOPIC, {
+    await bus.deliver(PRESENCE_TOPIC, {
       kind: "node",
       node: "n2",
       seq: 6,
@@ -458,10 +463,10 @@ describe("Hub presence across nodes", () => {
       ],
     });
     assert.equal(hub.presence.isOnline("b"), false, "the full list repairs what announcement 5 said");
-    bus.deliver(PRESENCE_TOPIC, announce("d", true, 7));
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 7 });
+    await bus.deliver(PRESENCE_TOPIC, announce("d", true, 7));
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 7 });
     assert.equal(asked().length, 1, "in step again");
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 8 }); // announcement 8 was lost
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 8 }); // announcement 8 was lost
     assert.equal(asked().length, 2, "a heartbeat ahead of us asks too");
     await hub.stop();
   });
@@ -471,16 +476,16 @@ describe("Hub presence across nodes", () => {
     await hub.start();
     const watcher = new Sub("w", true);
     await hub.addAccount(watcher);
-    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
-    bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+    await bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
+    await bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
     // Our own beats are not coming back (the bus is down): silence proves nothing.
     await sleep(250);
     assert.equal(hub.presence.isOnline("a"), true);
     // The bus works again: n3 keeps beating, n2 stays silent.
     const deadline = Date.now() + 5000;
     while (hub.presence.isOnline("a") && Date.now() < deadline) {
-      bus.deliver(PRESENCE_TOPIC, beat("node-1"));
-      bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+      await bus.deliver(PRESENCE_TOPIC, beat("node-1"));
+      await bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
       await sleep(20);
     }
     assert.equal(hub.presence.isOnline("a"), false, "the silent node's account went offline");
@@ -505,24 +510,24 @@ describe("Hub presence across nodes", () => {
       typing: on,
       node,
     });
-    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
-    bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
-    bus.deliver(roomTopic("room"), typing("a", "n2"));
-    bus.deliver(roomTopic("room"), typing("c", "n2"));
-    bus.deliver(roomTopic("room"), typing("c", "n2", false)); // carol stopped by herself
-    bus.deliver(roomTopic("room"), typing("b", "n3"));
+    await bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
+    await bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+    await bus.deliver(roomTopic("room"), typing("a", "n2"));
+    await bus.deliver(roomTopic("room"), typing("c", "n2"));
+    await bus.deliver(roomTopic("room"), typing("c", "n2", false)); // carol stopped by herself
+    await bus.deliver(roomTopic("room"), typing("b", "n3"));
     const typingOf = () =>
       reader.ephemerals.filter((e) => e.type === "typing").map((e) => e.type === "typing" && `${e.accountId}:${e.typing}`);
     // n2 falls silent while n3 and our own heartbeat keep coming.
     const deadline = Date.now() + 5000;
     while (!typingOf().includes("a:false") && Date.now() < deadline) {
-      bus.deliver(PRESENCE_TOPIC, beat("node-1"));
-      bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
+      await bus.deliver(PRESENCE_TOPIC, beat("node-1"));
+      await bus.deliver(PRESENCE_TOPIC, beat("n3", "bob"));
       await sleep(20);
     }
     assert.deepEqual(typingOf(), ["a:true", "c:true", "c:false", "b:true", "a:false"]);
     // A node that says it is leaving stops its typists at once.
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n3", seq: 1, gone: true });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n3", seq: 1, gone: true });
     assert.equal(typingOf().at(-1), "b:false");
     await hub.stop();
   });
@@ -530,12 +535,12 @@ describe("Hub presence across nodes", () => {
   it("a node shutting down is dropped at once; our own echoes never override what we applied locally", async () => {
     const { bus, hub } = setup(20, { heartbeatMs: 60_000 });
     await hub.start();
-    bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
-    bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 1, gone: true });
+    await bus.deliver(PRESENCE_TOPIC, beat("n2", "alice"));
+    await bus.deliver(PRESENCE_TOPIC, { kind: "node", node: "n2", seq: 1, gone: true });
     assert.equal(hub.presence.isOnline("a"), false);
     void hub.announce("c", "carol", true);
     void hub.announce("c", "carol", false);
-    bus.deliver(PRESENCE_TOPIC, { kind: "presence", accountId: "c", name: "carol", online: true, node: "node-1", seq: 1 });
+    await bus.deliver(PRESENCE_TOPIC, { kind: "presence", accountId: "c", name: "carol", online: true, node: "node-1", seq: 1 });
     assert.equal(hub.presence.isOnline("c"), false, "a late echo of our own announcement is ignored");
     await hub.stop();
     assert.deepEqual(bus.published.at(-1)?.msg, { kind: "node", node: "node-1", seq: 2, gone: true });

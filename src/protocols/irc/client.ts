@@ -25,7 +25,7 @@ import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { type ContentRun, currentRun, encodedContent, endRun, isContent, runPosition } from "./fanout.ts";
+import { type ContentRun, contentPlace, encodedContent, endRun, isContent } from "./fanout.ts";
 import { defaultLineLimits, encodeLine, type IrcMessage, ParseError, parseLine } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
@@ -310,12 +310,11 @@ export class IrcClient implements Peer, Writer {
 
   /**
    * Queues the content event `encodedContent` last encoded (its `bytes` for this client): as one
-   * more event of the stretch of the open run this client's queue holds, when it follows that
-   * stretch; otherwise as any other output.
+   * more event of the stretch of a run this client's queue holds, when it follows that stretch in
+   * the same run; otherwise as any other output.
    */
   private sendContent(bytes: Buffer): void {
-    const run = currentRun();
-    const at = runPosition();
+    const { run, at } = contentPlace();
     let out = this.out;
     if (out === null) {
       if (bytes.length === 0) return;
@@ -750,7 +749,11 @@ export class IrcClient implements Peer, Writer {
 
   // ---- Peer ----
 
-  event(e: RoomEvent): void {
+  roomEvents(run: readonly RoomEvent[]): void {
+    for (const e of run) this.event(e);
+  }
+
+  private event(e: RoomEvent): void {
     // Applied to the gateway's member list as it arrives, even while this client holds it back.
     if (e.type === "member") this.gw.rooms.apply(e);
     const ch = this.channels.get(e.roomId);

@@ -185,7 +185,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const events = [message("first"), message("second")];
     const own = message("mine");
     own.message.clientId = `${sender.c.clientPrefix}1`;
-    for (const e of [...events, own]) for (const { c } of [...members, sender]) c.event(e);
+    for (const e of [...events, own]) for (const { c } of [...members, sender]) c.roomEvents([e]);
     assert.equal(members[0]!.socket.writes.length, 0, "nothing leaves before the turn ends");
     await flushed();
     for (const { socket } of members)
@@ -206,7 +206,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const members = [client([]), client([]), client(["server-time"])];
     for (const { c } of members) c.channels.set(emptyChannel());
     const e = message("only");
-    for (const { c } of members) c.event(e);
+    for (const { c } of members) c.roomEvents([e]);
     await flushed();
     const [a, b, timed] = members.map(({ socket }) => socket.writes[0]![0]!);
     assert.equal(a, b, "the same Buffer object");
@@ -225,7 +225,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     own.message.clientId = `${sender.c.clientPrefix}1`;
     const events = [message("one"), message("two"), own, message("three")];
     for (const [i, e] of events.entries()) {
-      for (const { c } of all) c.event(e);
+      for (const { c } of all) c.roomEvents([e]);
       if (i === 1) noticed.c.direct.add(noticed.c.numeric("NOTICE", "between"));
     }
     await flushed();
@@ -249,11 +249,11 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const { c, socket } = client([]);
     c.channels.set(emptyChannel());
     c.direct.add(c.numeric("NOTICE", "first")); // queued before: the event is this client's own output
-    c.event(message("one"));
+    c.roomEvents([message("one")]);
     const run = currentRun();
     await flushed();
     c.direct.add(c.numeric("NOTICE", "second"));
-    c.event(message("two"));
+    c.roomEvents([message("two")]);
     assert.notEqual(currentRun(), run, "a new run");
     assert.equal(currentRun().events.length, 1);
     await flushed();
@@ -266,9 +266,9 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("a client whose capabilities change between two events gets each event as its capabilities were", async () => {
     const { c, socket } = client([]);
     c.channels.set(emptyChannel());
-    c.event(message("one"));
+    c.roomEvents([message("one")]);
     c.caps.add("server-time");
-    c.event(message("two"));
+    c.roomEvents([message("two")]);
     await flushed();
     assert.equal(
       socket.text(),
@@ -280,7 +280,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const { c, socket } = client([]);
     c.channels.set(emptyChannel());
     c.direct.add(c.numeric("NOTICE", "before"));
-    c.event(message("between"));
+    c.roomEvents([message("between")]);
     c.direct.add(c.numeric("NOTICE", "after"));
     assert.equal(socket.writes.length, 0);
     await flushed();
@@ -295,7 +295,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const { c, socket } = client([]);
     c.channels.set(emptyChannel());
     const long = "n".repeat(400);
-    c.event(message("first"));
+    c.roomEvents([message("first")]);
     for (let i = 0; i < 40; i++) c.direct.add(c.numeric("353", "=", "#lobby", `${i} ${long}`));
     assert.equal(socket.writes.length, 1, "written in the turn that queued them (a JOIN burst's NAMES)");
     c.direct.add(c.numeric("366", "#lobby", "End of /NAMES list"));
@@ -349,7 +349,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     c.channels.set(emptyChannel());
     disconnects.length = 0;
     for (let i = 0; i < 200 && !socket.destroyed; i++) {
-      c.event(message(`message number ${i} ${"x".repeat(40)}`));
+      c.roomEvents([message(`message number ${i} ${"x".repeat(40)}`)]);
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(socket.destroyed, true);
@@ -361,7 +361,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const { c, socket } = client([], gateway({ maxBufferedBytes: 4000 }));
     socket.stalled = true;
     c.channels.set(emptyChannel());
-    for (let i = 0; i < 30; i++) c.event(message(`replayed ${i} ${"x".repeat(40)}`));
+    for (let i = 0; i < 30; i++) c.roomEvents([message(`replayed ${i} ${"x".repeat(40)}`)]);
     let ready = false;
     void c.ready().then(() => {
       ready = true;
@@ -389,14 +389,14 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     // A flush samples the load (flush.ts spaces by it); then the event loop works without a break.
     const primer = client([]);
     primer.c.channels.set(emptyChannel());
-    primer.c.event(message("zero"));
+    primer.c.roomEvents([message("zero")]);
     await new Promise((resolve) => setImmediate(resolve));
     spin(600);
-    slow.c.event(message("one"));
+    slow.c.roomEvents([message("one")]);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(slow.socket.writes.length, 1, "the first output leaves at the end of its turn");
-    other.c.event(message("two"));
-    other.c.event(message("three"));
+    other.c.roomEvents([message("two")]);
+    other.c.roomEvents([message("three")]);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(other.socket.writes.length, 0, "held back for the spacing");
     await new Promise((resolve) => setTimeout(resolve, 60));
@@ -408,7 +408,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(other.socket.text(), ":mei!mei@parley PRIVMSG #lobby two\r\n:mei!mei@parley PRIVMSG #lobby three\r\n");
     // Short flushes are not spaced: the next output leaves at the end of its turn again.
     await new Promise((resolve) => setTimeout(resolve, 60));
-    other.c.event(message("four"));
+    other.c.roomEvents([message("four")]);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(other.socket.writes.length, 2);
   });
@@ -416,10 +416,10 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
   it("on a mostly idle server, output after a long flush leaves at the end of its turn", async () => {
     const { slow, other } = slowAndOther();
     await new Promise((resolve) => setTimeout(resolve, 600)); // idle
-    slow.c.event(message("one"));
+    slow.c.roomEvents([message("one")]);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(slow.socket.writes.length, 1);
-    other.c.event(message("two"));
+    other.c.roomEvents([message("two")]);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(other.socket.writes.length, 1, "not held back");
   });

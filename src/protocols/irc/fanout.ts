@@ -2,10 +2,11 @@
 //
 // A channel message goes to every IRC client in the room, and its lines differ between clients
 // only by the few capabilities that change a line (`LINE_CAPS`): the channel, the author's mask
-// and the tags are the same for all. The hub hands one event to all of a room's connections in a
-// row, so the bytes of the last event are kept, one Buffer per capability set, and that same
-// Buffer is written to every client that shares the set. The cache is dropped at the end of the
-// turn, so nothing learnt later (an author found to be a registered account) is missed.
+// and the tags are the same for all. The hub hands a room's run of new events to all of the
+// room's connections in a row, so the bytes of the turn's events are kept, one Buffer per
+// capability set, and that same Buffer is written to every client that shares the set. The cache
+// is dropped at the end of the turn, so nothing learnt later (an author found to be a registered
+// account) is missed.
 //
 // Between two flushes a busy room's members get the same run of events, and most get nothing
 // else: the content events delivered since the run started are kept in order (`ContentRun`), and
@@ -26,13 +27,33 @@ export function isContent(e: RoomEvent): boolean {
   return e.type === "message" || e.type === "edit" || e.type === "delete" || e.type === "react";
 }
 
-let lastEvent: RoomEvent | null = null;
-let lastName = "";
-let variants: (Buffer | undefined)[] = [];
+/** An event's place in a content run, and its bytes per capability set (filled in by the first client of each set). */
+interface Place {
+  /** Null for a place kept for an event no client has asked for yet (see encodedContent). */
+  event: RoomEvent | null;
+  readonly run: ContentRun;
+  readonly at: number;
+  readonly variants: (Buffer | undefined)[];
+}
+
+/**
+ * The places of the events encoded this turn, by sequence from `firstSeq`: one room's
+ * consecutive events (a run the hub hands over). Dropped at the end of the turn.
+ */
+let places: Place[] = [];
+let firstSeq = 0;
+let placesRoom = "";
+let placesName = "";
+let lastPlace: Place | null = null;
+let forgetting = false;
+
+/** How many events a client may skip (its own echo, a join) before the next asked for gets a place after them. */
+const MAX_SKIPPED = 64;
 
 function forget(): void {
-  lastEvent = null;
-  variants = [];
+  forgetting = false;
+  places = [];
+  lastPlace = null;
 }
 
 /**
@@ -78,36 +99,55 @@ export function endRun(): void {
   run.closed = true;
 }
 
-/** The open run, and the position in it of the event `encodedContent` was last asked for. */
+/** The open run. */
 export function currentRun(): ContentRun {
   return run;
 }
 
-export function runPosition(): number {
-  return run.events.length - 1;
+/** The run, and the position in it, of the event `encodedContent` was last asked for. */
+export function contentPlace(): { readonly run: ContentRun; readonly at: number } {
+  return lastPlace!;
 }
 
 /**
  * The bytes of a content event sent to the channel `#name`, for this client's capabilities (empty
  * when it gets nothing, e.g. a deletion without draft/message-redaction). The first client of a
  * set renders it; the others get the same Buffer. Not for the sender's own echo.
+ *
+ * The hub hands each client a room's whole run of events before the next client, so each event is
+ * asked for again and again, interleaved with its neighbours: the events of the turn keep their
+ * places by sequence. Every event up to the one asked for gets its place in order, whichever client
+ * asks first (a client skips its own echo and renders a join itself), so the run's positions
+ * follow the sequence for everyone and a client's stretch of it stays contiguous.
  */
 export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer {
-  if (e !== lastEvent || name !== lastName) {
-    if (lastEvent === null) process.nextTick(forget);
-    lastEvent = e;
-    lastName = name;
-    variants = [];
-    if (run.closed || run.events.length >= MAX_RUN) run = new ContentRun();
-    run.events.push(variants);
+  let k = e.seq - firstSeq;
+  const kept = e.roomId === placesRoom && name === placesName && k >= 0 && k <= places.length + MAX_SKIPPED;
+  if (!kept || (k < places.length && places[k]!.event !== e && places[k]!.event !== null)) {
+    if (!forgetting) process.nextTick(forget);
+    forgetting = true;
+    places = [];
+    firstSeq = e.seq;
+    placesRoom = e.roomId;
+    placesName = name;
+    k = 0;
   }
+  while (places.length <= k) {
+    if (run.closed || run.events.length >= MAX_RUN) run = new ContentRun();
+    const variants: (Buffer | undefined)[] = [];
+    run.events.push(variants);
+    places.push({ event: null, run, at: run.events.length - 1, variants });
+  }
+  const place = places[k]!;
+  place.event ??= e;
+  lastPlace = place;
   const v = c.caps.lineVariant;
-  let bytes = variants[v];
+  let bytes = place.variants[v];
   if (bytes === undefined) {
     const sink = new LineCollector(c);
     renderContent(c, e, `#${name}`, sink);
     bytes = Buffer.from(sink.text, "utf8");
-    variants[v] = bytes;
+    place.variants[v] = bytes;
   }
   return bytes;
 }

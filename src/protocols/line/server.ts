@@ -117,12 +117,12 @@ class LineClient implements Peer {
 
   // ---- Peer ----
 
-  event(e: RoomEvent): void {
+  roomEvents(run: readonly RoomEvent[]): void {
     if (this.held) {
-      this.held.push(e);
+      this.held.push(...run);
       return;
     }
-    this.show(e);
+    for (const e of run) this.show(e);
   }
 
   ephemeral(e: Ephemeral): void {

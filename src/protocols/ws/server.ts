@@ -5,9 +5,9 @@
 // together — at the end of the current turn, so all events of one store commit reach each client
 // in one TCP write, or, right after a long flush (a busy server), a little later, so several
 // commits' events share it. A queue leaves as one Buffer in one socket.write: cheaper than a
-// corked socket's stream entry per frame and the writev they become. Each event is serialized
-// and framed once for all its recipients, and that one Buffer is queued for every socket (see
-// frame.ts).
+// corked socket's stream entry per frame and the writev they become. Each run of events the hub
+// hands over (a commit's events in a room) is serialized, framed and joined once for all its
+// recipients, and that one Buffer is queued for every socket (see frame.ts).
 //
 // The protocol itself (handshake.ts, reader.ts, frame.ts) is ours, not a library's: an idle
 // connection keeps its WsClient, a FrameReader and the socket, nothing else — no stream, no
@@ -75,18 +75,20 @@ const STRIKES = new Set<ErrorCode>([
 /** Message frames are limited by the core's message buckets; every other request by `connectionRequests`. */
 const MESSAGE_FRAMES = new Set<string>(["send", "edit", "react"]);
 
-// The hub hands one event to all of a room's connections in a row, so remembering the last
-// event framed is enough to frame each event once.
-let lastEvent: RoomEvent | null = null;
-let lastEventFrame: Buffer = Buffer.alloc(0);
+// The hub hands a room's run of new events (a store commit's) to all of the room's connections
+// in a row, the same array to each: remembering the last run framed is enough to frame each event,
+// and join the run's frames, once for all of them.
+let lastRun: readonly RoomEvent[] | null = null;
+let lastRunFrames: Buffer = Buffer.alloc(0);
 
-/** The frame of an event, built once however many clients it goes to. */
-function eventFrame(e: RoomEvent): Buffer {
-  if (e !== lastEvent) {
-    lastEventFrame = textFrame(JSON.stringify({ type: "event", event: eventToWire(e) } satisfies WireServerFrame));
-    lastEvent = e;
+/** The frames of a run of events as one Buffer, built once however many clients it goes to. */
+function eventFrames(run: readonly RoomEvent[]): Buffer {
+  if (run !== lastRun) {
+    const frames = run.map((e) => textFrame(JSON.stringify({ type: "event", event: eventToWire(e) } satisfies WireServerFrame)));
+    lastRunFrames = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    lastRun = run;
   }
-  return lastEventFrame;
+  return lastRunFrames;
 }
 
 /** Clients with output queued, written together (see the top of this file). */
@@ -264,8 +266,8 @@ class WsClient implements Peer, Flushable, FrameSink {
 
   // ---- Peer ----
 
-  event(e: RoomEvent): void {
-    this.write(eventFrame(e));
+  roomEvents(run: readonly RoomEvent[]): void {
+    this.write(eventFrames(run));
   }
 
   ephemeral(e: Ephemeral): void {
