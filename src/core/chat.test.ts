@@ -39,7 +39,11 @@ class FakePeer implements Peer {
 
   constructor(readonly accountId: Id) {}
 
+  /** The runs handed over, as they came (a store commit's events come as one). */
+  readonly runs: RoomEvent[][] = [];
+
   roomEvents(run: readonly RoomEvent[]): void {
+    this.runs.push([...run]);
     for (const e of run) this.event(e);
   }
 
@@ -962,6 +966,49 @@ describe("Chat: rooms and messages", () => {
 });
 
 describe("Chat: delivery", () => {
+  test("a store commit's events reach each member as one run", async ({ user }) => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const club = await alice.conn.createRoom("club", "public");
+    await bob.conn.join("club");
+    await settle();
+    const before = bob.peer.runs.length;
+    await Promise.all([1, 2, 3, 4, 5].map((i) => alice.conn.send(club.room.id, `m${i}`, null, null)));
+    await settle();
+    const runs = bob.peer.runs.slice(before);
+    assert.deepEqual(
+      runs.map((run) => run.map((e) => (e.type === "message" ? e.message.body : e.type))),
+      [["m1", "m2", "m3", "m4", "m5"]],
+    );
+    assert.deepEqual(bob.peer.violations, []);
+  });
+
+  test("a departure in the middle of a run: the member gets what came before and its kick, nothing after", async ({ user }) => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const club = await alice.conn.createRoom("club", "public");
+    await bob.conn.join("club");
+    await settle();
+    const before = bob.peer.runs.length;
+    const roomId = club.room.id;
+    await Promise.all([
+      alice.conn.send(roomId, "a1", null, null),
+      alice.conn.send(roomId, "a2", null, null),
+      alice.conn.moderate(roomId, "bob", "kick"),
+      alice.conn.send(roomId, "a3", null, null),
+    ]);
+    await settle();
+    const runs = bob.peer.runs.slice(before);
+    const kinds = (run: RoomEvent[]) => run.map((e) => (e.type === "message" ? e.message.body : e.type));
+    assert.deepEqual(runs.map(kinds), [["a1", "a2"], ["member"]], "the run up to the kick, then the kick alone");
+    assert.ok(!bob.conn.following(roomId));
+    await alice.conn.send(roomId, "a4", null, null);
+    await settle();
+    assert.equal(bob.peer.runs.length, before + 2, "nothing after the departure");
+    assert.deepEqual(alice.peer.bodies(roomId).slice(-4), ["a1", "a2", "a3", "a4"]);
+    assert.deepEqual(bob.peer.violations, []);
+  });
+
   test("resume replays exactly what was missed, in order, then goes live", async ({ lobby, connect, user }) => {
     const alice = await user("alice");
     const bob = await user("bob");

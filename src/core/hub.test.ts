@@ -146,6 +146,72 @@ describe("Hub", () => {
     assert.deepEqual(seqsOf(sub), [4]);
   });
 
+  it("bus messages in a row reach each subscriber as one run per room, in order, rooms apart", async () => {
+    const { bus, store, hub } = setup(1000);
+    const [inR, inQ, inBoth] = [new Sub("a"), new Sub("b"), new Sub("c")];
+    await hub.attach(inR, "r");
+    await hub.attach(inQ, "q");
+    await hub.attach(inBoth, "r");
+    await hub.attach(inBoth, "q");
+    const r = [1, 2, 3].map((s) => store.add(topicEvent("r", s)));
+    const q = [1, 2].map((s) => store.add(topicEvent("q", s)));
+    // As a store commit's appends publish: one bus message each, in the same turn.
+    for (const e of [r[0]!, q[0]!, r[2]!, r[1]!]) void bus.deliver(roomTopic(e.roomId), room(e));
+    await bus.deliver(roomTopic("q"), room(q[1]!));
+    assert.deepEqual(inR.runs, [r], "one call for the room's three events, in seq order");
+    assert.deepEqual(inQ.runs, [q]);
+    assert.deepEqual(inBoth.runs, [r, q], "one run per room, in the order the rooms first had news");
+  });
+
+  it("a run stops at a gap; the store's gap fill and what waited behind it come as the next run", async () => {
+    const { bus, store, hub } = setup(20);
+    const sub = new Sub("a");
+    await hub.attach(sub, "r");
+    const [e1, , e3, e4] = [1, 2, 3, 4].map((s) => store.add(topicEvent("r", s)));
+    void bus.deliver(roomTopic("r"), room(e1!));
+    void bus.deliver(roomTopic("r"), room(e3!));
+    await bus.deliver(roomTopic("r"), room(e4!));
+    assert.deepEqual(
+      sub.runs.map((run) => run.map((e) => e.seq)),
+      [[1]],
+      "2 is missing: 3 and 4 wait",
+    );
+    await sleep(60);
+    assert.deepEqual(
+      sub.runs.map((run) => run.map((e) => e.seq)),
+      [[1], [2, 3, 4]],
+    );
+    assert.deepEqual(store.eventsAfterCalls, [{ roomId: "r", afterSeq: 1 }]);
+  });
+
+  it("a message on another topic goes after the room events that came before it on the bus", async () => {
+    const { bus, store, hub } = setup(1000);
+    const sub = new Sub("a");
+    await hub.attach(sub, "r");
+    await hub.addAccount(sub);
+    const e1 = store.add(topicEvent("r", 1));
+    const kick: RoomEvent = {
+      roomId: "r",
+      seq: 2,
+      at: 2,
+      actorId: "x",
+      actor: "x",
+      type: "member",
+      accountId: "a",
+      name: "ana",
+      change: "kick",
+      role: null,
+    };
+    store.add(kick);
+    void bus.deliver(roomTopic("r"), room(e1));
+    void bus.deliver(roomTopic("r"), room(kick));
+    const typing: BusMessage = { kind: "typing", roomId: "r", accountId: "z", name: "zed", typing: true, node: "n2" };
+    void bus.deliver(roomTopic("r"), typing);
+    await bus.deliver(accountTopic("a"), room(kick));
+    assert.deepEqual(sub.runs, [[e1, kick], [kick]], "the room's run first, then the account's copy");
+    assert.equal(sub.ephemerals.length, 1, "and the typing");
+  });
+
   it("fills a gap that never arrives from the store after gapWaitMs", async () => {
     const { bus, store, hub } = setup(20);
     const sub = new Sub("a");
