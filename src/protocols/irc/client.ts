@@ -750,13 +750,19 @@ export class IrcClient implements Peer, Writer {
   // ---- Peer ----
 
   roomEvents(run: readonly RoomEvent[]): void {
-    for (const e of run) this.event(e);
+    const roomId = run[0]!.roomId;
+    let ch = this.channels.get(roomId);
+    for (const e of run) {
+      this.event(e, ch);
+      // A membership change may show or close the channel.
+      if (e.type === "member") ch = this.channels.get(roomId);
+    }
   }
 
-  private event(e: RoomEvent): void {
+  /** `ch` is the event's channel, if this client shows it. */
+  private event(e: RoomEvent, ch: Channel | undefined): void {
     // Applied to the gateway's member list as it arrives, even while this client holds it back.
     if (e.type === "member") this.gw.rooms.apply(e);
-    const ch = this.channels.get(e.roomId);
     if (!ch) {
       const d = this.directs.get(e.roomId);
       if (d) {
