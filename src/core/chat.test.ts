@@ -966,31 +966,27 @@ describe("Chat: rooms and messages", () => {
 });
 
 describe("Chat: delivery", () => {
-  test("a store commit's events reach each member as one run", async ({ user }) => {
+  /** Alice's room with Bob in it, and how many runs Bob had got by then. */
+  async function club(user: (name: string) => Promise<User>) {
     const alice = await user("alice");
     const bob = await user("bob");
-    const club = await alice.conn.createRoom("club", "public");
+    const { room } = await alice.conn.createRoom("club", "public");
     await bob.conn.join("club");
     await settle();
-    const before = bob.peer.runs.length;
-    await Promise.all([1, 2, 3, 4, 5].map((i) => alice.conn.send(club.room.id, `m${i}`, null, null)));
+    return { alice, bob, roomId: room.id, before: bob.peer.runs.length };
+  }
+  const kinds = (run: RoomEvent[]) => run.map((e) => (e.type === "message" ? e.message.body : e.type));
+
+  test("a store commit's events reach each member as one run", async ({ user }) => {
+    const { alice, bob, roomId, before } = await club(user);
+    await Promise.all([1, 2, 3, 4, 5].map((i) => alice.conn.send(roomId, `m${i}`, null, null)));
     await settle();
-    const runs = bob.peer.runs.slice(before);
-    assert.deepEqual(
-      runs.map((run) => run.map((e) => (e.type === "message" ? e.message.body : e.type))),
-      [["m1", "m2", "m3", "m4", "m5"]],
-    );
+    assert.deepEqual(bob.peer.runs.slice(before).map(kinds), [["m1", "m2", "m3", "m4", "m5"]]);
     assert.deepEqual(bob.peer.violations, []);
   });
 
   test("a departure in the middle of a run: the member gets what came before and its kick, nothing after", async ({ user }) => {
-    const alice = await user("alice");
-    const bob = await user("bob");
-    const club = await alice.conn.createRoom("club", "public");
-    await bob.conn.join("club");
-    await settle();
-    const before = bob.peer.runs.length;
-    const roomId = club.room.id;
+    const { alice, bob, roomId, before } = await club(user);
     await Promise.all([
       alice.conn.send(roomId, "a1", null, null),
       alice.conn.send(roomId, "a2", null, null),
@@ -998,9 +994,11 @@ describe("Chat: delivery", () => {
       alice.conn.send(roomId, "a3", null, null),
     ]);
     await settle();
-    const runs = bob.peer.runs.slice(before);
-    const kinds = (run: RoomEvent[]) => run.map((e) => (e.type === "message" ? e.message.body : e.type));
-    assert.deepEqual(runs.map(kinds), [["a1", "a2"], ["member"]], "the run up to the kick, then the kick alone");
+    assert.deepEqual(
+      bob.peer.runs.slice(before).map(kinds),
+      [["a1", "a2"], ["member"]],
+      "the run up to the kick, then the kick alone",
+    );
     assert.ok(!bob.conn.following(roomId));
     await alice.conn.send(roomId, "a4", null, null);
     await settle();
