@@ -25,7 +25,7 @@ import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { type ContentRun, contentPlace, encodedContent, endRun, isContent } from "./fanout.ts";
+import { type ContentRun, contentPlace, contentStretch, encodedContent, endRun, isContent } from "./fanout.ts";
 import { defaultLineLimits, encodeLine, type IrcMessage, ParseError, parseLine } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
@@ -309,27 +309,30 @@ export class IrcClient implements Peer, Writer {
   }
 
   /**
-   * Queues the content event `encodedContent` last encoded (its `bytes` for this client): as one
-   * more event of the stretch of a run this client's queue holds, when it follows that stretch in
-   * the same run; otherwise as any other output.
+   * Queues positions `from` to `to` (excluded) of a content run, `length` bytes for this client's
+   * capability set: as more of the stretch of that run this client's queue holds, when they
+   * follow it; otherwise as any other output.
    */
-  private sendContent(bytes: Buffer): void {
-    const { run, at } = contentPlace();
+  private sendContent(run: ContentRun, from: number, to: number, length: number): void {
+    const v = this.caps.lineVariant;
     let out = this.out;
     if (out === null) {
-      if (bytes.length === 0) return;
+      if (length === 0) return;
       out = this.startOutput();
       if (out === null) return;
       this.shared = run;
-      this.sharedFrom = this.sharedTo = at;
-      this.sharedVariant = this.caps.lineVariant;
+      this.sharedFrom = this.sharedTo = from;
+      this.sharedVariant = v;
     }
-    if (this.shared === run && this.sharedTo === at && this.sharedVariant === this.caps.lineVariant) {
-      if (!this.count(bytes.length)) return;
-      this.sharedTo = at + 1;
+    if (this.shared === run && this.sharedTo === from && this.sharedVariant === v) {
+      if (!this.count(length)) return;
+      this.sharedTo = to;
       return;
     }
-    if (bytes.length > 0) this.send(bytes);
+    for (let i = from; i < to; i++) {
+      const bytes = run.events[i]![v]!;
+      if (bytes.length > 0) this.send(bytes);
+    }
   }
 
   /** Starts a queue for the next flush; null when the socket takes no more. */
@@ -752,6 +755,16 @@ export class IrcClient implements Peer, Writer {
   roomEvents(run: readonly RoomEvent[]): void {
     const roomId = run[0]!.roomId;
     let ch = this.channels.get(roomId);
+    // Most members of a busy channel: shown, no command of theirs running (its sink would take
+    // their own events), no message of their own to skip (they never sent one). A run of content
+    // is then the same stretch for every such member with the same capabilities: queued in one step.
+    if (ch && !ch.held && this.current === null && this.prefix === null && !this.closing) {
+      const stretch = contentStretch(this, run, ch.name);
+      if (stretch !== null) {
+        this.sendContent(stretch.run, stretch.from, stretch.to, stretch.length);
+        return;
+      }
+    }
     for (const e of run) {
       this.event(e, ch);
       // A membership change may show or close the channel.
@@ -787,7 +800,9 @@ export class IrcClient implements Peer, Writer {
       // The same bytes for every client with these capabilities; the sender's echo is the command's.
       if (e.type === "message" && this.isOwnClientId(e.message.clientId)) return;
       if (this.closing) return;
-      this.sendContent(encodedContent(this, e, ch.name));
+      const { length } = encodedContent(this, e, ch.name);
+      const { run, at } = contentPlace();
+      this.sendContent(run, at, at + 1, length);
       return;
     }
     renderChannelEvent(this, ch, e, this.sinkFor(e));

@@ -245,6 +245,42 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(sender.socket.text(), line("one") + line("two") + line("three"), "no echo to the sender");
   });
 
+  it("a commit's run handed to every member in one call: one joined Buffer per capability set, no echo to the sender", async () => {
+    const plain = [client([]), client([])];
+    const timed = [client(["server-time"]), client(["server-time"])];
+    const sender = client([]);
+    const all = [...plain, ...timed, sender];
+    for (const { c } of all) c.channels.set(emptyChannel());
+    const own = message("mine");
+    own.message.clientId = `${sender.c.clientPrefix}1`;
+    // As the hub hands them over: one room's consecutive events, the same array for everyone.
+    const run = [message("one"), own, message("two")].map((e, i) => ({ ...e, seq: 20 + i }));
+    for (const { c } of all) c.roomEvents(run);
+    await flushed();
+    for (const { socket } of all) assert.equal(socket.writes.length, 1, "one write each");
+    const [a, b] = plain.map(({ socket }) => socket.writes[0]![0]!);
+    const [t1, t2] = timed.map(({ socket }) => socket.writes[0]![0]!);
+    assert.equal(a, b, "the same Buffer object for the same capabilities");
+    assert.equal(t1, t2);
+    const line = (body: string) => `:mei!mei@parley PRIVMSG #lobby ${body}\r\n`;
+    assert.equal(a!.toString(), line("one") + line("mine") + line("two"));
+    assert.equal(t1!.toString().split("\r\n").length, 4);
+    assert.equal(sender.socket.text(), line("one") + line("two"), "no echo to the sender");
+  });
+
+  it("a run with an event that is not content is taken event by event, in order", async () => {
+    const { c, socket } = client([]);
+    c.channels.set(emptyChannel());
+    const topic: RoomEvent = { ...base, seq: 31, type: "topic", actorId: "a-mei", actor: "mei", topic: "news" };
+    const run = [{ ...message("one"), seq: 30 }, topic, { ...message("two"), seq: 32 }];
+    c.roomEvents(run);
+    await flushed();
+    assert.equal(
+      socket.text(),
+      ":mei!mei@parley PRIVMSG #lobby one\r\n:mei!mei@parley TOPIC #lobby news\r\n:mei!mei@parley PRIVMSG #lobby two\r\n",
+    );
+  });
+
   it("any client's flush ends the run, so it does not grow when no client holds a stretch of it", async () => {
     const { c, socket } = client([]);
     c.channels.set(emptyChannel());

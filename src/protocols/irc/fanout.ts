@@ -50,10 +50,18 @@ let forgetting = false;
 /** How many events a client may skip (its own echo, a join) before the next asked for gets a place after them. */
 const MAX_SKIPPED = 64;
 
+/** The array of events `stretches` are for (the run the hub hands to every member), with their channel's name. */
+let stretchesOf: readonly RoomEvent[] | null = null;
+let stretchesName = "";
+/** By capability set: the array's places as one stretch, or null when they are not one. */
+let stretches: (Stretch | null | undefined)[] = [];
+
 function forget(): void {
   forgetting = false;
   places = [];
   lastPlace = null;
+  stretchesOf = null;
+  stretches = [];
 }
 
 /**
@@ -150,6 +158,52 @@ export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer
     place.variants[v] = bytes;
   }
   return bytes;
+}
+
+/** Positions `from` to `to` (excluded) of a content run, and their bytes for one capability set. */
+export interface Stretch {
+  readonly run: ContentRun;
+  readonly from: number;
+  readonly to: number;
+  readonly length: number;
+}
+
+/**
+ * The places of a whole array of content events sent to `#name`, for this client's capabilities,
+ * when they follow each other in one content run; null when they do not (an event that is not
+ * content, a run ended in the middle): then the client takes them one by one. The first client of
+ * each capability set encodes them; every other member with the same set gets the same answer in
+ * one step, which is what handing a member a commit's events in one call is for.
+ */
+export function contentStretch(c: IrcClient, events: readonly RoomEvent[], name: string): Stretch | null {
+  if (events !== stretchesOf || name !== stretchesName) {
+    if (!forgetting) process.nextTick(forget);
+    forgetting = true;
+    stretchesOf = events;
+    stretchesName = name;
+    stretches = [];
+  }
+  const v = c.caps.lineVariant;
+  let stretch = stretches[v];
+  if (stretch === undefined) {
+    stretch = stretchOf(c, events, name);
+    stretches[v] = stretch;
+  }
+  return stretch;
+}
+
+function stretchOf(c: IrcClient, events: readonly RoomEvent[], name: string): Stretch | null {
+  let length = 0;
+  let first: Place | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (!isContent(e)) return null;
+    length += encodedContent(c, e, name).length;
+    const place = lastPlace!;
+    first ??= place;
+    if (place.run !== first.run || place.at !== first.at + i) return null;
+  }
+  return first && { run: first.run, from: first.at, to: first.at + events.length, length };
 }
 
 /** A sink that keeps the encoded lines instead of writing them. */
