@@ -7,7 +7,7 @@ import type { RoomEvent } from "../../core/types.ts";
 import { defaultFlushPolicy } from "../flush.ts";
 import { type Channel, IrcClient } from "./client.ts";
 import { renderChannelEvent } from "./events.ts";
-import { currentRun, encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
+import { contentPlace, currentRun, encodedContent, LINE_CAPS, lineVariant } from "./fanout.ts";
 import { encodeLine, type IrcMessage, parseLine } from "./message.ts";
 import { defaultIrcOptions, type IrcOptions } from "./options.ts";
 import { ResponseBuffer } from "./response.ts";
@@ -174,6 +174,17 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
     const after = encodedContent(c, e, "lobby");
     assert.notEqual(after, before);
     assert.deepEqual(after, before);
+  });
+
+  it("a later turn's first event takes the next place of the open run (a stretch held across turns stays contiguous)", async () => {
+    const { c } = client([]);
+    encodedContent(c, { ...message("one"), seq: 40 }, "lobby");
+    const first = contentPlace();
+    await new Promise((resolve) => setImmediate(resolve));
+    encodedContent(c, { ...message("three"), seq: 42 }, "lobby");
+    const next = contentPlace();
+    assert.equal(next.run, first.run, "no flush in between: the same run");
+    assert.equal(next.at, first.at + 1, "no places kept for the last turn's events");
   });
 });
 

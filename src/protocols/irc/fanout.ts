@@ -130,7 +130,9 @@ export function contentPlace(): { readonly run: ContentRun; readonly at: number 
  */
 export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer {
   let k = e.seq - firstSeq;
-  const kept = e.roomId === placesRoom && name === placesName && k >= 0 && k <= places.length + MAX_SKIPPED;
+  // After a turn's end `places` is empty: the next event starts afresh, with no places kept for
+  // events of the last turn (they would break the contiguity of the stretches clients still hold).
+  const kept = places.length > 0 && e.roomId === placesRoom && name === placesName && k >= 0 && k <= places.length + MAX_SKIPPED;
   if (!kept || (k < places.length && places[k]!.event !== e && places[k]!.event !== null)) {
     if (!forgetting) process.nextTick(forget);
     forgetting = true;
