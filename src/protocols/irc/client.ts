@@ -25,7 +25,7 @@ import { CapSet } from "./caps.ts";
 import { commands } from "./commands/index.ts";
 import { renderChannelEvent, renderDirectEvent, renderEphemeral } from "./events.ts";
 import { Fakelag } from "./fakelag.ts";
-import { type ContentRun, contentPlace, contentStretch, encodedContent, endRun, isContent } from "./fanout.ts";
+import { type ContentRun, contentPlace, contentStretch, encodedContent, endRun, isContent, placeRun } from "./fanout.ts";
 import { defaultLineLimits, encodeLine, type IrcMessage, ParseError, parseLine } from "./message.ts";
 import * as N from "./numerics.ts";
 import type { IrcOptions } from "./options.ts";
@@ -765,6 +765,7 @@ export class IrcClient implements Peer, Writer {
         return;
       }
     }
+    if (ch) placeRun(run, ch.name);
     for (const e of run) {
       this.event(e, ch);
       // A membership change may show or close the channel.

@@ -279,6 +279,22 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     assert.equal(sender.socket.text(), line("one") + line("two"), "no echo to the sender");
   });
 
+  it("a sender that takes a run first, its own message first in it, leaves no hole in the run's places", async () => {
+    const sender = client([]);
+    const member = client([]);
+    for (const { c } of [sender, member]) c.channels.set(emptyChannel());
+    const own = message("mine");
+    own.message.clientId = `${sender.c.clientPrefix}1`;
+    const run = [own, message("two")].map((e, i) => ({ ...e, seq: 50 + i }));
+    sender.c.roomEvents(run);
+    const senders = contentPlace();
+    member.c.roomEvents(run);
+    encodedContent(member.c, run[1]!, "lobby");
+    assert.equal(contentPlace(), senders, "the member's stretch holds the place the sender's message took");
+    await flushed();
+    assert.equal(member.socket.text(), ":mei!mei@parley PRIVMSG #lobby mine\r\n:mei!mei@parley PRIVMSG #lobby two\r\n");
+  });
+
   it("a run with an event that is not content is taken event by event, in order", async () => {
     const { c, socket } = client([]);
     c.channels.set(emptyChannel());

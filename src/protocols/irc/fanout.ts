@@ -129,6 +129,30 @@ export function contentPlace(): { readonly run: ContentRun; readonly at: number 
  * follow the sequence for everyone and a client's stretch of it stays contiguous.
  */
 export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer {
+  const place = placeOf(e, name);
+  lastPlace = place;
+  const v = c.caps.lineVariant;
+  let bytes = place.variants[v];
+  if (bytes === undefined) {
+    const sink = new LineCollector(c);
+    renderContent(c, e, `#${name}`, sink);
+    bytes = Buffer.from(sink.text, "utf8");
+    place.variants[v] = bytes;
+  }
+  return bytes;
+}
+
+/**
+ * Places the first content event of a run the hub hands over, before a client that takes the run
+ * event by event asks for any: a sender skips its own message, and an event asked for before one
+ * with a lower sequence would start the places afresh, leaving a hole in everyone's stretch.
+ */
+export function placeRun(events: readonly RoomEvent[], name: string): void {
+  const first = events.find(isContent);
+  if (first !== undefined) placeOf(first, name);
+}
+
+function placeOf(e: RoomEvent, name: string): Place {
   let k = e.seq - firstSeq;
   // After a turn's end `places` is empty: the next event starts afresh, with no places kept for
   // events of the last turn (they would break the contiguity of the stretches clients still hold).
@@ -150,16 +174,7 @@ export function encodedContent(c: IrcClient, e: RoomEvent, name: string): Buffer
   }
   const place = places[k]!;
   place.event ??= e;
-  lastPlace = place;
-  const v = c.caps.lineVariant;
-  let bytes = place.variants[v];
-  if (bytes === undefined) {
-    const sink = new LineCollector(c);
-    renderContent(c, e, `#${name}`, sink);
-    bytes = Buffer.from(sink.text, "utf8");
-    place.variants[v] = bytes;
-  }
-  return bytes;
+  return place;
 }
 
 /** Positions `from` to `to` (excluded) of a content run, and their bytes for one capability set. */
