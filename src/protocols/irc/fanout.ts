@@ -47,7 +47,10 @@ let placesName = "";
 let lastPlace: Place | null = null;
 let forgetting = false;
 
-/** How many events a client may skip (its own echo, a join) before the next asked for gets a place after them. */
+/**
+ * Events not asked for (a sender's own message, a join) get kept places, at most this many in a
+ * row; an event further on than that starts the places afresh (a bound on places never used).
+ */
 const MAX_SKIPPED = 64;
 
 /** The array of events `stretches` are for (the run the hub hands to every member), with their channel's name. */
