@@ -188,6 +188,18 @@ describe("IRC fan-out: channel content encoded once per capability set", () => {
   });
 });
 
+type TestClient = ReturnType<typeof client>;
+
+/** Every client wrote once, and clients with the same capabilities the same Buffer: the plain one and the timed one. */
+function sharedWrites(all: TestClient[], plain: TestClient[], timed: TestClient[]): [Buffer, Buffer] {
+  for (const { socket } of all) assert.equal(socket.writes.length, 1, "one write each");
+  const [a, b] = plain.map(({ socket }) => socket.writes[0]![0]!);
+  const [t1, t2] = timed.map(({ socket }) => socket.writes[0]![0]!);
+  assert.equal(a, b, "the same Buffer object for the same capabilities");
+  assert.equal(t1, t2);
+  return [a!, t1!];
+}
+
 describe("IRC delivery: one write per client per turn, and slow consumers", () => {
   it("delivers an event's Buffer to every member, one socket write per client per turn, no echo to the sender", async () => {
     const members = [client([]), client([]), client(["server-time"])];
@@ -240,11 +252,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
       if (i === 1) noticed.c.direct.add(noticed.c.numeric("NOTICE", "between"));
     }
     await flushed();
-    for (const { socket } of all) assert.equal(socket.writes.length, 1, "one write each");
-    const [a, b] = plain.map(({ socket }) => socket.writes[0]![0]!);
-    const [t1, t2] = timed.map(({ socket }) => socket.writes[0]![0]!);
-    assert.equal(a, b, "the same Buffer object for the same capabilities");
-    assert.equal(t1, t2);
+    const [a, t1] = sharedWrites(all, plain, timed);
     const line = (body: string) => `:mei!mei@parley PRIVMSG #lobby ${body}\r\n`;
     assert.equal(a!.toString(), line("one") + line("two") + line("mine") + line("three"));
     assert.match(t1!.toString(), /^@time=2026-11-27T08:00:00\.123Z :mei!mei@parley PRIVMSG #lobby one\r\n/);
@@ -268,11 +276,7 @@ describe("IRC delivery: one write per client per turn, and slow consumers", () =
     const run = [message("one"), own, message("two")].map((e, i) => ({ ...e, seq: 20 + i }));
     for (const { c } of all) c.roomEvents(run);
     await flushed();
-    for (const { socket } of all) assert.equal(socket.writes.length, 1, "one write each");
-    const [a, b] = plain.map(({ socket }) => socket.writes[0]![0]!);
-    const [t1, t2] = timed.map(({ socket }) => socket.writes[0]![0]!);
-    assert.equal(a, b, "the same Buffer object for the same capabilities");
-    assert.equal(t1, t2);
+    const [a, t1] = sharedWrites(all, plain, timed);
     const line = (body: string) => `:mei!mei@parley PRIVMSG #lobby ${body}\r\n`;
     assert.equal(a!.toString(), line("one") + line("mine") + line("two"));
     assert.equal(t1!.toString().split("\r\n").length, 4);
