@@ -156,13 +156,8 @@ export function setClockTicks(n: number): void {
 
 /** User + system CPU seconds a process has used, or NaN when it cannot be read. */
 export function cpuSeconds(pid: number): number {
-  return cpuSecondsOf(`/proc/${pid}/stat`);
-}
-
-/** User + system CPU seconds from a /proc stat file (a process's, or one thread's under task/), or NaN. */
-export function cpuSecondsOf(statFile: string): number {
   try {
-    const stat = readFileSync(statFile, "utf8");
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here (state is 3 → index 0).

@@ -25,7 +25,7 @@ import { connect as netConnect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
-import { cpuSeconds, cpuSecondsOf, intFlag, machineCpuSeconds, mono } from "./lib.ts";
+import { cpuSeconds, intFlag, machineCpuSeconds, mono } from "./lib.ts";
 import {
   freePort,
   HOST,
@@ -427,7 +427,8 @@ function threadCpuSeconds(pid: number): Map<string, number> {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const name = tid === String(pid) ? "main" : `${readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim()} (others)`;
-      const s = cpuSecondsOf(`/proc/${pid}/task/${tid}/stat`);
+      // schedstat's first field: nanoseconds on a CPU (the stat file counts in 10 ms ticks).
+      const s = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
       byName.set(name, (byName.get(name) ?? 0) + s);
     } catch {
       // the thread ended meanwhile
