@@ -15,7 +15,8 @@ export interface FlushCounts {
  * timer that wakes the loop each time. prom-client's default, 10 ms, woke an idle server 100
  * times a second, ~40% of its CPU with 10,000 idle connections (docs/benchmarks.md, session 10,
  * `idlecpu`). Each sample is the time between two wakes, so the gauges read this much (0.1 s)
- * plus the lag; a stall of 100 ms or more is always caught, a shorter one in proportion.
+ * plus the lag (NaN before two samples, 0.2 s after start); a stall of 100 ms or more is always
+ * caught, a shorter one in proportion.
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
