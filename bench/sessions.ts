@@ -8,7 +8,9 @@
 //   sometimes not for minutes) minus its memory before any connection (collected too), divided by
 //   N; the same 3 s after the last connection opened, without a collection (the connect burst's
 //   garbage included, as much as V8 has not collected yet); and the marginal cost: the second
-//   half's growth divided by N/2, 3 s after each (the connections open in two halves). Protocols: Parley over
+//   half's growth divided by N/2, 3 s after each (the connections open in two halves). With
+//   --idle-cpu S, also the server's CPU while those connections idle: from 10 s after the last
+//   one opened, for S seconds (optionally profiled over that window only). Protocols: Parley over
 //   WebSocket (hello as a guest that is already a member of #lobby), Parley's line mode and its
 //   IRC gateway (NICK/USER as the same guests, which puts them in #lobby), and the bare `ws`
 //   broadcast peer (bench/peers/ws-broadcast.ts) as reference.
@@ -18,12 +20,12 @@
 // Run with --help for the flags; docs/benchmarks.md has the method and the figures.
 
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
-import { cpuSeconds, intFlag, mono } from "./lib.ts";
+import { cpuSeconds, intFlag, machineCpuSeconds, mono } from "./lib.ts";
 import {
   freePort,
   HOST,
@@ -96,6 +98,12 @@ Flags:
                        concurrency (default 1; all on the connecting CPU, or anywhere with --no-pin)
   --runs N             repetitions (default 3; --quick 1); medians with [min–max]
   --profile DIR        run the servers under node --cpu-prof, writing the profiles to DIR
+  --idle-cpu S         also measure the server's CPU while the idle connections stay open: from
+                       10 s after the last one opened, for S seconds (0 = not measured, the
+                       default); ms of CPU per second, per 1,000 connections, and the event
+                       loop's wake-ups per second (the main thread's voluntary context switches)
+  --idle-profile DIR   with --idle-cpu: a CPU profile (.cpuprofile) of that window only, taken
+                       through the server's inspector, written to DIR
   --heap-snapshot DIR  write a heap snapshot of each idle-memory server (Parley) to DIR once its
                        connections are open; summarize it with npx tsx bench/heap-summary.ts FILE
   --no-pin             do not pin with taskset
@@ -111,6 +119,8 @@ interface Options {
   runs: number;
   pin: boolean;
   profile: string | null;
+  idleCpuS: number;
+  idleProfile: string | null;
   heapSnapshot: string | null;
   out: string;
   quick: boolean;
@@ -127,6 +137,8 @@ function parseFlags(argv: string[]): Options | null {
     runs: quick ? 1 : 3,
     pin: true,
     profile: null,
+    idleCpuS: 0,
+    idleProfile: null,
     heapSnapshot: null,
     out: join(ROOT, ".bench"),
     quick,
@@ -163,6 +175,13 @@ function parseFlags(argv: string[]): Options | null {
         break;
       case "--profile":
         o.profile = resolve(v() ?? "");
+        break;
+      case "--idle-cpu":
+        o.idleCpuS = intFlag(v(), a, 0, 600);
+        break;
+      case "--idle-profile":
+        o.idleProfile = resolve(v() ?? "");
+        mkdirSync(o.idleProfile, { recursive: true });
         break;
       case "--heap-snapshot":
         o.heapSnapshot = resolve(v() ?? "");
@@ -250,6 +269,20 @@ interface MemoryResult {
   /** RSS added by the second half of the connections, per connection. */
   marginalKiB: number;
   connectS: number;
+  /** With --idle-cpu: the server's CPU over the idle window, and its wake-ups. */
+  idle: IdleCpu | null;
+}
+
+interface IdleCpu {
+  seconds: number;
+  cpuMsPerS: number;
+  cpuMsPerSPer1000: number;
+  /** Voluntary context switches of the server's main thread per second: how often its event loop woke. */
+  wakeupsPerS: number;
+  /** Cores busy with anything but the server during the window (the connecting process included). */
+  othersCores: number;
+  /** The server's CPU ms/s by thread: the main one, and the others by name. */
+  threads: Record<string, number>;
 }
 
 async function measureMemory(o: Options, target: MemoryTarget, run: number, place: Placement): Promise<MemoryResult> {
@@ -305,11 +338,13 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
     await sleep(3000); // let the logins' garbage be collected and the heap settle
     const middle = rssKiB(server.pid!);
     const second = await openAll([cfg(half, o.connections)], place.worker);
+    const lastOpenedAt = mono();
     workers = [...workers, ...second.workers];
     await sleep(3000);
     const after = rssKiB(server.pid!);
     await collectGarbage(inspectPort);
     const afterGc = rssKiB(server.pid!);
+    const idle = o.idleCpuS > 0 ? await measureIdleCpu(o, server.pid!, inspectPort, `${target}-${run}`, lastOpenedAt) : null;
     if (o.heapSnapshot && target !== "bare") await heapSnapshot(server.pid!, o.heapSnapshot);
     return {
       target,
@@ -322,6 +357,7 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
       gcKibPerConnection: (afterGc - before) / o.connections,
       marginalKiB: (after - middle) / (o.connections - half),
       connectS: (first.ms + second.ms) / 1000,
+      idle,
     };
   } finally {
     await Promise.all(workers.map(stop));
@@ -330,31 +366,135 @@ async function measureMemory(o: Options, target: MemoryTarget, run: number, plac
   }
 }
 
+/** One DevTools-protocol session with a server's inspector (on a loopback port). */
+async function inspector(inspectPort: number): Promise<{ call(method: string): Promise<unknown>; close(): void }> {
+  const targets = (await (await fetch(`http://${HOST}:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise<void>((resolveOpen, reject) => {
+    ws.once("open", () => resolveOpen());
+    ws.once("error", reject);
+  });
+  let nextId = 0;
+  const waiting = new Map<number, { resolve(r: unknown): void; reject(e: Error): void }>();
+  ws.on("message", (data: Buffer) => {
+    const reply = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+    const w = reply.id === undefined ? undefined : waiting.get(reply.id);
+    if (!w) return;
+    waiting.delete(reply.id!);
+    if (reply.error) w.reject(new Error(reply.error.message));
+    else w.resolve(reply.result);
+  });
+  return {
+    call: (method) =>
+      new Promise((resolveCall, reject) => {
+        const id = ++nextId;
+        waiting.set(id, { resolve: resolveCall, reject: (e) => reject(new Error(`${method}: ${e.message}`)) });
+        ws.send(JSON.stringify({ id, method }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
 /**
  * A full garbage collection in the server, through its inspector (the DevTools protocol's
  * HeapProfiler.collectGarbage), done when the call returns.
  */
 async function collectGarbage(inspectPort: number): Promise<void> {
-  const targets = (await (await fetch(`http://${HOST}:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
-  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  const session = await inspector(inspectPort);
   try {
-    await new Promise<void>((resolveOpen, reject) => {
-      ws.once("open", () => resolveOpen());
-      ws.once("error", reject);
-    });
-    await new Promise<void>((resolveDone, reject) => {
-      ws.on("message", (data: Buffer) => {
-        const reply = JSON.parse(data.toString()) as { id?: number; error?: { message: string } };
-        if (reply.id !== 1) return;
-        if (reply.error) reject(new Error(`collectGarbage: ${reply.error.message}`));
-        else resolveDone();
-      });
-      ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
-    });
+    await session.call("HeapProfiler.collectGarbage");
   } finally {
-    ws.close();
+    session.close();
   }
   await sleep(500); // the freed pages go back to the system on V8's background threads
+}
+
+/** The idle window starts this long after the last connection opened. */
+const IDLE_CPU_FROM_MS = 10_000;
+
+/** Voluntary context switches of a process's main thread: each is the event loop going to sleep in its poll. */
+function wakeups(pid: number): number {
+  const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/**
+ * CPU seconds of a process's threads: its main thread (the event loop) apart, the others (V8's
+ * and libuv's workers, all named "node") summed by name.
+ */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = tid === String(pid) ? "main" : `${readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim()} (others)`;
+      // schedstat's first field: nanoseconds on a CPU (the stat file counts in 10 ms ticks).
+      const s = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+      byName.set(name, (byName.get(name) ?? 0) + s);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
+
+/**
+ * The server's CPU over --idle-cpu seconds from IDLE_CPU_FROM_MS after the last connection
+ * opened (the connect burst and the forced collection are over by then), and with
+ * --idle-profile a CPU profile of that window alone.
+ */
+async function measureIdleCpu(
+  o: Options,
+  pid: number,
+  inspectPort: number,
+  label: string,
+  lastOpenedAt: number,
+): Promise<IdleCpu> {
+  const wait = lastOpenedAt + IDLE_CPU_FROM_MS - mono();
+  if (wait > 0) await sleep(wait);
+  const profiler = o.idleProfile ? await inspector(inspectPort) : null;
+  try {
+    if (profiler) {
+      await profiler.call("Profiler.enable");
+      await profiler.call("Profiler.start");
+    }
+    const [cpu0, machine0, wake0, threads0, t0] = [
+      cpuSeconds(pid),
+      machineCpuSeconds(),
+      wakeups(pid),
+      threadCpuSeconds(pid),
+      mono(),
+    ];
+    await sleep(o.idleCpuS * 1000);
+    const [cpu1, machine1, wake1, threads1, t1] = [
+      cpuSeconds(pid),
+      machineCpuSeconds(),
+      wakeups(pid),
+      threadCpuSeconds(pid),
+      mono(),
+    ];
+    if (profiler) {
+      const { profile } = (await profiler.call("Profiler.stop")) as { profile: unknown };
+      const file = join(o.idleProfile!, `idle-${label}-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      process.stdout.write(`  idle profile: ${file}\n`);
+    }
+    const seconds = (t1 - t0) / 1000;
+    const cpuMsPerS = ((cpu1 - cpu0) * 1000) / seconds;
+    return {
+      seconds,
+      cpuMsPerS,
+      cpuMsPerSPer1000: (cpuMsPerS * 1000) / o.connections,
+      wakeupsPerS: (wake1 - wake0) / seconds,
+      othersCores: (machine1.busy - machine0.busy - (cpu1 - cpu0)) / seconds,
+      threads: Object.fromEntries(
+        [...threads1]
+          .map(([name, s]): [string, number] => [name, ((s - (threads0.get(name) ?? 0)) * 1000) / seconds])
+          .filter(([, ms]) => ms > 0),
+      ),
+    };
+  } finally {
+    profiler?.close();
+  }
 }
 
 /** Has the server write a heap snapshot (SIGUSR2, see nodeFlags) and waits until the file is complete. */
@@ -592,6 +732,15 @@ async function main(): Promise<void> {
       process.stdout.write(
         `  memory ${t} run ${run}: ${r.connections} idle connections, RSS ${r.rssBeforeMiB.toFixed(1)} MiB → after a full GC ${r.rssAfterGcMiB.toFixed(1)} MiB = ${r.gcKibPerConnection.toFixed(2)} KiB (${kb(r.gcKibPerConnection).toFixed(2)} KB)/connection; 3 s after connecting, not collected, ${r.rssAfterMiB.toFixed(1)} MiB = ${r.kibPerConnection.toFixed(2)} KiB (${kb(r.kibPerConnection).toFixed(2)} KB); second half ${r.marginalKiB.toFixed(2)} KiB (${kb(r.marginalKiB).toFixed(2)} KB) (opened in ${r.connectS.toFixed(1)} s)\n`,
       );
+      if (r.idle) {
+        process.stdout.write(
+          `  idle CPU ${t} run ${run}: ${r.idle.cpuMsPerS.toFixed(2)} ms/s (${r.idle.cpuMsPerSPer1000.toFixed(3)} per 1,000 connections), ${r.idle.wakeupsPerS.toFixed(1)} wake-ups/s, over ${r.idle.seconds.toFixed(0)} s; others ${r.idle.othersCores.toFixed(2)} cores; by thread ${Object.entries(
+            r.idle.threads,
+          )
+            .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+            .join(", ")}\n`,
+        );
+      }
     }
     if (o.sessions > 0) {
       const r = await measureRate(o, run, place);
@@ -624,6 +773,34 @@ async function main(): Promise<void> {
         )} | ${kb(median(rs.map((r) => r.marginalKiB))).toFixed(2)} | ${median(rs.map((r) => r.rssBeforeMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterMiB)).toFixed(0)} → ${median(rs.map((r) => r.rssAfterGcMiB)).toFixed(0)} | ${spread(
           rs.map((r) => r.connectS),
           1,
+        )} |`,
+      );
+    }
+    lines.push("");
+  }
+  const idle = memory.filter((r) => r.idle !== null);
+  if (idle.length > 0) {
+    lines.push(
+      `Idle CPU, ${o.connections} connections, ${o.idleCpuS} s from ${IDLE_CPU_FROM_MS / 1000} s after the last one opened; medians [min–max]:`,
+      "",
+      "| protocol | server CPU ms/s | per 1,000 connections | event-loop wake-ups/s | others, cores |",
+      "|---|---:|---:|---:|---:|",
+    );
+    for (const t of o.memory) {
+      const rs = idle.filter((r) => r.target === t).map((r) => r.idle!);
+      lines.push(
+        `| ${LABELS[t]} | ${spread(
+          rs.map((r) => r.cpuMsPerS),
+          2,
+        )} | ${spread(
+          rs.map((r) => r.cpuMsPerSPer1000),
+          3,
+        )} | ${spread(
+          rs.map((r) => r.wakeupsPerS),
+          1,
+        )} | ${spread(
+          rs.map((r) => r.othersCores),
+          2,
         )} |`,
       );
     }

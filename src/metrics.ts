@@ -10,9 +10,19 @@ export interface FlushCounts {
   readonly writes: number;
 }
 
+/**
+ * How often the event-loop lag histogram (the `nodejs_eventloop_lag_*` gauges) takes a sample: a
+ * timer that wakes the loop each time. prom-client's default, 10 ms, woke an idle server 100
+ * times a second, ~40% of its CPU with 10,000 idle connections (docs/benchmarks.md, session 10,
+ * `idlecpu`). Each sample is the time between two wakes, so the gauges read this much (0.1 s)
+ * plus the lag (NaN before two samples, 0.2 s after start); a stall of 100 ms or more is always
+ * caught, a shorter one in proportion.
+ */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "parley_" });
+  collectDefaultMetrics({ register: registry, prefix: "parley_", eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   /** Each gateway's flush scheduler, by protocol: the gateways register theirs when they start. */
   const flushers = new Map<Protocol, FlushCounts>();
   /**

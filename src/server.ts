@@ -24,7 +24,7 @@ import { PgStore } from "./store/postgres/index.ts";
 import { SqliteStore } from "./store/sqlite/index.ts";
 import { VERSION } from "./version.ts";
 
-/** How often the SQLite store's WAL is checkpointed, from a worker thread (see store/sqlite/checkpointer.ts). */
+/** How long after a write the SQLite store's WAL is checkpointed, from a worker thread (see store/sqlite/checkpointer.ts). */
 const WAL_CHECKPOINT_MS = 100;
 
 export interface ServerConfig {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -461,6 +461,31 @@ describe("SqliteStore", () => {
       const deadline = Date.now() + 5000;
       while (statSync(path).size <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.ok(statSync(path).size > before, "the database file grew: pages were checkpointed into it");
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with checkpointEveryMs, a write after a quiet spell is checkpointed (the worker does not poll)", async () => {
+    const dir = tempDir();
+    const path = join(dir, "parley.db");
+    const store = new SqliteStore({ path, checkpointEveryMs: 100 });
+    // The WAL index (the -shm file): frames in the WAL (mxFrame, in the header) and frames copied
+    // back to the database (nBackfill, first field after the header's two copies).
+    const wal = () => {
+      const shm = readFileSync(`${path}-shm`);
+      return { frames: shm.readUInt32LE(16), copied: shm.readUInt32LE(96) };
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 200)); // quiet: nothing to copy
+        await store.createAccount({ id: newId(), name: `quiet${i}`, guest: false, passwordHash: "h", createdAt: 1 });
+        assert.ok(wal().frames > wal().copied, "the write is in the WAL, not yet copied");
+        const deadline = Date.now() + 5000;
+        while (wal().copied < wal().frames && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(wal().copied, wal().frames, "the worker copied the write back");
+      }
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
