@@ -140,14 +140,4 @@ export const migrations: string[] = [
   );
   INSERT INTO search_state (id, indexed_doc) VALUES (1, (SELECT COALESCE(MAX(doc), 0) FROM messages));
   `,
-  /* 5: the search index merges its segments 8 at a time rather than 4 */ `
-  -- Each indexing round (every 100 ms under load) writes a new segment; FTS5 merges a level's
-  -- segments into one of the next level once 'automerge' of them have piled up, so every message's
-  -- trigrams are rewritten once per level. At 8 instead of FTS5's default 4 there are about a third
-  -- fewer levels: in busy rooms the indexing wrote 41% fewer WAL pages and the store used ~10%
-  -- less CPU per message (docs/benchmarks.md, session 10, busycpu). A search reads at most 7
-  -- rather than 3 segments per level, which did not measurably slow it. Stored in the index's
-  -- own configuration table, so it holds for an existing index without a rebuild.
-  INSERT INTO message_search(message_search, rank) VALUES ('automerge', 8);
-  `,
 ];

@@ -172,34 +172,6 @@ describe("SqliteStore", () => {
     }
   });
 
-  it("the search index merges its segments 8 at a time, in a new database and in one migrated from version 4", async () => {
-    const dir = tempDir();
-    const automerge = (db: Database.Database) =>
-      db.prepare("SELECT v FROM message_search_config WHERE k = 'automerge'").pluck(true).get();
-    try {
-      const fresh = new SqliteStore({ path: join(dir, "new.db") });
-      try {
-        assert.equal(automerge(fresh.db), 8);
-      } finally {
-        await fresh.close();
-      }
-      const path = join(dir, "v4.db");
-      const old = new Database(path);
-      for (const m of migrations.slice(0, 4)) old.exec(m);
-      old.pragma("user_version = 4");
-      assert.equal(automerge(old), undefined); // FTS5's default (4) applies
-      old.close();
-      const store = new SqliteStore({ path });
-      try {
-        assert.equal(automerge(store.db), 8);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   it("events carry the author's current name after a rename here or by another connection (PRAGMA data_version)", async () => {
     const dir = tempDir();
     const path = join(dir, "parley.db");
