@@ -12,8 +12,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newId } from "../src/core/ids.ts";
 import { SqliteStore } from "../src/store/sqlite/index.ts";
+import { AUTHORS, appendMessage, createBusyRooms } from "./busy-store.ts";
 import { intFlag } from "./lib.ts";
 
 const HELP = `npx tsx bench/wal-pages.ts [flags]
@@ -25,9 +25,6 @@ const HELP = `npx tsx bench/wal-pages.ts [flags]
   --dir DIR        where the temporary database goes (default: the OS temp dir)
   --help           this text`;
 
-const ROOMS = 100;
-const AUTHORS = 1000;
-const BODY = "the quick brown fox jumps over the lazy dog 0123456789";
 /** Bytes of a WAL frame header; the file header is 32. */
 const FRAME_HEADER = 24;
 
@@ -55,37 +52,13 @@ const path = join(dir, "parley.db");
 // The index is brought up to date here, at fixed counts, not by the store's timer.
 const store = new SqliteStore({ path, indexDelayMs: 2 ** 30 });
 try {
-  const authors: string[] = [];
-  for (let i = 0; i < AUTHORS; i++) {
-    const a = await store.createAccount({ id: newId(), name: `u${i}`, guest: true, passwordHash: null, createdAt: Date.now() });
-    authors.push(a!.id);
-  }
-  const rooms: string[] = [];
-  for (let r = 0; r < ROOMS; r++) {
-    const room = {
-      id: newId(),
-      name: `bench-${r}`,
-      kind: "public" as const,
-      topic: "",
-      createdBy: authors[0]!,
-      createdAt: Date.now(),
-    };
-    rooms.push((await store.createRoom(room, []))!.room.id);
-  }
+  const shape = await createBusyRooms(store);
   let n = 0;
   const appendBatch = (size: number) => {
     const appends = [];
     for (let j = 0; j < size; j++, n++) {
-      const author = (n * 7919) % AUTHORS; // 7919 is prime: every author in turn, in a scattered order
-      const draft = {
-        type: "message" as const,
-        id: newId(),
-        actorId: authors[author]!,
-        clientId: `c${n}`,
-        body: `${n} ${BODY}`,
-        replyTo: null,
-      };
-      appends.push(store.append(rooms[author % ROOMS]!, draft, Date.now()));
+      // 7919 is prime: every author in turn, in a scattered order
+      appends.push(appendMessage(store, shape, n, (n * 7919) % AUTHORS));
     }
     return Promise.all(appends);
   };
