@@ -11,8 +11,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newId } from "../src/core/ids.ts";
 import { SqliteStore } from "../src/store/sqlite/index.ts";
+import { AUTHORS, appendMessage, createBusyRooms, ROOMS } from "./busy-store.ts";
 import { intFlag } from "./lib.ts";
 
 const HELP = `npx tsx bench/append.ts [flags]
@@ -24,10 +24,6 @@ const HELP = `npx tsx bench/append.ts [flags]
   --dir DIR        where the temporary database goes (default: the OS temp dir; /dev/shm leaves
                    the disk out)
   --help           this text`;
-
-const ROOMS = 100;
-const AUTHORS = 1000;
-const BODY = "the quick brown fox jumps over the lazy dog 0123456789 — 敏捷的棕色狐狸";
 
 function options(argv: string[]) {
   const o = { batches: [5, 25, 100], messages: 40_000, dir: tmpdir(), checkpointMs: 100 };
@@ -50,41 +46,14 @@ async function measure(batch: number, messages: number, parent: string, checkpoi
   const dir = mkdtempSync(join(parent, "parley-append-"));
   const store = new SqliteStore({ path: join(dir, "parley.db"), checkpointEveryMs: checkpointMs });
   try {
-    const authors: string[] = [];
-    for (let i = 0; i < AUTHORS; i++) {
-      const a = await store.createAccount({ id: newId(), name: `u${i}`, guest: true, passwordHash: null, createdAt: Date.now() });
-      authors.push(a!.id);
-    }
-    const rooms: string[] = [];
-    for (let r = 0; r < ROOMS; r++) {
-      const room = {
-        id: newId(),
-        name: `bench-${r}`,
-        kind: "public" as const,
-        topic: "",
-        createdBy: authors[0]!,
-        createdAt: Date.now(),
-      };
-      rooms.push((await store.createRoom(room, []))!.room.id);
-    }
+    const shape = await createBusyRooms(store);
     let n = 0;
     const commitMs: number[] = [];
     const run = async (total: number) => {
       for (let i = 0; i < total; i += batch) {
         const started = performance.now();
         const appends = [];
-        for (let j = 0; j < batch; j++, n++) {
-          const author = n % AUTHORS;
-          const draft = {
-            type: "message" as const,
-            id: newId(),
-            actorId: authors[author]!,
-            clientId: `c${n}`,
-            body: `${n} ${BODY}`,
-            replyTo: null,
-          };
-          appends.push(store.append(rooms[author % ROOMS]!, draft, Date.now()));
-        }
+        for (let j = 0; j < batch; j++, n++) appends.push(appendMessage(store, shape, n, n % AUTHORS));
         await Promise.all(appends);
         commitMs.push(performance.now() - started);
       }
