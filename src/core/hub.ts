@@ -127,7 +127,7 @@ export class Hub {
         if (!stored || room.lastSeq === null || stored.lastSeq <= room.lastSeq || this.rooms.get(roomId) !== room) return;
         if (room.gapTimer) clearTimeout(room.gapTimer);
         room.gapTimer = null;
-        await this.fillGap(roomId, room);
+        await this.fillGap(room);
       }),
     );
   }
@@ -297,7 +297,7 @@ export class Hub {
     const last = stored?.lastSeq ?? 0;
     if (this.rooms.get(roomId) !== room) return last; // everyone left meanwhile
     room.lastSeq = Math.max(last, room.lastSeq ?? 0);
-    this.drain(roomId, room);
+    this.drain(room);
     return room.lastSeq;
   }
 
@@ -429,12 +429,12 @@ export class Hub {
   private deliverQueued(): void {
     for (const room of this.queued.splice(0)) {
       room.queued = false;
-      if (this.rooms.get(room.id) === room) this.drain(room.id, room);
+      if (this.rooms.get(room.id) === room) this.drain(room);
     }
   }
 
   /** Delivers pending events in sequence order; waits a little for a missing one, then reads it from the store. */
-  private drain(roomId: Id, room: HubRoom): void {
+  private drain(room: HubRoom): void {
     if (room.lastSeq === null) return;
     for (const seq of room.pending.keys()) if (seq <= room.lastSeq) room.pending.delete(seq);
     const run: RoomEvent[] = [];
@@ -451,23 +451,23 @@ export class Hub {
       if (room.gapTimer) clearTimeout(room.gapTimer);
       room.gapTimer = null;
     } else if (!room.gapTimer) {
-      room.gapTimer = setTimeout(() => void this.fillGap(roomId, room), this.gapWaitMs);
+      room.gapTimer = setTimeout(() => void this.fillGap(room), this.gapWaitMs);
     }
   }
 
   /** Reads what the room is missing from the store, a page at a time, and delivers it. */
-  private async fillGap(roomId: Id, room: HubRoom): Promise<void> {
+  private async fillGap(room: HubRoom): Promise<void> {
     let full = false;
     try {
-      const missing = await this.store.eventsAfter(roomId, room.lastSeq ?? 0, GAP_PAGE);
+      const missing = await this.store.eventsAfter(room.id, room.lastSeq ?? 0, GAP_PAGE);
       for (const e of missing) if (e.seq > (room.lastSeq ?? 0)) room.pending.set(e.seq, e);
       full = missing.length === GAP_PAGE;
     } catch {
       // The store is unreachable; try again on the next timer.
     }
     room.gapTimer = null;
-    if (this.rooms.get(roomId) !== room) return;
-    this.drain(roomId, room);
-    if (full && !room.gapTimer) await this.fillGap(roomId, room);
+    if (this.rooms.get(room.id) !== room) return;
+    this.drain(room);
+    if (full && !room.gapTimer) await this.fillGap(room);
   }
 }
