@@ -3,7 +3,7 @@
 // (127.0.0.1 and localhost), so their localStorage sessions never mix.
 
 import { existsSync } from "node:fs";
-import { type BrowserContext, type ConsoleMessage, chromium, type Page } from "playwright-core";
+import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
 import { tempDir } from "../helpers/server.ts";
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium";
@@ -66,6 +66,32 @@ export async function launchBrowser(opts: { locale?: string; colorScheme?: "ligh
     },
     close: () => context.close(),
   };
+}
+
+/**
+ * Waits for `target`. A timeout says what the page showed instead (its text, the connection
+ * status, whether the browser thinks it is online) and what the server logged at warn or worse:
+ * a wait that fails once in CI must leave enough behind to find out why.
+ */
+export async function arrive(page: Page, target: Locator, server?: { logRecords(): Record<string, unknown>[] }): Promise<void> {
+  try {
+    await target.waitFor();
+  } catch (err) {
+    const missing = (e: Error) => `unreadable: ${e.message.split("\n")[0]}`;
+    const shown = {
+      online: await page
+        .evaluate(() => (globalThis as unknown as { navigator: { onLine: boolean } }).navigator.onLine)
+        .catch(missing),
+      conn: await page.locator(".sidebar .conn").getAttribute("data-status", { timeout: 1000 }).catch(missing),
+      text: await page
+        .locator("body")
+        .allInnerTexts()
+        .then((t) => t.join("").slice(0, 600), missing),
+    };
+    const logged = (server?.logRecords() ?? []).filter((r) => r.level === "warn" || r.level === "error").slice(-10);
+    const detail = JSON.stringify({ url: page.url(), shown, serverWarnings: logged }, null, 2);
+    throw new Error(`${(err as Error).message}\n${detail}`, { cause: err });
+  }
 }
 
 /** The same server under a second loopback origin (its own storage), for a second person. */

@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { register, uniq } from "../helpers/http.ts";
 import { eventually, LOOSE_LIMITS, startServer, type TestServer } from "../helpers/server.ts";
 import { WsClient } from "../helpers/ws-client.ts";
-import { type Browser, type El, launchBrowser, missingBrowser, otherOrigin } from "./browser.ts";
+import { arrive, type Browser, type El, launchBrowser, missingBrowser, otherOrigin } from "./browser.ts";
 import { XSS_PAYLOADS } from "./xss-payloads.ts";
 
 const skip = missingBrowser() ?? false;
@@ -47,7 +47,7 @@ describe("web client in Chromium", { skip }, () => {
     await page.getByLabel("Name").fill(name);
     await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await composer(page).waitFor();
+    await arrive(page, composer(page), srv);
     return page;
   }
 
@@ -56,7 +56,7 @@ describe("web client in Chromium", { skip }, () => {
     await page.getByLabel("Name").fill(name);
     await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await composer(page).waitFor();
+    await arrive(page, composer(page), srv);
     return page;
   }
 
@@ -65,7 +65,7 @@ describe("web client in Chromium", { skip }, () => {
     await page.getByRole("tab", { name: "Guest" }).click();
     await page.getByLabel("Name").fill(name);
     await page.getByRole("button", { name: "Join as guest" }).click();
-    await composer(page).waitFor();
+    await arrive(page, composer(page), srv);
     return page;
   }
 

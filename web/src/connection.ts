@@ -37,6 +37,12 @@ export interface ConnectionOptions {
 const SLOW_RETRY = new Set([4001, 4008]);
 const PING_EVERY_MS = 25_000;
 const PING_TIMEOUT_MS = 10_000;
+/**
+ * From opening the socket to the welcome. A handshake that stalls (a proxy that accepted the
+ * connection and went quiet, a server that never answered the hello) would otherwise leave the
+ * client "connecting" until TCP gives up, minutes later; past this it starts over with backoff.
+ */
+const WELCOME_TIMEOUT_MS = 20_000;
 
 export class Connection {
   private ws: WebSocket | null = null;
@@ -48,6 +54,7 @@ export class Connection {
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   state: ConnState = { status: "connecting" };
 
   constructor(private readonly opts: ConnectionOptions) {
@@ -64,6 +71,7 @@ export class Connection {
     removeEventListener("online", this.onOnline);
     removeEventListener("offline", this.onOffline);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.welcomeTimer);
     clearInterval(this.pingTimer);
     this.ws?.close(1000);
     this.failPending();
@@ -104,6 +112,14 @@ export class Connection {
     const ws = new WebSocket(this.opts.url);
     this.ws = ws;
     const helloId = this.nextId++;
+    clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = setTimeout(() => {
+      if (this.ws !== ws || this.welcomed) return;
+      // Not waiting for the close handshake either: the other end is not answering.
+      this.ws = null;
+      ws.close(4000);
+      this.lost(0);
+    }, WELCOME_TIMEOUT_MS);
     ws.onopen = () => ws.send(JSON.stringify({ ...this.opts.hello(), id: helloId }));
     ws.onmessage = (ev) => {
       if (this.ws !== ws || typeof ev.data !== "string") return;
@@ -120,6 +136,7 @@ export class Connection {
   private dispatch(frame: ServerFrame, helloId: number, ws: WebSocket): void {
     switch (frame.type) {
       case "welcome":
+        clearTimeout(this.welcomeTimer);
         this.welcomed = true;
         this.everWelcomed = true;
         this.attempt = 0;
@@ -159,6 +176,7 @@ export class Connection {
 
   private lost(extraAttempts: number): void {
     this.ws = null;
+    clearTimeout(this.welcomeTimer);
     this.welcomed = false;
     clearInterval(this.pingTimer);
     this.failPending();
