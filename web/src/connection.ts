@@ -114,11 +114,8 @@ export class Connection {
     const helloId = this.nextId++;
     clearTimeout(this.welcomeTimer);
     this.welcomeTimer = setTimeout(() => {
-      if (this.ws !== ws || this.welcomed) return;
       // Not waiting for the close handshake either: the other end is not answering.
-      this.ws = null;
-      ws.close(4000);
-      this.lost(0);
+      if (this.ws === ws && !this.welcomed) this.abandon(ws, 4000);
     }, WELCOME_TIMEOUT_MS);
     ws.onopen = () => ws.send(JSON.stringify({ ...this.opts.hello(), id: helloId }));
     ws.onmessage = (ev) => {
@@ -174,6 +171,13 @@ export class Connection {
     this.opts.onRefused(code, message);
   }
 
+  /** Drops the socket without waiting for its close handshake, and reconnects with backoff. */
+  private abandon(ws: WebSocket, code: number): void {
+    this.ws = null;
+    ws.close(code);
+    this.lost(0);
+  }
+
   private lost(extraAttempts: number): void {
     this.ws = null;
     clearTimeout(this.welcomeTimer);
@@ -209,11 +213,7 @@ export class Connection {
 
   private readonly onOffline = (): void => {
     // The browser knows the network is gone: do not wait for TCP to notice.
-    const ws = this.ws;
-    if (!ws) return;
-    this.ws = null;
-    ws.close(1000);
-    this.lost(0);
+    if (this.ws) this.abandon(this.ws, 1000);
   };
 
   private readonly onOnline = (): void => {
